@@ -1,0 +1,162 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Conv2d convolves x (N, C, H, W) with w (O, C, KH, KW) at the given stride
+// and zero padding and adds b (O) when b is not nil: PyTorch's conv2d, output
+// size floor((H + 2*pad - KH)/stride) + 1.
+func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
+	op := &convOp{Stride: stride, Pad: pad, Bias: b != nil}
+	if b == nil {
+		return apply(op, x, w)
+	}
+	return apply(op, x, w, b)
+}
+
+type convOp struct {
+	opBase
+	Stride, Pad int
+	Bias        bool
+}
+
+func (op *convOp) Arity() int {
+	if op.Bias {
+		return 3
+	}
+	return 2
+}
+
+func (op *convOp) Type() hm.Type {
+	if op.Bias {
+		return fnType(4, 4, 4, 1)
+	}
+	return fnType(4, 4, 4)
+}
+
+func (op *convOp) String() string {
+	return fmt.Sprintf("Conv2d{stride=%d, pad=%d, bias=%t}", op.Stride, op.Pad, op.Bias)
+}
+func (op *convOp) WriteHash(h hasher) { writeHash(h, op) }
+func (op *convOp) Hashcode() uint32   { return hashcode(op) }
+
+func (op *convOp) geom(xs, ws tensor.Shape) (convGeom, error) {
+	if len(xs) != 4 || len(ws) != 4 {
+		return convGeom{}, errors.Errorf("%v: input %v and weights %v must both be 4-D", op, xs, ws)
+	}
+	if xs[1] != ws[1] {
+		return convGeom{}, errors.Errorf("%v: input has %d channels, weights %v expect %d", op, xs[1], ws, ws[1])
+	}
+	g, err := newConvGeom(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], op.Stride, op.Pad)
+	return g, errors.Wrapf(err, "%v: input %v weights %v", op, xs, ws)
+}
+
+func (op *convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if err := checkArity(op, len(in)); err != nil {
+		return nil, err
+	}
+	xs, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	ws, err := shapeOf(in[1])
+	if err != nil {
+		return nil, err
+	}
+	g, err := op.geom(xs, ws)
+	if err != nil {
+		return nil, err
+	}
+	if op.Bias {
+		bs, err := shapeOf(in[2])
+		if err != nil {
+			return nil, err
+		}
+		if bs.TotalSize() != g.O {
+			return nil, errors.Errorf("%v: bias has shape %v, expected (%d)", op, bs, g.O)
+		}
+	}
+	return tensor.Shape{g.N, g.O, g.OH, g.OW}, nil
+}
+
+func (op *convOp) Do(vs ...G.Value) (G.Value, error) {
+	if err := checkArity(op, len(vs)); err != nil {
+		return nil, err
+	}
+	x, err := dense(op.String(), "input", vs[0], 4)
+	if err != nil {
+		return nil, err
+	}
+	w, err := dense(op.String(), "weights", vs[1], 4)
+	if err != nil {
+		return nil, err
+	}
+	g, err := op.geom(x.Shape(), w.Shape())
+	if err != nil {
+		return nil, err
+	}
+	var b *tensor.Dense
+	if op.Bias {
+		if b, err = dense(op.String(), "bias", vs[2], 1); err != nil {
+			return nil, err
+		}
+		if err := sameDtype(op.String(), x, w, b); err != nil {
+			return nil, err
+		}
+	} else if err := sameDtype(op.String(), x, w); err != nil {
+		return nil, err
+	}
+	y := newDense(x.Dtype(), g.N, g.O, g.OH, g.OW)
+	if x.Dtype() == tensor.Float32 {
+		convForward(g, sliceOf[float32](x), sliceOf[float32](w), optSlice[float32](b), sliceOf[float32](y))
+	} else {
+		convForward(g, sliceOf[float64](x), sliceOf[float64](w), optSlice[float64](b), sliceOf[float64](y))
+	}
+	return y, nil
+}
+
+func optSlice[T float](t *tensor.Dense) []T {
+	if t == nil {
+		return nil
+	}
+	return sliceOf[T](t)
+}
+
+func (op *convOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	if err := checkArity(op, len(in)); err != nil {
+		return nil, err
+	}
+	x, w := in[0], in[1]
+	xs := x.Shape()
+	dx, err := apply(&convTransposeOp{Stride: op.Stride, Pad: op.Pad, OutH: xs[2], OutW: xs[3]}, grad, w)
+	if err != nil {
+		return nil, err
+	}
+	ws := w.Shape()
+	dw, err := apply(&convWeightGradOp{Stride: op.Stride, Pad: op.Pad, KH: ws[2], KW: ws[3]}, x, grad)
+	if err != nil {
+		return nil, err
+	}
+	if !op.Bias {
+		return G.Nodes{dx, dw}, nil
+	}
+	db, err := apply(&biasGradOp{Rank: 4}, grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dw, db}, nil
+}

@@ -1,0 +1,201 @@
+package graph
+
+import "github.com/pkg/errors"
+
+// convGeom is the geometry of one 2-D convolution: input N x C x H x W,
+// weights O x C x KH x KW, output N x O x OH x OW (floor mode, as PyTorch).
+type convGeom struct {
+	N, C, H, W     int
+	O, KH, KW      int
+	Stride, Pad    int
+	OH, OW         int
+	colRows, colLn int // im2col matrix: C*KH*KW rows of OH*OW
+}
+
+func newConvGeom(n, c, h, w, o, kh, kw, stride, pad int) (convGeom, error) {
+	g := convGeom{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, Stride: stride, Pad: pad}
+	if stride < 1 || pad < 0 {
+		return g, errors.Errorf("stride must be >= 1 and pad >= 0, got stride %d pad %d", stride, pad)
+	}
+	if h+2*pad < kh || w+2*pad < kw {
+		return g, errors.Errorf("kernel %dx%d larger than padded input %dx%d", kh, kw, h+2*pad, w+2*pad)
+	}
+	g.OH = (h+2*pad-kh)/stride + 1
+	g.OW = (w+2*pad-kw)/stride + 1
+	g.colRows = c * kh * kw
+	g.colLn = g.OH * g.OW
+	return g, nil
+}
+
+// im2col lays out one image's receptive fields as columns: row
+// (c*KH+kh)*KW+kw, column oh*OW+ow holds x[c, oh*s-p+kh, ow*s-p+kw], zero
+// where that falls in the padding.
+func im2col[T float](g convGeom, x, col []T) {
+	for c := 0; c < g.C; c++ {
+		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
+				for oh := 0; oh < g.OH; oh++ {
+					dst := row[oh*g.OW : (oh+1)*g.OW]
+					ih := oh*g.Stride - g.Pad + kh
+					if ih < 0 || ih >= g.H {
+						clear(dst)
+						continue
+					}
+					src := plane[ih*g.W : (ih+1)*g.W]
+					iw := kw - g.Pad
+					if g.Stride == 1 {
+						// Contiguous: zero the padded ends, copy the middle.
+						lo, hi := 0, g.OW
+						for lo < hi && iw+lo < 0 {
+							dst[lo] = 0
+							lo++
+						}
+						for hi > lo && iw+hi-1 >= g.W {
+							hi--
+							dst[hi] = 0
+						}
+						copy(dst[lo:hi], src[iw+lo:iw+hi])
+						continue
+					}
+					for ow := range dst {
+						if iw >= 0 && iw < g.W {
+							dst[ow] = src[iw]
+						} else {
+							dst[ow] = 0
+						}
+						iw += g.Stride
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is im2col's adjoint: it adds every column entry back onto the
+// input position it was read from. x must be zeroed by the caller.
+func col2im[T float](g convGeom, col, x []T) {
+	for c := 0; c < g.C; c++ {
+		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
+				for oh := 0; oh < g.OH; oh++ {
+					ih := oh*g.Stride - g.Pad + kh
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					src := row[oh*g.OW : (oh+1)*g.OW]
+					dst := plane[ih*g.W : (ih+1)*g.W]
+					iw := kw - g.Pad
+					for _, v := range src {
+						if iw >= 0 && iw < g.W {
+							dst[iw] += v
+						}
+						iw += g.Stride
+					}
+				}
+			}
+		}
+	}
+}
+
+// convForward computes y = conv(x, w) + b for the whole batch; each image is
+// one GEMM, W (O x CKK) times its columns (CKK x OH*OW), which lands directly
+// in NCHW order: no transpose.
+func convForward[T float](g convGeom, x, w, b, y []T) {
+	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
+	cols := make([][]T, workers(g.N))
+	parallelFor(g.N, func(wk, n int) {
+		if cols[wk] == nil {
+			cols[wk] = make([]T, g.colRows*g.colLn)
+		}
+		col := cols[wk]
+		xi, yi := x[n*inSz:(n+1)*inSz], y[n*outSz:(n+1)*outSz]
+		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
+			col = xi
+		} else {
+			im2col(g, xi, col)
+		}
+		gemm(false, false, g.O, g.colLn, g.colRows, 1, w, g.colRows, col, g.colLn, 0, yi, g.colLn)
+		if b != nil {
+			for o := 0; o < g.O; o++ {
+				bo := b[o]
+				row := yi[o*g.colLn : (o+1)*g.colLn]
+				for i := range row {
+					row[i] += bo
+				}
+			}
+		}
+	})
+}
+
+// convBackwardInput computes dx = conv^T(dy, w): per image W^T (CKK x O)
+// times dy (O x OH*OW), folded back with col2im. It is also the transposed
+// convolution the deconvnet filters with.
+func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
+	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
+	cols := make([][]T, workers(g.N))
+	parallelFor(g.N, func(wk, n int) {
+		dxi := dx[n*inSz : (n+1)*inSz]
+		dyi := dy[n*outSz : (n+1)*outSz]
+		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
+			gemm(true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, dxi, g.colLn)
+			return
+		}
+		if cols[wk] == nil {
+			cols[wk] = make([]T, g.colRows*g.colLn)
+		}
+		col := cols[wk]
+		gemm(true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, col, g.colLn)
+		clear(dxi)
+		col2im(g, col, dxi)
+	})
+}
+
+// convBackwardWeight computes dw = sum over images of dy (O x OH*OW) times
+// the image's columns transposed. Each worker accumulates its own partial sum.
+func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
+	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
+	p := workers(g.N)
+	cols := make([][]T, p)
+	parts := make([][]T, p)
+	parts[0] = dw
+	clear(dw)
+	parallelFor(g.N, func(wk, n int) {
+		if cols[wk] == nil {
+			cols[wk] = make([]T, g.colRows*g.colLn)
+		}
+		if parts[wk] == nil {
+			parts[wk] = make([]T, len(dw))
+		}
+		col := cols[wk]
+		xi := x[n*inSz : (n+1)*inSz]
+		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
+			col = xi
+		} else {
+			im2col(g, xi, col)
+		}
+		gemm(false, true, g.O, g.colRows, g.colLn, 1, dy[n*outSz:(n+1)*outSz], g.colLn, col, g.colLn, 1, parts[wk], g.colRows)
+	})
+	for _, part := range parts[1:] {
+		for i, v := range part {
+			dw[i] += v
+		}
+	}
+}
+
+// biasGrad sums dy (N x O x L) over the batch and the L positions.
+func biasGrad[T float](n, o, l int, dy, db []T) {
+	clear(db)
+	for i := 0; i < n; i++ {
+		for c := 0; c < o; c++ {
+			var s T
+			for _, v := range dy[(i*o+c)*l : (i*o+c+1)*l] {
+				s += v
+			}
+			db[c] += s
+		}
+	}
+}

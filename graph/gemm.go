@@ -1,0 +1,40 @@
+package graph
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Row-major GEMM: c = alpha*op(a)*op(b) + beta*c with op(a) m x k and op(b)
+// k x n. Gonum's pure-Go kernels are the default; the openblas build tag
+// swaps in OpenBLAS through cgo (gemm_openblas.go).
+var sgemm = func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gonum.Implementation{}.Sgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+var dgemm = func(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	gonum.Implementation{}.Dgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// gemm dispatches on the element type. Leading dimensions are those of the
+// row-major storage, as gonum expects.
+func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	switch cs := any(c).(type) {
+	case []float32:
+		sgemm(tA, tB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), cs, ldc)
+	case []float64:
+		dgemm(tA, tB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), cs, ldc)
+	}
+}
+
+// BLAS names the GEMM in use, for benchmarks and logs.
+func BLAS() string { return blasName }
+
+var blasName = "gonum (pure Go)"

@@ -1,0 +1,153 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Switches are the argmax positions a max pooling recorded in its latest
+// forward pass: Index[((n*C+c)*OH+oh)*OW+ow] is the flat position ih*W+iw,
+// within input plane (n, c), of the maximum of that window (PyTorch's
+// return_indices convention). Unpool puts values back there.
+type Switches struct {
+	N, C, H, W int // pooled input
+	OH, OW     int // pooled output
+	Index      []int32
+}
+
+// Recorded reports whether a forward pass has filled the switches.
+func (s *Switches) Recorded() bool { return s != nil && len(s.Index) > 0 }
+
+// PoolOutputSize is floor((in + 2*pad - kernel)/stride) + 1, PyTorch's
+// floor mode.
+func PoolOutputSize(in, kernel, stride, pad int) int { return (in+2*pad-kernel)/stride + 1 }
+
+// MaxPool takes the maximum of kernel x kernel windows of x (N, C, H, W) at
+// the given stride over an implicitly padded input, with PyTorch's
+// semantics: a padded cell never wins, ties go to the first maximum in
+// row-major order, the output size is floor mode. It records the switches,
+// which the returned *Switches exposes after every forward run. A window
+// holding a NaN makes the run fail with an error instead of choosing.
+func MaxPool(x *G.Node, kernel, stride, pad int) (*G.Node, *Switches, error) {
+	if kernel < 1 || stride < 1 || pad < 0 || 2*pad > kernel {
+		return nil, nil, errors.Errorf("MaxPool: need kernel >= 1, stride >= 1 and 0 <= pad <= kernel/2, got kernel %d stride %d pad %d", kernel, stride, pad)
+	}
+	sw := &Switches{}
+	n, err := apply(&maxPoolOp{K: kernel, S: stride, P: pad, Sw: sw, ID: nextID()}, x)
+	return n, sw, err
+}
+
+type maxPoolOp struct {
+	opBase
+	K, S, P int
+	Sw      *Switches
+	ID      uint64
+}
+
+func (op *maxPoolOp) Arity() int         { return 1 }
+func (op *maxPoolOp) Type() hm.Type      { return fnType(4, 4) }
+func (op *maxPoolOp) WriteHash(h hasher) { writeHash(h, op) }
+func (op *maxPoolOp) Hashcode() uint32   { return hashcode(op) }
+func (op *maxPoolOp) String() string {
+	return fmt.Sprintf("MaxPool{kernel=%d, stride=%d, pad=%d, id=%d}", op.K, op.S, op.P, op.ID)
+}
+
+func (op *maxPoolOp) outShape(s tensor.Shape) (tensor.Shape, error) {
+	if len(s) != 4 {
+		return nil, errors.Errorf("%v: input %v must be 4-D (N, C, H, W)", op, s)
+	}
+	if s[2]+2*op.P < op.K || s[3]+2*op.P < op.K {
+		return nil, errors.Errorf("%v: input %v is smaller than the window", op, s)
+	}
+	return tensor.Shape{s[0], s[1], PoolOutputSize(s[2], op.K, op.S, op.P), PoolOutputSize(s[3], op.K, op.S, op.P)}, nil
+}
+
+func (op *maxPoolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if err := checkArity(op, len(in)); err != nil {
+		return nil, err
+	}
+	s, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return op.outShape(s)
+}
+
+func (op *maxPoolOp) Do(vs ...G.Value) (G.Value, error) {
+	ts, err := denseArgs(op, vs, 4)
+	if err != nil {
+		return nil, err
+	}
+	x := ts[0]
+	os, err := op.outShape(x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	sw := op.Sw
+	sw.N, sw.C, sw.H, sw.W, sw.OH, sw.OW = s[0], s[1], s[2], s[3], os[2], os[3]
+	if len(sw.Index) != os.TotalSize() {
+		sw.Index = make([]int32, os.TotalSize())
+	}
+	y := newDense(x.Dtype(), os...)
+	if x.Dtype() == tensor.Float32 {
+		err = maxPool(op, sliceOf[float32](x), sliceOf[float32](y))
+	} else {
+		err = maxPool(op, sliceOf[float64](x), sliceOf[float64](y))
+	}
+	if err != nil {
+		sw.Index = sw.Index[:0] // never leave half-written switches behind
+		return nil, err
+	}
+	return y, nil
+}
+
+func maxPool[T float](op *maxPoolOp, x, y []T) error {
+	sw := op.Sw
+	in, out := sw.H*sw.W, sw.OH*sw.OW
+	var once sync.Once
+	var nanErr error
+	parallelFor(sw.N*sw.C, func(_, p int) {
+		plane, yp, ip := x[p*in:(p+1)*in], y[p*out:(p+1)*out], sw.Index[p*out:(p+1)*out]
+		for oh := 0; oh < sw.OH; oh++ {
+			h0 := oh*op.S - op.P
+			hlo, hhi := max(h0, 0), min(h0+op.K, sw.H)
+			for ow := 0; ow < sw.OW; ow++ {
+				w0 := ow*op.S - op.P
+				wlo, whi := max(w0, 0), min(w0+op.K, sw.W)
+				best, arg := T(math.Inf(-1)), -1
+				for h := hlo; h < hhi; h++ {
+					for w := wlo; w < whi; w++ {
+						v := plane[h*sw.W+w]
+						if v > best || arg < 0 {
+							best, arg = v, h*sw.W+w
+						}
+						if v != v {
+							once.Do(func() {
+								nanErr = errors.Errorf("%v: NaN in the window at output (plane %d, %d, %d): the input is not finite", op, p, oh, ow)
+							})
+						}
+					}
+				}
+				yp[oh*sw.OW+ow], ip[oh*sw.OW+ow] = best, int32(arg)
+			}
+		}
+	})
+	return nanErr
+}
+
+func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff: the gradient goes back to each window's switch, adding up where
+// overlapping windows share one: exactly Unpool applied to the gradient.
+func (op *maxPoolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	s := in[0].Shape()
+	dx, err := apply(&unpoolOp{Sw: op.Sw, H: s[2], W: s[3], ID: op.ID}, grad)
+	return G.Nodes{dx}, err
+}

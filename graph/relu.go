@@ -1,0 +1,96 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ReLU is max(x, 0) in one pass (Gorgonia's Rectify takes two plus a mask).
+func ReLU(x *G.Node) (*G.Node, error) { return apply(&reluOp{Rank: x.Dims()}, x) }
+
+// Activation keeps a copy of a tensor a forward pass computed, so that a
+// later pass (the deconvnet's guided and saliency modes, top-9 search) can
+// read it after the machine has reused the node's memory.
+type Activation struct {
+	// Enabled turns recording on; off, the op costs nothing extra.
+	Enabled bool
+	value   *tensor.Dense
+}
+
+// Value is the latest recorded tensor, or nil before the first recorded run.
+func (a *Activation) Value() *tensor.Dense { return a.value }
+
+func (a *Activation) record(t *tensor.Dense) {
+	if a == nil || !a.Enabled {
+		return
+	}
+	if a.value == nil || !a.value.Shape().Eq(t.Shape()) || a.value.Dtype() != t.Dtype() {
+		a.value = like(t)
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		copy(a.value.Data().([]float32), d)
+	case []float64:
+		copy(a.value.Data().([]float64), d)
+	}
+}
+
+// RecordedReLU is ReLU that copies its output into the returned Activation
+// whenever that is Enabled (it starts enabled).
+func RecordedReLU(x *G.Node) (*G.Node, *Activation, error) {
+	a := &Activation{Enabled: true}
+	n, err := apply(&reluOp{Rank: x.Dims(), Rec: a, ID: nextID()}, x)
+	return n, a, err
+}
+
+type reluOp struct {
+	opBase
+	Rank int
+	Rec  *Activation
+	ID   uint64 // distinct for recorded ops, so they are never merged
+}
+
+func (op *reluOp) Arity() int                                        { return 1 }
+func (op *reluOp) Type() hm.Type                                     { return fnType(op.Rank, op.Rank) }
+func (op *reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return sameShape(op, in) }
+func (op *reluOp) WriteHash(h hasher)                                { writeHash(h, op) }
+func (op *reluOp) Hashcode() uint32                                  { return hashcode(op) }
+func (op *reluOp) String() string                                    { return fmt.Sprintf("ReLU{rank=%d, id=%d}", op.Rank, op.ID) }
+
+func (op *reluOp) Do(vs ...G.Value) (G.Value, error) {
+	ts, err := denseArgs(op, vs, 0)
+	if err != nil {
+		return nil, err
+	}
+	y := like(ts[0])
+	if y.Dtype() == tensor.Float32 {
+		relu(sliceOf[float32](ts[0]), sliceOf[float32](y))
+	} else {
+		relu(sliceOf[float64](ts[0]), sliceOf[float64](y))
+	}
+	op.Rec.record(y)
+	return y, nil
+}
+
+func relu[T float](x, y []T) {
+	parallelRange(len(x), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			if v > 0 {
+				y[lo+i] = v
+			} else {
+				y[lo+i] = 0
+			}
+		}
+	})
+}
+
+func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff: the gradient passes where the output is positive.
+func (op *reluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dx, err := apply(&maskOp{Rank: op.Rank, ByInput: true}, grad, out)
+	return G.Nodes{dx}, err
+}
