@@ -77,7 +77,7 @@ func decodeBytes(b []byte, path string) (img image.Image, err error) {
 	}()
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, errors.Wrapf(err, "%s: not %s", path, expectedFormats)
+		return nil, errors.Wrapf(err, "%s: unreadable image header; expected %s", path, expectedFormats)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, errors.Errorf("%s: %s image of %dx%d pixels; expected 1 to %d pixels", path, format, cfg.Width, cfg.Height, maxPixels)
@@ -112,7 +112,8 @@ func toFloat(img image.Image, c int, dst []float32) []float32 {
 	switch m := img.(type) {
 	case *image.RGBA:
 		for y := 0; y < h; y++ {
-			row := m.Pix[(y)*m.Stride : (y)*m.Stride+4*w]
+			o0 := m.PixOffset(r.Min.X, r.Min.Y+y)
+			row := m.Pix[o0 : o0+4*w]
 			o := y * w
 			for x := 0; x < w; x++ {
 				rr, gg, bb := float32(row[4*x]), float32(row[4*x+1]), float32(row[4*x+2])
@@ -126,7 +127,8 @@ func toFloat(img image.Image, c int, dst []float32) []float32 {
 		return dst
 	case *image.Gray:
 		for y := 0; y < h; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+w]
+			o0 := m.PixOffset(r.Min.X, r.Min.Y+y)
+			row := m.Pix[o0 : o0+w]
 			o := y * w
 			for x, v := range row {
 				f := float32(v) * s

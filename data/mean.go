@@ -1,15 +1,8 @@
 package data
 
 import (
-	"bufio"
-	"encoding/binary"
-	"fmt"
 	"io"
-	"math"
 	"os"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/pkg/errors"
@@ -144,23 +137,7 @@ func (m *Mean) WriteNpy(w io.Writer) error {
 	if len(m.Pix) != m.C*m.H*m.W {
 		return errors.Errorf("mean: %d values for shape %dx%dx%d", len(m.Pix), m.C, m.H, m.W)
 	}
-	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }", m.C, m.H, m.W)
-	// The format pads the header with spaces and a newline so the data
-	// starts on a 64-byte boundary.
-	total := 10 + len(header) + 1
-	pad := (64 - total%64) % 64
-	header += strings.Repeat(" ", pad) + "\n"
-	bw := bufio.NewWriter(w)
-	bw.WriteString("\x93NUMPY")
-	bw.Write([]byte{1, 0})
-	binary.Write(bw, binary.LittleEndian, uint16(len(header)))
-	bw.WriteString(header)
-	buf := make([]byte, 4*len(m.Pix))
-	for i, v := range m.Pix {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-	}
-	bw.Write(buf)
-	return bw.Flush()
+	return WriteNpyArray(w, []int{m.C, m.H, m.W}, m.Pix)
 }
 
 // SaveNpy writes the mean to path (see WriteNpy).
@@ -176,96 +153,19 @@ func (m *Mean) SaveNpy(path string) error {
 	return errors.Wrapf(f.Close(), "%s: saving mean", path)
 }
 
-var (
-	npyDescr = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
-	npyOrder = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
-	npyShape = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
-)
-
 // ReadNpy reads a mean written by WriteNpy (or by numpy.save of a
 // little-endian float32 or float64 C-order array of shape (C, H, W)).
 // name is used in errors.
 func ReadNpy(r io.Reader, name string) (*Mean, error) {
-	br := bufio.NewReader(r)
-	var pre [8]byte
-	if _, err := io.ReadFull(br, pre[:]); err != nil {
-		return nil, errors.Wrapf(err, "%s: reading .npy magic", name)
+	a, err := ReadNpyArray(r, name)
+	if err != nil {
+		return nil, err
 	}
-	if string(pre[:6]) != "\x93NUMPY" {
-		return nil, errors.Errorf("%s: not a .npy file (expected magic \\x93NUMPY)", name)
+	if len(a.Shape) != 3 || (a.Shape[0] != 1 && a.Shape[0] != 3) || a.Shape[1] < 1 || a.Shape[2] < 1 ||
+		a.Shape[1] > 1<<15 || a.Shape[2] > 1<<15 || len(a.Data) != a.Shape[0]*a.Shape[1]*a.Shape[2] {
+		return nil, errors.Errorf("%s: mean image of shape %v; expected (C, H, W) with C 1 or 3", name, a.Shape)
 	}
-	var hlen int
-	switch pre[6] {
-	case 1:
-		var l uint16
-		if err := binary.Read(br, binary.LittleEndian, &l); err != nil {
-			return nil, errors.Wrapf(err, "%s: reading .npy header length", name)
-		}
-		hlen = int(l)
-	case 2, 3:
-		var l uint32
-		if err := binary.Read(br, binary.LittleEndian, &l); err != nil {
-			return nil, errors.Wrapf(err, "%s: reading .npy header length", name)
-		}
-		if l > 1<<20 {
-			return nil, errors.Errorf("%s: .npy header of %d bytes; expected a small header", name, l)
-		}
-		hlen = int(l)
-	default:
-		return nil, errors.Errorf("%s: .npy version %d.%d; expected 1.0 to 3.0", name, pre[6], pre[7])
-	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(br, hdr); err != nil {
-		return nil, errors.Wrapf(err, "%s: reading .npy header", name)
-	}
-	h := string(hdr)
-	d := npyDescr.FindStringSubmatch(h)
-	o := npyOrder.FindStringSubmatch(h)
-	s := npyShape.FindStringSubmatch(h)
-	if d == nil || o == nil || s == nil {
-		return nil, errors.Errorf("%s: .npy header %q lacks descr, fortran_order or shape", name, strings.TrimSpace(h))
-	}
-	if o[1] != "False" {
-		return nil, errors.Errorf("%s: Fortran-order .npy; expected C order", name)
-	}
-	var dims []int
-	for _, f := range strings.Split(s[1], ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		v, err := strconv.Atoi(f)
-		if err != nil || v <= 0 || v > 1<<16 {
-			return nil, errors.Errorf("%s: .npy shape (%s); expected (C, H, W) with positive sizes", name, s[1])
-		}
-		dims = append(dims, v)
-	}
-	if len(dims) != 3 || (dims[0] != 1 && dims[0] != 3) {
-		return nil, errors.Errorf("%s: .npy shape (%s); expected (C, H, W) with C 1 or 3", name, s[1])
-	}
-	m := &Mean{C: dims[0], H: dims[1], W: dims[2]}
-	n := m.C * m.H * m.W
-	var width int
-	switch d[1] {
-	case "<f4":
-		width = 4
-	case "<f8":
-		width = 8
-	default:
-		return nil, errors.Errorf("%s: .npy dtype %s; expected <f4 (float32) or <f8", name, d[1])
-	}
-	buf := make([]byte, n*width)
-	if _, err := io.ReadFull(br, buf); err != nil {
-		return nil, errors.Wrapf(err, "%s: .npy data truncated (expected %d values)", name, n)
-	}
-	m.Pix = make([]float32, n)
-	for i := range m.Pix {
-		if width == 4 {
-			m.Pix[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
-		} else {
-			m.Pix[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:])))
-		}
-	}
-	return m, nil
+	return &Mean{C: a.Shape[0], H: a.Shape[1], W: a.Shape[2], Pix: a.Data}, nil
 }
 
 // LoadNpy reads a mean from path (see ReadNpy).

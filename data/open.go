@@ -40,6 +40,8 @@ const defaultValFraction = 0.1
 //
 //	mnist            MNIST from the Go module cache (ZFNET_MNIST_DIR overrides)
 //	fashion-mnist    Fashion-MNIST from /usr/share/datasets/fashion-mnist
+//	mnist:DIR        the four MNIST-style IDX files (gzipped or raw) in DIR;
+//	                 also fashion-mnist:DIR
 //	cifar10:DIR      CIFAR-10 binary batches in DIR (or DIR/cifar-10-batches-bin)
 //	cifar100:DIR     CIFAR-100 binary in DIR (or DIR/cifar-100-binary), fine labels
 //	folder:DIR       DIR/train and DIR/val in the ImageNet layout when present,
@@ -61,10 +63,18 @@ func Open(spec string, opt OpenOptions) (*Set, error) {
 	var err error
 	switch kind {
 	case "mnist":
-		set.Train, set.Test, err = OpenMNIST()
+		if arg != "" {
+			set.Train, set.Test, err = OpenMNISTDir(arg, "mnist", MNISTClasses)
+		} else {
+			set.Train, set.Test, err = OpenMNIST()
+		}
 		set.Classes = MNISTClasses
 	case "fashion-mnist", "fashion_mnist", "fashionmnist":
-		set.Train, set.Test, err = OpenFashionMNIST()
+		if arg != "" {
+			set.Train, set.Test, err = OpenMNISTDir(arg, "fashion-mnist", FashionMNISTClasses)
+		} else {
+			set.Train, set.Test, err = OpenFashionMNIST()
+		}
 		set.Classes = FashionMNISTClasses
 	case "cifar10", "cifar-10":
 		if err = needArg(); err == nil {

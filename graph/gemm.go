@@ -7,8 +7,12 @@ import (
 
 // Row-major GEMM: c = alpha*op(a)*op(b) + beta*c with op(a) m x k and op(b)
 // k x n. Gonum's pure-Go kernels are the default; the openblas build tag
-// swaps in OpenBLAS through cgo (gemm_openblas.go).
+// swaps in OpenBLAS through cgo (gemm_openblas.go). sgemm first tries the
+// AVX2/FMA assembly kernels (sgemm_amd64.go), where the CPU has them.
 var sgemm = func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if sgemmFast(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
 	gonum.Implementation{}.Sgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 

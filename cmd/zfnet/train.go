@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+func init() {
+	register("train", "train a network (default: zfnet-small on MNIST)", runTrain)
+}
+
+func runTrain(args []string) error {
+	cfg := zfnet.DefaultRunConfig()
+	fs := newFlags("train", "", "Trains with the paper's recipe and writes a run folder: checkpoint.npz (resumable),\n"+
+		"metrics.csv, training-curve.png, weights.npz (PyTorch state_dict names), mean.npy, snapshots/.\n"+
+		"SIGINT/SIGTERM finish the current step, write a checkpoint and exit; --resume continues exactly.")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10:DIR, cifar100:DIR, folder:DIR, list:FILE")
+	fs.StringVar(&cfg.Arch, "arch", cfg.Arch, "architecture: zfnet, zfnet-fig3, alexnet, zfnet-small")
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs to train")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "batch size")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "initial learning rate")
+	fs.Float64Var(&cfg.LRFactor, "lr-factor", cfg.LRFactor, "learning rate multiplier when the validation loss plateaus")
+	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "epochs without validation improvement before annealing")
+	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "SGD momentum")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "L2 weight decay (weights, not biases)")
+	fs.Float64Var(&cfg.FilterRadius, "filter-radius", cfg.FilterRadius, "renormalize conv filters whose RMS exceeds this (0: off)")
+	fs.Float64Var(&cfg.Dropout, "dropout", cfg.Dropout, "dropout probability on fc6 and fc7")
+	init := string(cfg.Init)
+	fs.StringVar(&init, "init", init, "weight initialization: paper (N(0, 0.01^2)) or he")
+	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for initialization, shuffling, augmentation and dropout")
+	fs.Float64Var(&cfg.ValFraction, "val-fraction", cfg.ValFraction, "share of the training set held out for validation")
+	fs.IntVar(&cfg.PadCrop, "pad-crop", cfg.PadCrop, "small images: random crops from the picture padded by this many pixels")
+	fs.BoolVar(&cfg.Flip, "flip", cfg.Flip, "random horizontal flips (photographs; not for digits)")
+	snaps := intList(cfg.Snapshots)
+	fs.Var(&snaps, "snapshots", "epochs whose weights are kept in snapshots/ (feature evolution)")
+	fs.StringVar(&cfg.Out, "out", cfg.Out, "run folder")
+	resume := fs.String("resume", "", "continue the run in this folder (its configuration wins; --epochs may extend it)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "data decoding goroutines (0: one per core)")
+	threads := fs.Int("threads", 0, "CPU threads for compute (0: all)")
+	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip unreadable images (reported at the end) instead of failing")
+	fs.IntVar(&cfg.TrainLimit, "limit", 0, "train on only the first N training examples (quick looks)")
+	quiet := fs.Bool("quiet", false, "no progress bar: one line per epoch, for logs")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (all options are flags)", fs.Args())
+	}
+	cfg.Init, cfg.Snapshots = zfnet.Init(init), snaps
+	if *resume != "" {
+		cfg.Out = *resume
+	}
+	setThreads(*threads)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := newBar(*quiet)
+	b.logf("training %s on %s for %d epochs into %s", cfg.Arch, cfg.Data, cfg.Epochs, cfg.Out)
+	ev, err := zfnet.Train(ctx, cfg, *resume != "", zfnet.Hooks{Step: b.step, Epoch: b.epoch, Logf: b.logf})
+	if err == zfnet.ErrInterrupted {
+		b.logf("\n%v", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b.logf("test top-1 %.2f%%  top-5 %.2f%% on %d images; weights: %s", 100*ev.Top1, 100*ev.Top5, ev.Examples, filepath.Join(cfg.Out, zfnet.WeightsFile))
+	return nil
+}

@@ -1,0 +1,407 @@
+package graph
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// AVX2+FMA SGEMM in the BLIS/GotoBLAS style: op(B) is packed into KC x NC
+// blocks of 16-wide (or, for a narrow last panel, 8-wide) column panels,
+// op(A) into MC x KC blocks of 6-row panels, and an assembly micro-kernel
+// (sgemm_amd64.s) computes each 6x16 (6x8) tile of C from one A panel and one
+// B panel held in L1/L2.
+
+//go:noescape
+func sgemmKern6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmKern6x8(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+func sgemmCPUID(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+func sgemmXGETBV() (eax, edx uint32)
+
+// sgemmAsmOK is true when the CPU and OS support AVX2 and FMA3 (YMM state
+// saved by the OS).
+var sgemmAsmOK = sgemmDetect()
+
+func sgemmDetect() bool {
+	maxID, _, _, _ := sgemmCPUID(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := sgemmCPUID(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	if xcr0, _ := sgemmXGETBV(); xcr0&6 != 6 { // XMM and YMM state enabled
+		return false
+	}
+	_, ebx7, _, _ := sgemmCPUID(7, 0)
+	return ebx7&(1<<5) != 0 // AVX2
+}
+
+func init() {
+	if sgemmAsmOK {
+		blasName = "zfnet AVX2/FMA sgemm, gonum dgemm"
+	}
+}
+
+const (
+	sgMR = 6    // micro-tile rows
+	sgNR = 16   // micro-tile columns
+	sgKC = 256  // k block: a 16-wide B panel is 16 KiB, in L1
+	sgMC = 144  // m block: a packed A block is 144 KiB, in L2
+	sgNC = 4096 // n block: a packed B block is 4 MiB, in L3
+
+	// Problems with fewer flops than this run on the calling goroutine.
+	sgParallelFlops = 4 << 20
+)
+
+// sgemmBusy counts goroutines running SGEMM work, so that concurrent callers
+// (the conv layers' per-image parallel loops) do not split further and
+// oversubscribe the Ps.
+var sgemmBusy atomic.Int32
+
+type sgemmBufs struct {
+	a, b []float32
+}
+
+var sgemmPool = sync.Pool{New: func() any { return new(sgemmBufs) }}
+
+// sgAligned returns a slice of n floats starting on a 64-byte boundary.
+func sgAligned(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n+16 {
+		*buf = make([]float32, n+16)
+	}
+	s := (*buf)[:cap(*buf)]
+	off := int(uintptr(unsafe.Pointer(&s[0]))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n]
+}
+
+// sgemmFast computes row-major C = alpha*op(A)*op(B) + beta*C with the
+// AVX2 kernels; it returns false, doing nothing, where they are unavailable.
+func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	if !sgemmAsmOK {
+		return false
+	}
+	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 || alpha == 0 {
+		sgemmScale(m, n, beta, c, ldc)
+		return true
+	}
+
+	p := int32(runtime.GOMAXPROCS(0))
+	busy := sgemmBusy.Add(1)
+	defer sgemmBusy.Add(-1)
+	flops := 2 * float64(m) * float64(n) * float64(k)
+	// Extra workers: one per spare P, and only for big enough problems.
+	extra := 0
+	if flops >= sgParallelFlops && busy < p {
+		want := int(flops / sgParallelFlops)
+		if want > int(p)-1 {
+			want = int(p) - 1
+		}
+		for extra < want {
+			cur := sgemmBusy.Load()
+			if cur >= p {
+				break
+			}
+			if sgemmBusy.CompareAndSwap(cur, cur+1) {
+				extra++
+			}
+		}
+	}
+	if extra == 0 {
+		sgemmSerial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return true
+	}
+
+	// Split the larger of m and n into extra+1 contiguous, tile-aligned parts.
+	parts := extra + 1
+	var wg sync.WaitGroup
+	run := func(lo, hi int, splitN bool) {
+		if splitN {
+			bOff := lo
+			if tB {
+				bOff = lo * ldb
+			}
+			sgemmSerial(tA, tB, m, hi-lo, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
+		} else {
+			aOff := lo * lda
+			if tA {
+				aOff = lo
+			}
+			sgemmSerial(tA, tB, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		}
+	}
+	splitN := n >= m
+	size, tile := m, sgMR
+	if splitN {
+		size, tile = n, sgNR
+	}
+	chunk := (size + parts - 1) / parts
+	chunk = (chunk + tile - 1) / tile * tile
+	started := 0
+	for lo := chunk; lo < size; lo += chunk {
+		hi := min(lo+chunk, size)
+		started++
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			defer sgemmBusy.Add(-1)
+			run(lo, hi, splitN)
+		}(lo, hi)
+	}
+	for ; started < extra; started++ { // tokens not needed after rounding
+		sgemmBusy.Add(-1)
+	}
+	run(0, min(chunk, size), splitN)
+	wg.Wait()
+	return true
+}
+
+// sgemmCheck panics, as gonum does, on arguments that would index out of
+// range, since the kernels write C through raw pointers.
+func sgemmCheck(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("sgemm: negative dimension")
+	}
+	ra, ca := m, k
+	if tA {
+		ra, ca = k, m
+	}
+	rb, cb := k, n
+	if tB {
+		rb, cb = n, k
+	}
+	if lda < max(1, ca) {
+		panic("sgemm: bad lda")
+	}
+	if ldb < max(1, cb) {
+		panic("sgemm: bad ldb")
+	}
+	if ldc < max(1, n) {
+		panic("sgemm: bad ldc")
+	}
+	if ra > 0 && ca > 0 && len(a) < (ra-1)*lda+ca {
+		panic("sgemm: insufficient length of a")
+	}
+	if rb > 0 && cb > 0 && len(b) < (rb-1)*ldb+cb {
+		panic("sgemm: insufficient length of b")
+	}
+	if m > 0 && n > 0 && len(c) < (m-1)*ldc+n {
+		panic("sgemm: insufficient length of c")
+	}
+}
+
+// sgemmScale sets C = beta*C (beta == 0 overwrites).
+func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+func sgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	bufs := sgemmPool.Get().(*sgemmBufs)
+	defer sgemmPool.Put(bufs)
+
+	kcMax := min(k, sgKC)
+	mcMax := (min(m, sgMC) + sgMR - 1) / sgMR * sgMR
+	ncMax := (min(n, sgNC) + sgNR - 1) / sgNR * sgNR
+	pa := sgAligned(&bufs.a, mcMax*kcMax)
+	pb := sgAligned(&bufs.b, ncMax*kcMax)
+
+	for jc := 0; jc < n; jc += sgNC {
+		nc := min(sgNC, n-jc)
+		for pc := 0; pc < k; pc += sgKC {
+			kc := min(sgKC, k-pc)
+			sgPackB(tB, b, ldb, pc, jc, kc, nc, pb)
+			bt := beta
+			if pc > 0 {
+				bt = 1
+			}
+			for ic := 0; ic < m; ic += sgMC {
+				mc := min(sgMC, m-ic)
+				sgPackA(tA, a, lda, ic, pc, mc, kc, pa)
+				sgMacro(mc, nc, kc, alpha, pa, pb, bt, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+}
+
+// sgPanelWidth is the packed width of the B panel starting at column j of an
+// nc-wide block: 16, or 8 for a last panel of at most 8 columns.
+func sgPanelWidth(j, nc int) int {
+	if nc-j <= 8 {
+		return 8
+	}
+	return sgNR
+}
+
+// sgPackB packs op(B)[pc:pc+kc, jc:jc+nc] into panels, each kc x w (w the
+// panel width) stored row by row, zero-padded past column nc.
+func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
+	off := 0
+	for j := 0; j < nc; {
+		w := sgPanelWidth(j, nc)
+		cols := min(w, nc-j)
+		d := dst[off : off+kc*w]
+		if !tB {
+			// op(B)(p, j) = b[p*ldb + j]: rows of the panel are contiguous.
+			src := b[pc*ldb+jc+j:]
+			if cols == 16 {
+				for p := 0; p < kc; p++ {
+					s := src[p*ldb : p*ldb+16 : p*ldb+16]
+					dd := d[p*16 : p*16+16 : p*16+16]
+					copy(dd, s)
+				}
+			} else {
+				for p := 0; p < kc; p++ {
+					dd := d[p*w : p*w+w]
+					copy(dd, src[p*ldb:p*ldb+cols])
+					clear(dd[cols:])
+				}
+			}
+		} else {
+			// op(B)(p, j) = b[j*ldb + p]: gather a column of the panel from
+			// each stored row.
+			if cols < w {
+				clear(d)
+			}
+			for jj := 0; jj < cols; jj++ {
+				s := b[(jc+j+jj)*ldb+pc:]
+				s = s[:kc]
+				for p, v := range s {
+					d[p*w+jj] = v
+				}
+			}
+		}
+		off += kc * w
+		j += w
+	}
+}
+
+// sgPackA packs op(A)[ic:ic+mc, pc:pc+kc] into 6-row panels, each stored
+// column by column (6 floats per k), zero-padded past row mc.
+func sgPackA(tA bool, a []float32, lda, ic, pc, mc, kc int, dst []float32) {
+	for ir := 0; ir < mc; ir += sgMR {
+		rows := min(sgMR, mc-ir)
+		d := dst[ir*kc : ir*kc+sgMR*kc]
+		i0 := ic + ir
+		if !tA {
+			// op(A)(i, p) = a[i*lda + p].
+			if rows == sgMR {
+				r0 := a[(i0+0)*lda+pc:][:kc]
+				r1 := a[(i0+1)*lda+pc:][:kc]
+				r2 := a[(i0+2)*lda+pc:][:kc]
+				r3 := a[(i0+3)*lda+pc:][:kc]
+				r4 := a[(i0+4)*lda+pc:][:kc]
+				r5 := a[(i0+5)*lda+pc:][:kc]
+				for p := range r0 {
+					dd := d[p*6 : p*6+6 : p*6+6]
+					dd[0] = r0[p]
+					dd[1] = r1[p]
+					dd[2] = r2[p]
+					dd[3] = r3[p]
+					dd[4] = r4[p]
+					dd[5] = r5[p]
+				}
+			} else {
+				clear(d)
+				for i := 0; i < rows; i++ {
+					r := a[(i0+i)*lda+pc:][:kc]
+					for p, v := range r {
+						d[p*6+i] = v
+					}
+				}
+			}
+		} else {
+			// op(A)(i, p) = a[p*lda + i]: each k gives 6 contiguous floats.
+			if rows == sgMR {
+				for p := 0; p < kc; p++ {
+					o := (pc+p)*lda + i0
+					s := a[o : o+6 : o+6]
+					dd := d[p*6 : p*6+6 : p*6+6]
+					dd[0] = s[0]
+					dd[1] = s[1]
+					dd[2] = s[2]
+					dd[3] = s[3]
+					dd[4] = s[4]
+					dd[5] = s[5]
+				}
+			} else {
+				clear(d)
+				for p := 0; p < kc; p++ {
+					o := (pc+p)*lda + i0
+					copy(d[p*6:p*6+rows], a[o:o+rows])
+				}
+			}
+		}
+	}
+}
+
+// sgMacro multiplies a packed mc x kc block of A by a packed kc x nc block
+// of B into C (c[0] is the block's top-left element).
+func sgMacro(mc, nc, kc int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
+	var tmp [sgMR * sgNR]float32
+	bOff := 0
+	for j := 0; j < nc; {
+		w := sgPanelWidth(j, nc)
+		cols := min(w, nc-j)
+		bp := &pb[bOff]
+		for i := 0; i < mc; i += sgMR {
+			rows := min(sgMR, mc-i)
+			ap := &pa[i*kc]
+			if rows == sgMR && cols == w {
+				_ = c[(i+rows-1)*ldc+j+cols-1] // the tile's far corner is in range
+				if w == sgNR {
+					sgemmKern6x16(kc, ap, bp, &c[i*ldc+j], ldc, alpha, beta)
+				} else {
+					sgemmKern6x8(kc, ap, bp, &c[i*ldc+j], ldc, alpha, beta)
+				}
+				continue
+			}
+			// Edge tile: compute into tmp, then merge the valid part.
+			if w == sgNR {
+				sgemmKern6x16(kc, ap, bp, &tmp[0], sgNR, alpha, 0)
+			} else {
+				sgemmKern6x8(kc, ap, bp, &tmp[0], sgNR, alpha, 0)
+			}
+			for ii := 0; ii < rows; ii++ {
+				row := c[(i+ii)*ldc+j : (i+ii)*ldc+j+cols]
+				t := tmp[ii*sgNR : ii*sgNR+cols]
+				if beta == 0 {
+					copy(row, t)
+				} else {
+					for jj, v := range t {
+						row[jj] = beta*row[jj] + v
+					}
+				}
+			}
+		}
+		bOff += kc * w
+		j += w
+	}
+}

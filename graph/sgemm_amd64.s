@@ -1,0 +1,288 @@
+#include "textflag.h"
+
+// func sgemmCPUID(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·sgemmCPUID(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func sgemmXGETBV() (eax, edx uint32)
+TEXT ·sgemmXGETBV(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// One k step of the 6x16 kernel: B row (16 floats) at DI+boff, A column
+// (6 floats) at SI+aoff. Accumulators Y0..Y11 (row i in Y(2i), Y(2i+1)).
+#define STEP16(aoff, boff) \
+	VMOVUPS boff(DI), Y12; \
+	VMOVUPS boff+32(DI), Y13; \
+	VBROADCASTSS aoff(SI), Y14; \
+	VBROADCASTSS aoff+4(SI), Y15; \
+	VFMADD231PS Y12, Y14, Y0; \
+	VFMADD231PS Y13, Y14, Y1; \
+	VFMADD231PS Y12, Y15, Y2; \
+	VFMADD231PS Y13, Y15, Y3; \
+	VBROADCASTSS aoff+8(SI), Y14; \
+	VBROADCASTSS aoff+12(SI), Y15; \
+	VFMADD231PS Y12, Y14, Y4; \
+	VFMADD231PS Y13, Y14, Y5; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VBROADCASTSS aoff+16(SI), Y14; \
+	VBROADCASTSS aoff+20(SI), Y15; \
+	VFMADD231PS Y12, Y14, Y8; \
+	VFMADD231PS Y13, Y14, Y9; \
+	VFMADD231PS Y12, Y15, Y10; \
+	VFMADD231PS Y13, Y15, Y11
+
+// func sgemmKern6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+// c[i*ldc+j] = alpha*sum_p a[p*6+i]*b[p*16+j] + beta*c[i*ldc+j], i<6, j<16;
+// beta == 0 never reads c.
+TEXT ·sgemmKern6x16(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   k16tail
+
+k16loop4:
+	PREFETCHT0 512(DI)
+	STEP16(0, 0)
+	STEP16(24, 64)
+	PREFETCHT0 576(DI)
+	STEP16(48, 128)
+	STEP16(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  k16loop4
+
+k16tail:
+	ANDQ $3, CX
+	JZ   k16store
+
+k16loop1:
+	STEP16(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  k16loop1
+
+k16store:
+	VBROADCASTSS alpha+40(FP), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+	VMULPS Y14, Y10, Y10
+	VMULPS Y14, Y11, Y11
+
+	MOVL beta+44(FP), AX
+	SHLL $1, AX // drop the sign bit: +0 and -0 both mean "overwrite"
+	JZ   k16beta0
+
+	VBROADCASTSS beta+44(FP), Y15
+	VFMADD231PS (DX), Y15, Y0
+	VFMADD231PS 32(DX), Y15, Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y2
+	VFMADD231PS 32(DX), Y15, Y3
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y4
+	VFMADD231PS 32(DX), Y15, Y5
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y6
+	VFMADD231PS 32(DX), Y15, Y7
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y8
+	VFMADD231PS 32(DX), Y15, Y9
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y10
+	VFMADD231PS 32(DX), Y15, Y11
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+
+k16beta0:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+
+// One k step of the 6x8 kernel: accumulators Y0..Y5, two interleaved
+// sets (Y0..Y5 for even steps, Y6..Y11 for odd) to hide FMA latency.
+#define STEP8(aoff, boff, r0, r1, r2, r3, r4, r5) \
+	VMOVUPS boff(DI), Y12; \
+	VBROADCASTSS aoff(SI), Y14; \
+	VBROADCASTSS aoff+4(SI), Y15; \
+	VFMADD231PS Y12, Y14, r0; \
+	VFMADD231PS Y12, Y15, r1; \
+	VBROADCASTSS aoff+8(SI), Y14; \
+	VBROADCASTSS aoff+12(SI), Y15; \
+	VFMADD231PS Y12, Y14, r2; \
+	VFMADD231PS Y12, Y15, r3; \
+	VBROADCASTSS aoff+16(SI), Y14; \
+	VBROADCASTSS aoff+20(SI), Y15; \
+	VFMADD231PS Y12, Y14, r4; \
+	VFMADD231PS Y12, Y15, r5
+
+// func sgemmKern6x8(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+// As sgemmKern6x16 with b packed 8 wide and an 6x8 tile of c.
+TEXT ·sgemmKern6x8(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   k8tail
+
+k8loop4:
+	STEP8(0, 0, Y0, Y1, Y2, Y3, Y4, Y5)
+	STEP8(24, 32, Y6, Y7, Y8, Y9, Y10, Y11)
+	STEP8(48, 64, Y0, Y1, Y2, Y3, Y4, Y5)
+	STEP8(72, 96, Y6, Y7, Y8, Y9, Y10, Y11)
+	ADDQ $96, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ  k8loop4
+
+k8tail:
+	ANDQ $3, CX
+	JZ   k8store
+
+k8loop1:
+	STEP8(0, 0, Y0, Y1, Y2, Y3, Y4, Y5)
+	ADDQ $24, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  k8loop1
+
+k8store:
+	VADDPS Y6, Y0, Y0
+	VADDPS Y7, Y1, Y1
+	VADDPS Y8, Y2, Y2
+	VADDPS Y9, Y3, Y3
+	VADDPS Y10, Y4, Y4
+	VADDPS Y11, Y5, Y5
+	VBROADCASTSS alpha+40(FP), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+
+	MOVL beta+44(FP), AX
+	SHLL $1, AX
+	JZ   k8beta0
+
+	VBROADCASTSS beta+44(FP), Y15
+	VFMADD231PS (DX), Y15, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y1
+	VMOVUPS Y1, (DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y2
+	VMOVUPS Y2, (DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y3
+	VMOVUPS Y3, (DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y4
+	VMOVUPS Y4, (DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y15, Y5
+	VMOVUPS Y5, (DX)
+	VZEROUPPER
+	RET
+
+k8beta0:
+	VMOVUPS Y0, (DX)
+	ADDQ R8, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R8, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R8, DX
+	VMOVUPS Y3, (DX)
+	ADDQ R8, DX
+	VMOVUPS Y4, (DX)
+	ADDQ R8, DX
+	VMOVUPS Y5, (DX)
+	VZEROUPPER
+	RET

@@ -1,0 +1,225 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"sync"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// sgemmRef is a float64 reference GEMM. It returns C and, per element, the
+// magnitude sum |alpha|*sum|a||b| + |beta*c| that scales the rounding error.
+func sgemmRef(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) (want, scale []float64) {
+	want = make([]float64, m*n)
+	scale = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sa float64
+			for p := 0; p < k; p++ {
+				var av, bv float64
+				if tA {
+					av = float64(a[p*lda+i])
+				} else {
+					av = float64(a[i*lda+p])
+				}
+				if tB {
+					bv = float64(b[j*ldb+p])
+				} else {
+					bv = float64(b[p*ldb+j])
+				}
+				s += av * bv
+				sa += math.Abs(av * bv)
+			}
+			w := float64(alpha) * s
+			sc := math.Abs(float64(alpha)) * sa
+			if beta != 0 {
+				w += float64(beta) * float64(c[i*ldc+j])
+				sc += math.Abs(float64(beta) * float64(c[i*ldc+j]))
+			}
+			want[i*n+j] = w
+			scale[i*n+j] = sc
+		}
+	}
+	return want, scale
+}
+
+func sgemmRandSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// sgemmCheckCase runs sgemm on one random case and compares with the
+// reference; pad adds slack to every leading dimension.
+func sgemmCheckCase(t *testing.T, rng *rand.Rand, tA, tB bool, m, n, k, pad int, alpha, beta float32) {
+	t.Helper()
+	lda, ldb, ldc := k+pad, n+pad, n+pad
+	ra, rb := m, k
+	if tA {
+		lda, ra = m+pad, k
+	}
+	if tB {
+		ldb, rb = k+pad, n
+	}
+	lda, ldb = max(lda, 1), max(ldb, 1)
+	a := sgemmRandSlice(rng, max(ra*lda, 1))
+	b := sgemmRandSlice(rng, max(rb*ldb, 1))
+	c := sgemmRandSlice(rng, m*ldc)
+	if beta == 0 {
+		for i := range c {
+			if i%3 == 0 {
+				c[i] = float32(math.NaN()) // must be overwritten, not scaled
+			}
+		}
+	}
+	orig := append([]float32(nil), c...)
+	want, scale := sgemmRef(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	tol := 1e-5 * math.Sqrt(float64(max(k, 1)))
+	bad := 0
+	for i := 0; i < m; i++ {
+		for j := 0; j < ldc; j++ {
+			got := c[i*ldc+j]
+			if j >= n { // padding columns must be untouched
+				if math.Float32bits(got) != math.Float32bits(orig[i*ldc+j]) {
+					t.Fatalf("tA=%v tB=%v m=%d n=%d k=%d pad=%d: padding c[%d][%d] changed", tA, tB, m, n, k, pad, i, j)
+				}
+				continue
+			}
+			w, s := want[i*n+j], scale[i*n+j]
+			if d := math.Abs(float64(got) - w); !(d <= tol*(s+1e-30)) {
+				if bad < 5 {
+					t.Errorf("tA=%v tB=%v m=%d n=%d k=%d pad=%d alpha=%v beta=%v: c[%d][%d] = %v, want %v (scale %v)",
+						tA, tB, m, n, k, pad, alpha, beta, i, j, got, w, s)
+				}
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d bad elements", bad)
+	}
+}
+
+func TestSgemmShapes(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	sizes := []int{1, 2, 5, 6, 7, 8, 9, 15, 16, 17, 33, 100}
+	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		for _, m := range sizes {
+			for _, n := range sizes {
+				for _, k := range []int{1, 5, 17, 100} {
+					sgemmCheckCase(t, rng, tr[0], tr[1], m, n, k, 0, 1, 0)
+				}
+			}
+		}
+	}
+}
+
+func TestSgemmAlphaBetaPad(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.5, 0}, {2, -1.5}, {0, 0.5}, {0, 0}, {1, float32(math.Copysign(0, -1))}} {
+			for _, pad := range []int{0, 3} {
+				for _, sz := range [][3]int{{7, 13, 5}, {33, 17, 40}, {12, 32, 300}, {50, 70, 520}, {5, 9, 0}} {
+					sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], pad, ab[0], ab[1])
+				}
+			}
+		}
+	}
+}
+
+// Larger cases cross the k, m and n block edges and take the parallel path.
+func TestSgemmLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow reference")
+	}
+	rng := rand.New(rand.NewSource(3))
+	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		for _, sz := range [][3]int{{150, 300, 600}, {301, 77, 257}, {13, 4200, 20}, {290, 8, 700}, {64, 49, 576}} {
+			for _, beta := range []float32{0, 1} {
+				sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], 1, 1, beta)
+			}
+		}
+	}
+}
+
+// Concurrent callers, as the conv layers' per-image loops make, must not
+// interfere with each other's packing buffers.
+func TestSgemmConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(10 + g)))
+			for it := 0; it < 5; it++ {
+				sgemmCheckCase(t, rng, g&1 == 1, g&2 == 2, 70+g, 200, 130, 0, 1, 0)
+			}
+		}(g)
+	}
+	wg.Wait()
+}
+
+func TestSgemmBadArgsPanic(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("short c did not panic")
+		}
+	}()
+	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 3)
+	sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2)
+}
+
+// Benchmarks: gonum's Sgemm against the routed sgemm, on zfnet's shapes.
+func BenchmarkSgemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		tA, tB  bool
+		m, n, k int
+	}{
+		{"conv1_96x12100x147", false, false, 96, 12100, 147},
+		{"conv2_256x676x2400", false, false, 256, 676, 2400},
+		{"conv_1024x169x4608", false, false, 1024, 169, 4608},
+		{"small_32x784x9", false, false, 32, 784, 9},
+		{"small_64x49x576", false, false, 64, 49, 576},
+		{"fc_4096x8x18432", false, false, 4096, 8, 18432},
+		{"bwdIn_TN_2400x676x256", true, false, 2400, 676, 256},
+		{"bwdW_NT_256x2400x676", false, true, 256, 2400, 676},
+	}
+	impls := []struct {
+		name string
+		f    func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	}{
+		{"gonum", func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			gonum.Implementation{}.Sgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}},
+		{"zfnet", sgemm},
+	}
+	for _, s := range shapes {
+		rng := rand.New(rand.NewSource(1))
+		a := sgemmRandSlice(rng, s.m*s.k)
+		bm := sgemmRandSlice(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		lda, ldb := s.k, s.n
+		if s.tA {
+			lda = s.m
+		}
+		if s.tB {
+			ldb = s.k
+		}
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%s/%s", s.name, im.name), func(b *testing.B) {
+				for b.Loop() {
+					im.f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				}
+				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+				b.Logf("N=%d el=%v", b.N, b.Elapsed()); b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package zfnet
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pkg/errors"
+)
+
+// ConvStage is one row of the paper's table: a convolution, its ReLU, and
+// optionally contrast normalization (LRN) and max pooling, in that order.
+type ConvStage struct {
+	Out, Kernel, Stride, Pad int
+	LRN                      bool
+	Pool                     *Pool // nil: no pooling
+}
+
+// Pool is a max pooling window.
+type Pool struct{ Kernel, Stride, Pad int }
+
+// FC is a fully connected layer; every one but the last is followed by a
+// ReLU and dropout with probability Dropout.
+type FC struct {
+	Out     int // 0 in the last layer: the number of classes
+	Dropout float64
+}
+
+// Arch is a network as data: input geometry, convolution stages conv1..convK
+// and fully connected layers fc(K+1)..; the last FC outputs Classes.
+type Arch struct {
+	Name    string
+	Input   [3]int // C, H, W
+	Classes int
+	Convs   []ConvStage
+	FCs     []FC
+	// Doc says where the table comes from.
+	Doc string
+}
+
+var pool3s2p1, pool3s2 = &Pool{3, 2, 1}, &Pool{3, 2, 0}
+
+// archs are the named architectures. Adding one is adding an entry.
+var archs = map[string]Arch{
+	"zfnet": {
+		Doc:   "ZFNet, the seed table: the paper's Table 2 variant (b), conv3-5 = 512/1024/512",
+		Input: [3]int{3, 224, 224}, Classes: 1000,
+		Convs: []ConvStage{
+			{Out: 96, Kernel: 7, Stride: 2, Pad: 1, LRN: true, Pool: pool3s2p1},
+			{Out: 256, Kernel: 5, Stride: 2, Pad: 0, LRN: true, Pool: pool3s2p1},
+			{Out: 512, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 1024, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 512, Kernel: 3, Stride: 1, Pad: 1, Pool: pool3s2},
+		},
+		FCs: []FC{{4096, 0.5}, {4096, 0.5}, {0, 0}},
+	},
+	"zfnet-fig3": {
+		Doc:   "ZFNet as drawn in the paper's Fig. 3: conv3-5 = 384/384/256",
+		Input: [3]int{3, 224, 224}, Classes: 1000,
+		Convs: []ConvStage{
+			{Out: 96, Kernel: 7, Stride: 2, Pad: 1, LRN: true, Pool: pool3s2p1},
+			{Out: 256, Kernel: 5, Stride: 2, Pad: 0, LRN: true, Pool: pool3s2p1},
+			{Out: 384, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 384, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 256, Kernel: 3, Stride: 1, Pad: 1, Pool: pool3s2},
+		},
+		FCs: []FC{{4096, 0.5}, {4096, 0.5}, {0, 0}},
+	},
+	"alexnet": {
+		Doc:   "AlexNet (Krizhevsky et al. 2012) as one tower, for the paper's filter comparison",
+		Input: [3]int{3, 224, 224}, Classes: 1000,
+		Convs: []ConvStage{
+			{Out: 96, Kernel: 11, Stride: 4, Pad: 2, LRN: true, Pool: pool3s2},
+			{Out: 256, Kernel: 5, Stride: 1, Pad: 2, LRN: true, Pool: pool3s2},
+			{Out: 384, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 384, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 256, Kernel: 3, Stride: 1, Pad: 1, Pool: pool3s2},
+		},
+		FCs: []FC{{4096, 0.5}, {4096, 0.5}, {0, 0}},
+	},
+	"zfnet-small": {
+		Doc: "ZFNet's stage structure scaled for 28x28 gray (MNIST) and 32x32 colour (CIFAR) " +
+			"inputs: conv+LRN+pool twice, three convs (the widest in the middle, as variant (b)), pool, three fc",
+		Input: [3]int{1, 28, 28}, Classes: 10,
+		Convs: []ConvStage{
+			{Out: 32, Kernel: 3, Stride: 1, Pad: 1, LRN: true, Pool: pool3s2p1},
+			{Out: 48, Kernel: 3, Stride: 1, Pad: 1, LRN: true, Pool: pool3s2p1},
+			{Out: 64, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 96, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 64, Kernel: 3, Stride: 1, Pad: 1, Pool: pool3s2},
+		},
+		FCs: []FC{{256, 0.5}, {256, 0.5}, {0, 0}},
+	},
+}
+
+// ArchNames lists the architectures by name.
+func ArchNames() []string {
+	names := make([]string, 0, len(archs))
+	for n := range archs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LookupArch returns a copy of the named architecture.
+func LookupArch(name string) (Arch, error) {
+	a, ok := archs[name]
+	if !ok {
+		return Arch{}, errors.Errorf("unknown architecture %q: expected one of %s", name, strings.Join(ArchNames(), ", "))
+	}
+	a.Name = name
+	a.Convs = append([]ConvStage(nil), a.Convs...)
+	a.FCs = append([]FC(nil), a.FCs...)
+	return a, nil
+}
+
+// WithInput returns the architecture for another input geometry or class
+// count (zero keeps the current value). Shapes are checked by New.
+func (a Arch) WithInput(c, h, w, classes int) Arch {
+	if c > 0 {
+		a.Input[0] = c
+	}
+	if h > 0 {
+		a.Input[1] = h
+	}
+	if w > 0 {
+		a.Input[2] = w
+	}
+	if classes > 0 {
+		a.Classes = classes
+	}
+	return a
+}
+
+func (a Arch) String() string {
+	return fmt.Sprintf("%s (input %dx%dx%d, %d classes)", a.Name, a.Input[0], a.Input[1], a.Input[2], a.Classes)
+}

@@ -1,0 +1,141 @@
+package zfnet
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+
+	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/data"
+)
+
+// TrainState is where a run stands: everything besides weights, velocities
+// and the mean that an exact resume needs.
+type TrainState struct {
+	Config RunConfig `json:"config"`
+	Arch   Arch      `json:"arch"`
+	// Epoch and Batch locate the next batch to train on (Batch 0 of Epoch
+	// when the checkpoint closes an epoch).
+	Epoch, Batch int
+	Step         int64   // optimizer steps so far
+	LR           float64 // the current, possibly annealed, learning rate
+	BestValLoss  float64
+	BadEpochs    int // epochs since BestValLoss improved
+	// Dropout forward-pass counters by layer: their masks are a function
+	// of (seed, counter).
+	DropoutSteps map[string]uint64
+	// Running sums of the epoch in progress.
+	EpochLoss            float64
+	EpochCorrect, EpochN int
+	EpochSeconds         float64
+	History              []EpochMetrics
+}
+
+// Checkpoint is a state plus the model and solver tensors it belongs to.
+type Checkpoint struct {
+	State TrainState
+	Model *Model
+	SGD   *SGD
+	Mean  *data.Mean
+}
+
+const stateMember = "state.json"
+
+// Save writes the checkpoint as one .npz archive, atomically: parameters
+// under their state_dict names (so numpy.load and LoadWeights read it like a
+// weights file), velocities under "velocity/NAME", the mean image under
+// "mean", and the state as JSON.
+func (c *Checkpoint) Save(path string) error {
+	st, err := json.MarshalIndent(c.State, "", "  ")
+	if err != nil {
+		return errors.Wrap(err, "encoding the training state")
+	}
+	es := c.Model.weightEntries("")
+	for _, p := range c.Model.Params() {
+		if v := c.SGD.Velocity[p.Name]; v != nil {
+			es = append(es, npzEntry{Name: "velocity/" + p.Name, Shape: []int(p.Value.Shape()), Data: v})
+		}
+	}
+	if c.Mean != nil {
+		es = append(es, npzEntry{Name: "mean", Shape: []int{c.Mean.C, c.Mean.H, c.Mean.W}, Data: c.Mean.Pix})
+	}
+	es = append(es, npzEntry{Name: stateMember, Raw: st})
+	return writeNpzAtomic(path, es)
+}
+
+// LoadCheckpoint reads a checkpoint and rebuilds its model, solver and mean.
+func LoadCheckpoint(path string) (*Checkpoint, error) {
+	f, err := readNpz(path)
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := f.Raw[stateMember]
+	if !ok {
+		return nil, errors.Errorf("%s: no %s member: a weights file, not a checkpoint (use --weights)", path, stateMember)
+	}
+	c := &Checkpoint{}
+	if err := json.Unmarshal(raw, &c.State); err != nil {
+		return nil, errors.Wrapf(err, "%s: %s", path, stateMember)
+	}
+	if c.Model, err = New(c.State.Arch); err != nil {
+		return nil, errors.Wrapf(err, "%s", path)
+	}
+	if err := c.Model.loadArrays(f, ""); err != nil {
+		return nil, err
+	}
+	cfg := c.State.Config
+	c.SGD = &SGD{LR: c.State.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}}
+	for _, p := range c.Model.Params() {
+		if v, ok := f.Arrays["velocity/"+p.Name]; ok {
+			if len(v.Data) != len(p.Data()) {
+				return nil, errors.Errorf("%s: velocity/%s has %d values, expected %d", path, p.Name, len(v.Data), len(p.Data()))
+			}
+			c.SGD.Velocity[p.Name] = v.Data
+		}
+	}
+	if m, ok := f.Arrays["mean"]; ok {
+		if len(m.Shape) != 3 {
+			return nil, errors.Errorf("%s: mean has shape %v, expected (C, H, W)", path, m.Shape)
+		}
+		c.Mean = &data.Mean{C: m.Shape[0], H: m.Shape[1], W: m.Shape[2], Pix: m.Data}
+	}
+	return c, nil
+}
+
+// LoadModel opens either a checkpoint or a weights file. A weights file
+// needs the architecture (arch, input geometry and classes) from the caller;
+// a checkpoint carries its own and its mean image.
+func LoadModel(path string, arch Arch) (*Model, *data.Mean, error) {
+	f, err := readNpz(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := f.Raw[stateMember]; ok {
+		c, err := LoadCheckpoint(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c.Model, c.Mean, nil
+	}
+	m, err := New(arch)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.loadArrays(f, ""); err != nil {
+		return nil, nil, err
+	}
+	var mean *data.Mean
+	// A run folder keeps mean.npy beside its weights.
+	if mp := filepath.Join(filepath.Dir(path), "mean.npy"); fileExists(mp) {
+		if mean, err = data.LoadNpy(mp); err != nil {
+			return nil, nil, err
+		}
+	}
+	return m, mean, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,67 @@
+package zfnet
+
+import (
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/zfnet/zfnet/nn"
+)
+
+// Predictor owns an inference graph (no dropout) over a Model's parameters.
+// With record set it keeps every ReLU output and pooling switch of the
+// latest batch for the deconvnet.
+type Predictor struct {
+	Model *Model
+	Batch int
+
+	b        *nn.Builder
+	x        *tensor.Dense
+	logitVal G.Value
+	outputs  map[string]*G.Node
+	vm       G.VM
+}
+
+// NewPredictor builds the inference graph for batches of the given size.
+func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
+	if batch < 1 {
+		return nil, errors.Errorf("batch size must be positive, got %d", batch)
+	}
+	p := &Predictor{Model: m, Batch: batch, b: nn.NewBuilder(false, record, 0)}
+	in := m.Arch.Input
+	xn := p.b.Input("x", batch, in[0], in[1], in[2])
+	logits, outs, err := m.Build(p.b, xn)
+	if err != nil {
+		return nil, err
+	}
+	p.outputs = outs
+	G.Read(logits, &p.logitVal)
+	p.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, in[0], in[1], in[2]))
+	if err := G.Let(xn, p.x); err != nil {
+		return nil, err
+	}
+	p.vm = G.NewTapeMachine(p.b.G)
+	return p, nil
+}
+
+// Close releases the machine.
+func (p *Predictor) Close() error { return p.vm.Close() }
+
+// Builder exposes the graph's recorded state: Switches and Activations by
+// layer name.
+func (p *Predictor) Builder() *nn.Builder { return p.b }
+
+// Logits runs a batch (Batch*C*H*W floats, NCHW) and returns a copy of the
+// logits (Batch x classes).
+func (p *Predictor) Logits(x []float32) ([]float32, error) {
+	xd := p.x.Data().([]float32)
+	if len(x) != len(xd) {
+		return nil, errors.Errorf("batch has %d floats, the graph expects %d (%v)", len(x), len(xd), p.x.Shape())
+	}
+	copy(xd, x)
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return nil, errors.Wrap(err, "forward pass")
+	}
+	return append([]float32(nil), p.logitVal.(*tensor.Dense).Data().([]float32)...), nil
+}

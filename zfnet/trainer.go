@@ -1,0 +1,187 @@
+package zfnet
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/zfnet/zfnet/nn"
+)
+
+// TrainConfig is the training step's recipe; the paper's values are the
+// defaults of DefaultTrainConfig.
+type TrainConfig struct {
+	Batch                     int
+	LR, Momentum, WeightDecay float64
+	FilterRadius              float64 // 0: no renormalization
+	Seed                      uint64  // dropout randomness
+}
+
+// DefaultTrainConfig is the paper's recipe: batch 128, learning rate 1e-2,
+// momentum 0.9, weight decay 5e-4 (AlexNet's), filter RMS radius 0.1.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{Batch: 128, LR: 0.01, Momentum: 0.9, WeightDecay: 5e-4, FilterRadius: 0.1, Seed: 1}
+}
+
+// ErrDiverged is returned by Step when the loss is NaN or infinite; the
+// weights are left as they were before the step.
+var ErrDiverged = errors.New("training diverged: the loss is not finite")
+
+// Trainer owns a training graph (dropout on) over a Model's parameters:
+// forward, cross-entropy, gorgonia.Grad, and an SGD update per Step.
+type Trainer struct {
+	Model  *Model
+	Config TrainConfig
+	SGD    *SGD
+
+	b                 *nn.Builder
+	x, targets        *tensor.Dense
+	params            []*nn.Param
+	nodes             G.Nodes
+	lossVal, logitVal G.Value
+	vm                G.VM
+}
+
+// StepResult reports one step on the batch's valid examples.
+type StepResult struct {
+	Loss          float64
+	Correct, Top5 int
+	Valid         int
+}
+
+// NewTrainer builds the training graph for batches of cfg.Batch.
+func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
+	if cfg.Batch < 1 {
+		return nil, errors.Errorf("batch size must be positive, got %d", cfg.Batch)
+	}
+	t := &Trainer{Model: m, Config: cfg, b: nn.NewBuilder(true, false, cfg.Seed),
+		SGD: &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}}}
+	in := m.Arch.Input
+	xn := t.b.Input("x", cfg.Batch, in[0], in[1], in[2])
+	tn := t.b.Input("targets", cfg.Batch, m.Arch.Classes)
+	logits, _, err := m.Build(t.b, xn)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := nn.CrossEntropy(logits, tn)
+	if err != nil {
+		return nil, err
+	}
+	G.Read(loss, &t.lossVal)
+	G.Read(logits, &t.logitVal)
+	t.params, t.nodes = t.b.Bound()
+	if _, err := G.Grad(loss, t.nodes...); err != nil {
+		return nil, errors.Wrap(err, "differentiating the training graph")
+	}
+	t.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, in[0], in[1], in[2]))
+	t.targets = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, m.Arch.Classes))
+	if err := G.Let(xn, t.x); err != nil {
+		return nil, err
+	}
+	if err := G.Let(tn, t.targets); err != nil {
+		return nil, err
+	}
+	t.vm = G.NewTapeMachine(t.b.G, G.BindDualValues(t.nodes...))
+	return t, nil
+}
+
+// Close releases the machine.
+func (t *Trainer) Close() error { return t.vm.Close() }
+
+// Builder exposes the training graph's state (dropout steps for checkpoints).
+func (t *Trainer) Builder() *nn.Builder { return t.b }
+
+// Step trains on one batch: x holds Batch*C*H*W floats (NCHW), labels the
+// first valid examples' classes; the rest of the batch is padding and
+// ignored by the loss.
+func (t *Trainer) Step(x []float32, labels []int, valid int) (StepResult, error) {
+	res := StepResult{Valid: valid}
+	if err := fillBatch(t.x, t.targets, x, labels, valid, t.Model.Arch.Classes); err != nil {
+		return res, err
+	}
+	defer t.vm.Reset()
+	defer t.zeroGrads()
+	if err := t.vm.RunAll(); err != nil {
+		return res, errors.Wrap(err, "training step")
+	}
+	loss, err := scalar(t.lossVal)
+	if err != nil {
+		return res, err
+	}
+	res.Loss = loss
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return res, ErrDiverged
+	}
+	res.Correct, res.Top5 = countCorrect(t.logitVal.(*tensor.Dense).Data().([]float32), labels[:valid], t.Model.Arch.Classes)
+	for i, p := range t.params {
+		g, err := t.nodes[i].Grad()
+		if err != nil {
+			return res, errors.Wrapf(err, "gradient of %s", p.Name)
+		}
+		t.SGD.Step(p, g.Data().([]float32))
+	}
+	return res, nil
+}
+
+// zeroGrads clears the gradients: Gorgonia adds each run's gradients into
+// the bound dual values and Reset does not clear them.
+func (t *Trainer) zeroGrads() {
+	for _, n := range t.nodes {
+		if g, err := n.Grad(); err == nil {
+			clear(g.Data().([]float32))
+		}
+	}
+}
+
+// fillBatch copies inputs and writes one-hot targets, zero rows for padding.
+func fillBatch(xt, tt *tensor.Dense, x []float32, labels []int, valid, classes int) error {
+	xd, td := xt.Data().([]float32), tt.Data().([]float32)
+	batch := tt.Shape()[0]
+	if len(x) != len(xd) {
+		return errors.Errorf("batch has %d floats, the graph expects %d (%v)", len(x), len(xd), xt.Shape())
+	}
+	if valid < 1 || valid > batch || len(labels) < valid {
+		return errors.Errorf("batch: %d valid examples and %d labels for a batch of %d", valid, len(labels), batch)
+	}
+	copy(xd, x)
+	clear(td)
+	for i := 0; i < valid; i++ {
+		if labels[i] < 0 || labels[i] >= classes {
+			return errors.Errorf("label %d of example %d is outside [0, %d)", labels[i], i, classes)
+		}
+		td[i*classes+labels[i]] = 1
+	}
+	return nil
+}
+
+// countCorrect counts top-1 and top-5 hits among the labelled rows.
+func countCorrect(logits []float32, labels []int, k int) (top1, top5 int) {
+	for i, l := range labels {
+		row := logits[i*k : (i+1)*k]
+		rank := 0
+		for _, v := range row {
+			if v > row[l] {
+				rank++
+			}
+		}
+		if rank == 0 {
+			top1++
+		}
+		if rank < 5 {
+			top5++
+		}
+	}
+	return
+}
+
+func scalar(v G.Value) (float64, error) {
+	switch s := v.(type) {
+	case *G.F32:
+		return float64(*s), nil
+	case *G.F64:
+		return float64(*s), nil
+	}
+	return 0, errors.Errorf("expected a scalar loss, got %T", v)
+}
