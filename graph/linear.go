@@ -235,3 +235,10 @@ func (op *linearGradOp) DiffWRT(int) []bool { return []bool{false, false} }
 func (op *linearGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, errors.Errorf("%v: second derivatives are not implemented", op)
 }
+
+// LinearTranspose maps a signal dy (N, out) back through a Linear layer's
+// weights w (out, in): dy W, reshaped to the layer's input shape. It is the
+// Linear layer's input gradient and its deconvnet projection.
+func LinearTranspose(dy, w *G.Node, inShape ...int) (*G.Node, error) {
+	return apply(&linearGradOp{Input: true, Shape: tensor.Shape(inShape).Clone()}, dy, w)
+}

@@ -182,3 +182,47 @@ func (op *lrnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	dx, err := apply(&lrnOp{P: op.P, Grad: true}, in[0], grad)
 	return G.Nodes{dx}, err
 }
+
+// LRNBackward propagates a signal dy through an LRN layer linearized at the
+// input a forward pass recorded (the LRN's input activation): the LRN's
+// gradient. The deconvnet uses it when asked to go through normalization
+// instead of skipping it.
+func LRNBackward(dy *G.Node, input *Activation, p LRNParams) (*G.Node, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return apply(&lrnRecordedOp{P: p, Act: input, ID: nextID()}, dy)
+}
+
+// lrnRecordedOp is lrnOp's gradient with x read from an Activation.
+type lrnRecordedOp struct {
+	opBase
+	P   LRNParams
+	Act *Activation
+	ID  uint64
+}
+
+func (op *lrnRecordedOp) Arity() int                                        { return 1 }
+func (op *lrnRecordedOp) Type() hm.Type                                     { return fnType(4, 4) }
+func (op *lrnRecordedOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return sameShape(op, in) }
+func (op *lrnRecordedOp) WriteHash(h hasher)                                { writeHash(h, op) }
+func (op *lrnRecordedOp) Hashcode() uint32                                  { return hashcode(op) }
+func (op *lrnRecordedOp) String() string {
+	return fmt.Sprintf("LRNBackward{size=%d, alpha=%g, beta=%g, k=%g, id=%d}", op.P.Size, op.P.Alpha, op.P.Beta, op.P.K, op.ID)
+}
+func (op *lrnRecordedOp) DiffWRT(int) []bool { return []bool{false} }
+func (op *lrnRecordedOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, errors.Errorf("%v: second derivatives are not implemented", op)
+}
+
+func (op *lrnRecordedOp) Do(vs ...G.Value) (G.Value, error) {
+	ts, err := denseArgs(op, vs, 4)
+	if err != nil {
+		return nil, err
+	}
+	x := op.Act.Value()
+	if x == nil || !x.Shape().Eq(ts[0].Shape()) || x.Dtype() != ts[0].Dtype() {
+		return nil, errors.Errorf("%v: no recorded input matching %v: run the forward pass first", op, ts[0].Shape())
+	}
+	return (&lrnOp{P: op.P, Grad: true}).Do(x, ts[0])
+}

@@ -70,7 +70,8 @@ const (
 var sgemmBusy atomic.Int32
 
 type sgemmBufs struct {
-	a, b []float32
+	a, b []float32 // per-block packing
+	pre  []float32 // a whole operand, packed to share between workers
 }
 
 var sgemmPool = sync.Pool{New: func() any { return new(sgemmBufs) }}
@@ -110,10 +111,7 @@ func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 	// Extra workers: one per spare P, and only for big enough problems.
 	extra := 0
 	if flops >= sgParallelFlops && busy < p {
-		want := int(flops / sgParallelFlops)
-		if want > int(p)-1 {
-			want = int(p) - 1
-		}
+		want := min(int(flops/sgParallelFlops), int(p)-1)
 		for extra < want {
 			cur := sgemmBusy.Load()
 			if cur >= p {
@@ -124,53 +122,92 @@ func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 			}
 		}
 	}
+	job := sgJob{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	bufs := sgemmPool.Get().(*sgemmBufs)
+	defer sgemmPool.Put(bufs)
 	if extra == 0 {
-		sgemmSerial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		job.block(0, m, 0, n, nil, nil, bufs)
 		return true
 	}
 
-	// Split the larger of m and n into extra+1 contiguous, tile-aligned parts.
+	// Split the larger of m and n into tile-aligned chunks that the workers
+	// take in turn (the cores are shared, so a static split would wait for
+	// the slowest). The operand every chunk needs whole is packed once, up
+	// front, and shared.
 	parts := extra + 1
-	var wg sync.WaitGroup
-	run := func(lo, hi int, splitN bool) {
-		if splitN {
-			bOff := lo
-			if tB {
-				bOff = lo * ldb
-			}
-			sgemmSerial(tA, tB, m, hi-lo, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
-		} else {
-			aOff := lo * lda
-			if tA {
-				aOff = lo
-			}
-			sgemmSerial(tA, tB, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
-		}
-	}
 	splitN := n >= m
 	size, tile := m, sgMR
+	var preA, preB []float32
 	if splitN {
 		size, tile = n, sgNR
+		preA = sgAligned(&bufs.pre, sgPadM(m)*k)
+		for pc := 0; pc < k; pc += sgKC {
+			sgPackA(tA, a, lda, 0, pc, m, min(sgKC, k-pc), preA[pc*sgPadM(m):])
+		}
+	} else {
+		preB = sgAligned(&bufs.pre, sgPadN(n)*k)
+		for pc := 0; pc < k; pc += sgKC {
+			sgPackB(tB, b, ldb, pc, 0, min(sgKC, k-pc), n, preB[pc*sgPadN(n):])
+		}
 	}
-	chunk := (size + parts - 1) / parts
-	chunk = (chunk + tile - 1) / tile * tile
-	started := 0
-	for lo := chunk; lo < size; lo += chunk {
-		hi := min(lo+chunk, size)
-		started++
+	chunk := (size/(4*parts) + tile - 1) / tile * tile
+	chunk = max(chunk, tile)
+	nChunks := (size + chunk - 1) / chunk
+	var next atomic.Int32
+	work := func(bufs *sgemmBufs) {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= nChunks {
+				return
+			}
+			lo, hi := i*chunk, min((i+1)*chunk, size)
+			if splitN {
+				job.block(0, m, lo, hi, preA, nil, bufs)
+			} else {
+				job.block(lo, hi, 0, n, nil, preB, bufs)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < extra; w++ {
 		wg.Add(1)
-		go func(lo, hi int) {
+		go func() {
 			defer wg.Done()
 			defer sgemmBusy.Add(-1)
-			run(lo, hi, splitN)
-		}(lo, hi)
+			bufs := sgemmPool.Get().(*sgemmBufs)
+			defer sgemmPool.Put(bufs)
+			work(bufs)
+		}()
 	}
-	for ; started < extra; started++ { // tokens not needed after rounding
-		sgemmBusy.Add(-1)
-	}
-	run(0, min(chunk, size), splitN)
+	work(bufs)
 	wg.Wait()
 	return true
+}
+
+// sgJob holds one GEMM's arguments.
+type sgJob struct {
+	tA, tB  bool
+	m, n, k int
+	alpha   float32
+	a       []float32
+	lda     int
+	b       []float32
+	ldb     int
+	beta    float32
+	c       []float32
+	ldc     int
+}
+
+// sgPadM is the packed height of all m rows of op(A): whole 6-row panels.
+func sgPadM(m int) int { return (m + sgMR - 1) / sgMR * sgMR }
+
+// sgPadN is the packed width of all n columns of op(B): 16-wide panels and
+// an 8-wide last one when at most 8 columns remain.
+func sgPadN(n int) int {
+	if r := n % sgNR; r > 0 && r <= 8 {
+		return n - r + 8
+	}
+	return (n + sgNR - 1) / sgNR * sgNR
 }
 
 // sgemmCheck panics, as gonum does, on arguments that would index out of
@@ -223,29 +260,43 @@ func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-func sgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	bufs := sgemmPool.Get().(*sgemmBufs)
-	defer sgemmPool.Put(bufs)
-
+// block computes rows [i0, i1) and columns [j0, j1) of C; i0 is a multiple
+// of 6 and j0 of 16. preA, when not nil, is all of op(A) packed (k blocks of
+// sgPadM(m) x KC), and preB likewise all of op(B) (k blocks of KC x
+// sgPadN(n)); otherwise the blocks are packed into bufs.
+func (j *sgJob) block(i0, i1, j0, j1 int, preA, preB []float32, bufs *sgemmBufs) {
+	m, n, k := j.m, j.n, j.k
 	kcMax := min(k, sgKC)
-	mcMax := (min(m, sgMC) + sgMR - 1) / sgMR * sgMR
-	ncMax := (min(n, sgNC) + sgNR - 1) / sgNR * sgNR
-	pa := sgAligned(&bufs.a, mcMax*kcMax)
-	pb := sgAligned(&bufs.b, ncMax*kcMax)
-
-	for jc := 0; jc < n; jc += sgNC {
-		nc := min(sgNC, n-jc)
+	var pa, pb []float32
+	if preA == nil {
+		pa = sgAligned(&bufs.a, sgPadM(min(i1-i0, sgMC))*kcMax)
+	}
+	if preB == nil {
+		pb = sgAligned(&bufs.b, sgPadN(min(j1-j0, sgNC))*kcMax)
+	}
+	for jc := j0; jc < j1; jc += sgNC {
+		nc := min(sgNC, j1-jc)
 		for pc := 0; pc < k; pc += sgKC {
 			kc := min(sgKC, k-pc)
-			sgPackB(tB, b, ldb, pc, jc, kc, nc, pb)
-			bt := beta
+			bp := pb
+			if preB != nil {
+				bp = preB[pc*sgPadN(n)+jc*kc:]
+			} else {
+				sgPackB(j.tB, j.b, j.ldb, pc, jc, kc, nc, pb)
+			}
+			bt := j.beta
 			if pc > 0 {
 				bt = 1
 			}
-			for ic := 0; ic < m; ic += sgMC {
-				mc := min(sgMC, m-ic)
-				sgPackA(tA, a, lda, ic, pc, mc, kc, pa)
-				sgMacro(mc, nc, kc, alpha, pa, pb, bt, c[ic*ldc+jc:], ldc)
+			for ic := i0; ic < i1; ic += sgMC {
+				mc := min(sgMC, i1-ic)
+				ap := pa
+				if preA != nil {
+					ap = preA[pc*sgPadM(m)+ic*kc:]
+				} else {
+					sgPackA(j.tA, j.a, j.lda, ic, pc, mc, kc, pa)
+				}
+				sgMacro(mc, nc, kc, j.alpha, ap, bp, bt, j.c[ic*j.ldc+jc:], j.ldc)
 			}
 		}
 	}
@@ -264,6 +315,20 @@ func sgPanelWidth(j, nc int) int {
 // panel width) stored row by row, zero-padded past column nc.
 func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 	off := 0
+	if !tB {
+		// Full 16-wide panels first, walking B's rows in order so the reads
+		// stream (a panel at a time would touch a new page every row).
+		full := nc / sgNR // any remainder panel (8 or 16 wide) is packed below
+		for p := 0; p < kc; p++ {
+			row := b[(pc+p)*ldb+jc:][:full*sgNR]
+			for jp := 0; jp < full; jp++ {
+				*(*[16]float32)(dst[jp*kc*sgNR+p*sgNR:]) = [16]float32(row[jp*sgNR:])
+			}
+		}
+		off = full * kc * sgNR
+		jc += full * sgNR
+		nc -= full * sgNR
+	}
 	for j := 0; j < nc; {
 		w := sgPanelWidth(j, nc)
 		cols := min(w, nc-j)
@@ -273,9 +338,7 @@ func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 			src := b[pc*ldb+jc+j:]
 			if cols == 16 {
 				for p := 0; p < kc; p++ {
-					s := src[p*ldb : p*ldb+16 : p*ldb+16]
-					dd := d[p*16 : p*16+16 : p*16+16]
-					copy(dd, s)
+					*(*[16]float32)(d[p*16:]) = [16]float32(src[p*ldb:])
 				}
 			} else {
 				for p := 0; p < kc; p++ {
@@ -287,6 +350,12 @@ func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 		} else {
 			// op(B)(p, j) = b[j*ldb + p]: gather a column of the panel from
 			// each stored row.
+			if cols == 16 {
+				sgPackBT16(b[(jc+j)*ldb+pc:], ldb, kc, d)
+				off += kc * w
+				j += w
+				continue
+			}
 			if cols < w {
 				clear(d)
 			}
@@ -300,6 +369,24 @@ func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 		}
 		off += kc * w
 		j += w
+	}
+}
+
+// sgPackBT16 packs a kc x 16 panel of op(B) = B^T: column jj of the panel
+// is b[jj*ldb : jj*ldb+kc]. It walks all 16 rows together so that each
+// packed row is one contiguous 64-byte store.
+func sgPackBT16(b []float32, ldb, kc int, d []float32) {
+	r0, r1, r2, r3 := b[0*ldb:][:kc], b[1*ldb:][:kc], b[2*ldb:][:kc], b[3*ldb:][:kc]
+	r4, r5, r6, r7 := b[4*ldb:][:kc], b[5*ldb:][:kc], b[6*ldb:][:kc], b[7*ldb:][:kc]
+	r8, r9, r10, r11 := b[8*ldb:][:kc], b[9*ldb:][:kc], b[10*ldb:][:kc], b[11*ldb:][:kc]
+	r12, r13, r14, r15 := b[12*ldb:][:kc], b[13*ldb:][:kc], b[14*ldb:][:kc], b[15*ldb:][:kc]
+	d = d[:kc*16]
+	for p := range r0 {
+		dd := d[p*16 : p*16+16 : p*16+16]
+		dd[0], dd[1], dd[2], dd[3] = r0[p], r1[p], r2[p], r3[p]
+		dd[4], dd[5], dd[6], dd[7] = r4[p], r5[p], r6[p], r7[p]
+		dd[8], dd[9], dd[10], dd[11] = r8[p], r9[p], r10[p], r11[p]
+		dd[12], dd[13], dd[14], dd[15] = r12[p], r13[p], r14[p], r15[p]
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -148,6 +149,18 @@ func TestSgemmLarge(t *testing.T) {
 	}
 }
 
+// More Ps than cores exercises the chunked parallel split in both
+// directions, with edge chunks.
+func TestSgemmParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	rng := rand.New(rand.NewSource(4))
+	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		for _, sz := range [][3]int{{40, 1000, 300}, {1000, 40, 300}, {97, 99, 520}, {700, 9, 100}, {5, 800, 1000}} {
+			sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], 2, 0.5, 1)
+		}
+	}
+}
+
 // Concurrent callers, as the conv layers' per-image loops make, must not
 // interfere with each other's packing buffers.
 func TestSgemmConcurrent(t *testing.T) {
@@ -190,6 +203,9 @@ func BenchmarkSgemm(b *testing.B) {
 		{"fc_4096x8x18432", false, false, 4096, 8, 18432},
 		{"bwdIn_TN_2400x676x256", true, false, 2400, 676, 256},
 		{"bwdW_NT_256x2400x676", false, true, 256, 2400, 676},
+		{"fcFwd_NT_32x4096x9216", false, true, 32, 4096, 9216},
+		{"fcDx_NN_32x9216x4096", false, false, 32, 9216, 4096},
+		{"fcDw_TN_4096x9216x32", true, false, 4096, 9216, 32},
 	}
 	impls := []struct {
 		name string
@@ -218,7 +234,7 @@ func BenchmarkSgemm(b *testing.B) {
 					im.f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
 				}
 				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
-				b.Logf("N=%d el=%v", b.N, b.Elapsed()); b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}

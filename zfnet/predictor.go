@@ -18,7 +18,7 @@ type Predictor struct {
 	b        *nn.Builder
 	x        *tensor.Dense
 	logitVal G.Value
-	outputs  map[string]*G.Node
+	outVals  map[string]*G.Value // with record: every layer's output
 	vm       G.VM
 }
 
@@ -34,8 +34,15 @@ func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.outputs = outs
 	G.Read(logits, &p.logitVal)
+	if record {
+		p.outVals = map[string]*G.Value{}
+		for name, n := range outs {
+			v := new(G.Value)
+			G.Read(n, v)
+			p.outVals[name] = v
+		}
+	}
 	p.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, in[0], in[1], in[2]))
 	if err := G.Let(xn, p.x); err != nil {
 		return nil, err
@@ -64,4 +71,22 @@ func (p *Predictor) Logits(x []float32) ([]float32, error) {
 		return nil, errors.Wrap(err, "forward pass")
 	}
 	return append([]float32(nil), p.logitVal.(*tensor.Dense).Data().([]float32)...), nil
+}
+
+// Output is a layer's output (N, C, H, W) or (N, features) from the latest
+// batch of a recording predictor. Ops of this module allocate their outputs
+// afresh on every run, so the tensor stays valid until the next batch; it
+// must not be modified.
+func (p *Predictor) Output(layer string) (*tensor.Dense, error) {
+	v, ok := p.outVals[layer]
+	if !ok {
+		if p.outVals == nil {
+			return nil, errors.New("the predictor does not record layer outputs (create it with record set)")
+		}
+		return nil, errors.Errorf("%s has no layer %q", p.Model.Arch.Name, layer)
+	}
+	if *v == nil {
+		return nil, errors.Errorf("layer %s: no batch has run yet", layer)
+	}
+	return (*v).(*tensor.Dense), nil
 }

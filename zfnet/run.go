@@ -236,8 +236,9 @@ func newRun(cfg RunConfig, set *data.Set, train data.Source, hooks Hooks) (*Chec
 	}, nil
 }
 
-// preprocessFor rebuilds the preprocessing a model was trained with.
-func preprocessFor(a Arch, cfg RunConfig) data.Preprocess {
+// Preprocessing rebuilds the preprocessing a model was trained with (test
+// time: the loader decides whether to augment).
+func Preprocessing(a Arch, cfg RunConfig) data.Preprocess {
 	g := data.Geometry{C: a.Input[0], H: a.Input[1], W: a.Input[2]}
 	if g.H <= 64 && g.W <= 64 {
 		p := data.SmallPreprocess(g)
@@ -267,7 +268,7 @@ func runEpochs(ctx context.Context, ck *Checkpoint, train, val, test data.Source
 		return nil, err
 	}
 	defer pred.Close()
-	pre := preprocessFor(m.Arch, cfg)
+	pre := Preprocessing(m.Arch, cfg)
 	trainLoader, err := data.NewLoader(train, data.LoaderConfig{BatchSize: cfg.Batch, Pre: pre, Mean: ck.Mean, Train: true, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers, Policy: cfg.policy()})
 	if err != nil {
 		return nil, err

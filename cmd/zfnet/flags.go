@@ -66,3 +66,6 @@ func setThreads(n int) {
 		runtime.GOMAXPROCS(n)
 	}
 }
+
+// flagOutput receives notes that are not errors.
+var flagOutput = os.Stderr

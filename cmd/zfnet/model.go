@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+
+	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+// modelFlags are the flags every command that loads a trained model shares.
+type modelFlags struct {
+	checkpoint, weights, arch, data string
+	tenCrop                         bool
+}
+
+func (f *modelFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "checkpoint.npz of a run (carries its architecture, data set and mean)")
+	fs.StringVar(&f.weights, "weights", "", "weights .npz (ours, or a PyTorch state_dict saved with numpy.savez); needs --arch and --data")
+	fs.StringVar(&f.arch, "arch", "zfnet-small", "architecture, with --weights")
+	fs.StringVar(&f.data, "data", "", "data set (default: the checkpoint's)")
+}
+
+// loaded is a model ready to use with the data it was trained on.
+type loaded struct {
+	Model *zfnet.Model
+	Mean  *data.Mean
+	Pre   data.Preprocess
+	Set   *data.Set // nil when no data set is known
+	Cfg   zfnet.RunConfig
+}
+
+// load opens the model and, unless noData, its data set.
+func (f *modelFlags) load(noData bool) (*loaded, error) {
+	if (f.checkpoint == "") == (f.weights == "") {
+		return nil, fmt.Errorf("give exactly one of --checkpoint or --weights")
+	}
+	l := &loaded{Cfg: zfnet.DefaultRunConfig()}
+	spec := f.data
+	if f.checkpoint != "" {
+		ck, err := zfnet.LoadCheckpoint(f.checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		l.Model, l.Mean, l.Cfg = ck.Model, ck.Mean, ck.State.Config
+		if spec == "" {
+			spec = ck.State.Config.Data
+		}
+	}
+	if spec == "" && (f.weights != "" || !noData) {
+		return nil, fmt.Errorf("--data is needed with --weights")
+	}
+	if spec != "" && !noData || f.weights != "" {
+		set, err := data.Open(spec, data.OpenOptions{})
+		if err != nil {
+			return nil, err
+		}
+		l.Set = set
+	}
+	if f.weights != "" {
+		a, _, err := zfnet.ArchFor(f.arch, l.Set, -1)
+		if err != nil {
+			return nil, err
+		}
+		if l.Model, l.Mean, err = zfnet.LoadModel(f.weights, a); err != nil {
+			return nil, err
+		}
+		if l.Mean == nil {
+			fmt.Fprintf(flagOutput, "note: no mean.npy beside %s; inputs are not mean-subtracted\n", filepath.Base(f.weights))
+		}
+	}
+	l.Pre = zfnet.Preprocessing(l.Model.Arch, l.Cfg)
+	return l, nil
+}

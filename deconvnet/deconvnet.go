@@ -1,0 +1,289 @@
+package deconvnet
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/zfnet/zfnet/graph"
+	"github.com/zfnet/zfnet/nn"
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+// Rule is how the projection treats a ReLU on its way down; it is the only
+// difference between the three methods.
+type Rule int
+
+const (
+	// Deconvnet rectifies the reconstructed signal (the paper's method).
+	Deconvnet Rule = iota
+	// Guided backpropagation rectifies the signal and also masks it where
+	// the forward activation was zero (Springenberg et al. 2015).
+	Guided
+	// Saliency masks the signal where the forward activation was zero: the
+	// plain gradient of the activation with respect to the input
+	// (Simonyan et al. 2014).
+	Saliency
+)
+
+func (r Rule) String() string {
+	switch r {
+	case Deconvnet:
+		return "deconvnet"
+	case Guided:
+		return "guided"
+	case Saliency:
+		return "saliency"
+	}
+	return fmt.Sprintf("Rule(%d)", int(r))
+}
+
+// ParseRule reads "deconvnet", "guided" or "saliency".
+func ParseRule(s string) (Rule, error) {
+	for _, r := range []Rule{Deconvnet, Guided, Saliency} {
+		if r.String() == s {
+			return r, nil
+		}
+	}
+	return 0, errors.Errorf("unknown projection rule %q: expected deconvnet, guided or saliency", s)
+}
+
+// Options choose the projection method.
+type Options struct {
+	Rule Rule
+	// ThroughLRN propagates through contrast normalization (linearized at
+	// the recorded input) instead of skipping it as the paper does.
+	ThroughLRN bool
+}
+
+// Net is a model with its deconvnet: a recording forward graph for batches
+// of a fixed size and, built on first use, one projection graph per
+// (layer, options), all bound to the model's weight tensors.
+type Net struct {
+	Model *zfnet.Model
+	Batch int
+
+	fwd   *zfnet.Predictor
+	projs map[projKey]*projection
+}
+
+type projKey struct {
+	layer string
+	opt   Options
+}
+
+// projection is one built deconvnet graph.
+type projection struct {
+	b      *nn.Builder
+	top    *tensor.Dense
+	out    G.Value
+	vm     G.VM
+	outLen int
+}
+
+// New attaches a deconvnet to m for batches of the given size.
+func New(m *zfnet.Model, batch int) (*Net, error) {
+	p, err := zfnet.NewPredictor(m, batch, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Net{Model: m, Batch: batch, fwd: p, projs: map[projKey]*projection{}}, nil
+}
+
+// Close releases the machines.
+func (d *Net) Close() error {
+	for _, p := range d.projs {
+		p.vm.Close()
+	}
+	return d.fwd.Close()
+}
+
+// Forward runs a batch (Batch x C x H x W, NCHW, preprocessed) through the
+// model, recording activations and pooling switches, and returns the logits.
+func (d *Net) Forward(x []float32) ([]float32, error) { return d.fwd.Logits(x) }
+
+// Activation is a layer's output for the latest batch: (Batch, C, H, W)
+// for convolutional layers, (Batch, features) for fully connected ones.
+// Do not modify it.
+func (d *Net) Activation(layer string) (*tensor.Dense, error) {
+	l, err := d.resolve(layer)
+	if err != nil {
+		return nil, err
+	}
+	return d.fwd.Output(l)
+}
+
+// resolve maps a user's layer name to the layer whose output is projected:
+// "conv3" means conv3's rectified output (relu3), "fc6" relu6; pool and
+// norm layers name themselves.
+func (d *Net) resolve(layer string) (string, error) {
+	if _, i := d.Model.Layer(layer); i < 0 {
+		return "", errors.Errorf("%s has no layer %q (layers: %s)", d.Model.Arch.Name, layer, d.layerNames())
+	}
+	for _, prefix := range []string{"conv", "fc"} {
+		if k, ok := strings.CutPrefix(layer, prefix); ok {
+			if _, i := d.Model.Layer("relu" + k); i >= 0 {
+				return "relu" + k, nil
+			}
+		}
+	}
+	return layer, nil
+}
+
+func (d *Net) layerNames() string {
+	names := make([]string, len(d.Model.Layers))
+	for i, l := range d.Model.Layers {
+		names[i] = l.Name()
+	}
+	return strings.Join(names, ", ")
+}
+
+// Project reconstructs in pixel space (Batch x C x H x W of the model's
+// input) the signal top placed at the output of layer (same shape as
+// Activation(layer)). The forward pass of the same batch must have run:
+// its switches and activations steer the projection.
+func (d *Net) Project(layer string, top []float32, opt Options) ([]float32, error) {
+	name, err := d.resolve(layer)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.projection(name, opt)
+	if err != nil {
+		return nil, err
+	}
+	td := p.top.Data().([]float32)
+	if len(top) != len(td) {
+		return nil, errors.Errorf("project from %s: signal has %d values, expected %v", layer, len(top), p.top.Shape())
+	}
+	copy(td, top)
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return nil, errors.Wrapf(err, "projecting from %s", layer)
+	}
+	return append([]float32(nil), p.out.(*tensor.Dense).Data().([]float32)...), nil
+}
+
+// projection builds (once) the graph that walks from layer down to pixels.
+func (d *Net) projection(layer string, opt Options) (*projection, error) {
+	key := projKey{layer, opt}
+	if p, ok := d.projs[key]; ok {
+		return p, nil
+	}
+	m := d.Model
+	_, top := m.Layer(layer)
+	fb := d.fwd.Builder() // the forward graph's switches and activations
+	b := nn.NewBuilder(false, false, 0)
+	shape := append([]int{d.Batch}, outShape(m, top)...)
+	in := b.Input("top", shape...)
+	sig := in
+	for i := top; i >= 0; i-- {
+		inShape := m.Arch.Input
+		if i > 0 {
+			inShape = m.Shapes[i-1]
+		}
+		var err error
+		switch l := m.Layers[i].(type) {
+		case *nn.Conv2d:
+			sig, err = graph.ConvTranspose2d(sig, b.Bind(l.Weight), l.Stride, l.Pad, inShape[1], inShape[2])
+		case *nn.Linear:
+			in := inShape[:]
+			if i > 0 {
+				in = outShape(m, i-1)
+			}
+			sig, err = graph.LinearTranspose(sig, b.Bind(l.Weight), append([]int{d.Batch}, in...)...)
+		case *nn.MaxPool:
+			sig, err = graph.Unpool(sig, fb.Switches[l.ID], inShape[1], inShape[2])
+		case *nn.ReLU:
+			sig, err = rectify(sig, fb.Activations[l.ID], opt.Rule)
+		case *nn.LRN:
+			if opt.ThroughLRN {
+				act := fb.Activations[inputReLU(m, i)]
+				if act == nil {
+					return nil, errors.Errorf("projecting through %s: its input is not a recorded ReLU", l.ID)
+				}
+				sig, err = graph.LRNBackward(sig, act, l.P)
+			}
+		case *nn.Dropout: // absent at inference
+		default:
+			return nil, errors.Errorf("projecting through %s: layer type %T has no projection step", l.Name(), l)
+		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "deconvnet from %s", layer)
+		}
+	}
+	p := &projection{b: b, top: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))}
+	G.Read(sig, &p.out)
+	if err := G.Let(in, p.top); err != nil {
+		return nil, err
+	}
+	p.vm = G.NewTapeMachine(b.G)
+	d.projs[key] = p
+	return p, nil
+}
+
+// outShape is a layer's output shape without the batch axis.
+func outShape(m *zfnet.Model, i int) []int {
+	s := m.Shapes[i]
+	if isFlat(m, i) {
+		return []int{s[0]}
+	}
+	return []int{s[0], s[1], s[2]}
+}
+
+// isFlat says whether layer i's output is (N, features): it is a Linear
+// layer or follows one.
+func isFlat(m *zfnet.Model, i int) bool {
+	for ; i >= 0; i-- {
+		switch m.Layers[i].(type) {
+		case *nn.Linear:
+			return true
+		case *nn.Conv2d, *nn.MaxPool:
+			return false
+		}
+	}
+	return false
+}
+
+// inputReLU names the ReLU whose output feeds layer i, if any.
+func inputReLU(m *zfnet.Model, i int) string {
+	if i > 0 {
+		if r, ok := m.Layers[i-1].(*nn.ReLU); ok {
+			return r.ID
+		}
+	}
+	return ""
+}
+
+func rectify(sig *G.Node, act *graph.Activation, r Rule) (*G.Node, error) {
+	switch r {
+	case Deconvnet:
+		return graph.ReLU(sig)
+	case Guided:
+		s, err := graph.ReLU(sig)
+		if err != nil {
+			return nil, err
+		}
+		return graph.Mask(s, act)
+	case Saliency:
+		return graph.Mask(sig, act)
+	}
+	return nil, errors.Errorf("unknown rule %v", r)
+}
+
+// WeightNodes lists the projection graph's weight nodes for a layer (for
+// tests that check they share the model's tensors).
+func (d *Net) WeightNodes(layer string, opt Options) ([]*nn.Param, G.Nodes, error) {
+	name, err := d.resolve(layer)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := d.projection(name, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	ps, ns := p.b.Bound()
+	return ps, ns, nil
+}
