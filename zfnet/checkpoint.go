@@ -81,7 +81,7 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if c.Model, err = New(c.State.Arch); err != nil {
 		return nil, errors.Wrapf(err, "%s", path)
 	}
-	if err := c.Model.loadArrays(f, ""); err != nil {
+	if err := c.Model.loadArrays(f, true); err != nil {
 		return nil, err
 	}
 	cfg := c.State.Config
@@ -122,7 +122,7 @@ func LoadModel(path string, arch Arch) (*Model, *data.Mean, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := m.loadArrays(f, ""); err != nil {
+	if err := m.loadArrays(f, false); err != nil {
 		return nil, nil, err
 	}
 	var mean *data.Mean

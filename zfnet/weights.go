@@ -34,15 +34,17 @@ func (m *Model) LoadWeights(path string) error {
 	if err != nil {
 		return err
 	}
-	return m.loadArrays(f, "")
+	return m.loadArrays(f, false)
 }
 
-func (m *Model) loadArrays(f *npzFile, prefix string) error {
+// loadArrays copies f's arrays into the parameters; a checkpoint's extra
+// members (velocities, the mean) are expected there and skipped.
+func (m *Model) loadArrays(f *npzFile, checkpoint bool) error {
 	var problems []string
 	seen := map[string]bool{}
 	for _, p := range m.params {
-		a, ok := f.Arrays[prefix+p.Name]
-		seen[prefix+p.Name] = true
+		a, ok := f.Arrays[p.Name]
+		seen[p.Name] = true
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("%s: missing", p.Name))
@@ -53,7 +55,7 @@ func (m *Model) loadArrays(f *npzFile, prefix string) error {
 		}
 	}
 	for _, n := range f.names() {
-		if strings.HasPrefix(n, prefix) && !seen[n] && (prefix != "" || !strings.Contains(n, "/")) {
+		if !seen[n] && !(checkpoint && (n == "mean" || strings.HasPrefix(n, "velocity/"))) {
 			problems = append(problems, fmt.Sprintf("%s: not a parameter of %s", n, m.Arch.Name))
 		}
 	}
@@ -61,7 +63,7 @@ func (m *Model) loadArrays(f *npzFile, prefix string) error {
 		return errors.Errorf("%s does not fit %s:\n  %s", f.Path, m.Arch, strings.Join(problems, "\n  "))
 	}
 	for _, p := range m.params {
-		copy(p.Data(), f.Arrays[prefix+p.Name].Data) // into the shared tensor: every graph sees it
+		copy(p.Data(), f.Arrays[p.Name].Data) // into the shared tensor: every graph sees it
 	}
 	return nil
 }
