@@ -6,6 +6,9 @@ import (
 	"github.com/pkg/errors"
 )
 
+// Unlabeled is the label of an example whose class is not known.
+const Unlabeled = -1
+
 // filesSource is a plain list of picture files without labels (Label -1):
 // what `zfnet predict` and the visualizations read from the command line.
 type filesSource struct {
@@ -39,5 +42,5 @@ func (s *filesSource) picture(i int) (image.Image, int, string, error) {
 		return nil, 0, "", errors.Errorf("image %d out of range; expected 0 to %d", i, len(s.paths)-1)
 	}
 	img, err := decodeFile(s.paths[i])
-	return img, -1, s.paths[i], err
+	return img, Unlabeled, s.paths[i], err
 }

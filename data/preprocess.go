@@ -290,7 +290,7 @@ func (p Preprocess) base(src Source, i int, sc *scratch, note *notifier) ([]floa
 			return nil, 0, im.Path, errors.Errorf("%s: %d pixel values for %dx%dx%d; expected a 1- or 3-channel picture", im.Path, len(im.Pix), im.C, im.H, im.W)
 		}
 		label, path, native = im.Label, im.Path, im.C
-		if n := len(src.Classes()); label < 0 || label >= n {
+		if n := len(src.Classes()); label != Unlabeled && (label < 0 || label >= n) {
 			return nil, 0, path, errors.Errorf("%s: label %d out of range; expected 0 to %d", path, label, n-1)
 		}
 		if p.Kind == Small && im.H == bg.H && im.W == bg.W {
@@ -301,7 +301,7 @@ func (p Preprocess) base(src Source, i int, sc *scratch, note *notifier) ([]floa
 		}
 		img = floatToRGBA(im.Pix, im.C, im.H, im.W)
 	}
-	if n := len(src.Classes()); label < 0 || label >= n {
+	if n := len(src.Classes()); label != Unlabeled && (label < 0 || label >= n) {
 		return nil, 0, path, errors.Errorf("%s: label %d out of range; expected 0 to %d", path, label, n-1)
 	}
 	note.converted(src.Name(), native, bg.C, path)

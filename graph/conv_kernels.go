@@ -155,29 +155,30 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 }
 
 // convBackwardWeight computes dw = sum over images of dy (O x OH*OW) times
-// the image's columns transposed. Each worker accumulates its own partial sum.
+// the image's columns transposed. Each worker sums a fixed, contiguous range
+// of images into its own buffer and the buffers are added in order, so the
+// result is bit-for-bit reproducible (an exact resume depends on it).
 func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	p := workers(g.N)
-	cols := make([][]T, p)
 	parts := make([][]T, p)
 	parts[0] = dw
 	clear(dw)
-	parallelFor(g.N, func(wk, n int) {
-		if cols[wk] == nil {
-			cols[wk] = make([]T, g.colRows*g.colLn)
+	chunk := (g.N + p - 1) / p
+	parallelFor(p, func(_, w int) {
+		if parts[w] == nil {
+			parts[w] = make([]T, len(dw))
 		}
-		if parts[wk] == nil {
-			parts[wk] = make([]T, len(dw))
+		col := make([]T, g.colRows*g.colLn)
+		for n := w * chunk; n < min((w+1)*chunk, g.N); n++ {
+			c, xi := col, x[n*inSz:(n+1)*inSz]
+			if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
+				c = xi
+			} else {
+				im2col(g, xi, c)
+			}
+			gemm(false, true, g.O, g.colRows, g.colLn, 1, dy[n*outSz:(n+1)*outSz], g.colLn, c, g.colLn, 1, parts[w], g.colRows)
 		}
-		col := cols[wk]
-		xi := x[n*inSz : (n+1)*inSz]
-		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
-			col = xi
-		} else {
-			im2col(g, xi, col)
-		}
-		gemm(false, true, g.O, g.colRows, g.colLn, 1, dy[n*outSz:(n+1)*outSz], g.colLn, col, g.colLn, 1, parts[wk], g.colRows)
 	})
 	for _, part := range parts[1:] {
 		for i, v := range part {

@@ -40,9 +40,9 @@ type RunConfig struct {
 	Out          string
 	Workers      int
 	SkipBad      bool
-	// TrainLimit, when positive, trains on only the first TrainLimit
-	// examples (for tests and quick looks).
-	TrainLimit int
+	// TrainLimit and EvalLimit, when positive, use only the first examples
+	// of the training and of the validation and test sets (tests, quick looks).
+	TrainLimit, EvalLimit int
 }
 
 // DefaultRunConfig is the paper's recipe applied to zfnet-small on MNIST,
@@ -131,17 +131,10 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 	if err != nil {
 		return nil, err
 	}
-	train := set.Train
-	if cfg.TrainLimit > 0 && cfg.TrainLimit < train.Len() {
-		idx := make([]int, cfg.TrainLimit)
-		for i := range idx {
-			idx[i] = i
-		}
-		train = data.Subset(train, fmt.Sprintf("%s[:%d]", train.Name(), cfg.TrainLimit), idx)
-	}
-	val := set.Val
-	if val == nil {
-		val = set.Test
+	train, test := limit(set.Train, cfg.TrainLimit), limit(set.Test, cfg.EvalLimit)
+	val := test
+	if set.Val != nil {
+		val = limit(set.Val, cfg.EvalLimit)
 	}
 	if ck == nil {
 		if ck, err = newRun(cfg, set, train, hooks); err != nil {
@@ -150,8 +143,25 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 		if err := ck.Mean.SaveNpy(filepath.Join(cfg.Out, MeanFile)); err != nil {
 			return nil, err
 		}
+		// The initial state is the first good checkpoint: a run that
+		// diverges or is killed in its first epoch can restart from it.
+		if err := ck.Save(ckPath); err != nil {
+			return nil, err
+		}
 	}
-	return runEpochs(ctx, ck, train, val, set.Test, hooks)
+	return runEpochs(ctx, ck, train, val, test, hooks)
+}
+
+// limit keeps the first n examples of src (all when n <= 0).
+func limit(src data.Source, n int) data.Source {
+	if n <= 0 || n >= src.Len() {
+		return src
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return data.Subset(src, fmt.Sprintf("%s[:%d]", src.Name(), n), idx)
 }
 
 func (cfg RunConfig) policy() data.BadFilePolicy {
@@ -232,7 +242,7 @@ func newRun(cfg RunConfig, set *data.Set, train data.Source, hooks Hooks) (*Chec
 	return &Checkpoint{
 		Model: m, Mean: mean,
 		SGD:   &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}},
-		State: TrainState{Config: cfg, Arch: a, LR: cfg.LR, BestValLoss: math.Inf(1), DropoutSteps: map[string]uint64{}},
+		State: TrainState{Config: cfg, Arch: a, LR: cfg.LR, BestValLoss: math.MaxFloat64, DropoutSteps: map[string]uint64{}},
 	}, nil
 }
 
