@@ -80,10 +80,11 @@ var archs = map[string]Arch{
 	},
 	"zfnet-small": {
 		Doc: "ZFNet's stage structure scaled for 28x28 gray (MNIST) and 32x32 colour (CIFAR) " +
-			"inputs: conv+LRN+pool twice, three convs (the widest in the middle, as variant (b)), pool, three fc",
+			"inputs: conv+LRN+pool twice (conv1 keeps ZFNet's 7x7 kernel at stride 1), three convs (the widest " +
+			"in the middle, as variant (b)), pool, three fc",
 		Input: [3]int{1, 28, 28}, Classes: 10,
 		Convs: []ConvStage{
-			{Out: 32, Kernel: 3, Stride: 1, Pad: 1, LRN: true, Pool: pool3s2p1},
+			{Out: 32, Kernel: 7, Stride: 1, Pad: 3, LRN: true, Pool: pool3s2p1},
 			{Out: 48, Kernel: 3, Stride: 1, Pad: 1, LRN: true, Pool: pool3s2p1},
 			{Out: 64, Kernel: 3, Stride: 1, Pad: 1},
 			{Out: 96, Kernel: 3, Stride: 1, Pad: 1},
