@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zfnet-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "zfnet")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run executes the command and returns its exit code and combined output.
+func run(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, out.String()
+}
+
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.npz")
+	os.WriteFile(junk, []byte("junk"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		says string
+	}{
+		{nil, 2, "Usage: zfnet <command>"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"train", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"train", "--epochs", "0", "--out", filepath.Join(dir, "r0")}, 1, "epochs must be at least 1"},
+		{[]string{"train", "--lr", "-1", "--out", filepath.Join(dir, "r1")}, 1, "learning rate must be positive"},
+		{[]string{"train", "--data", "imagenet", "--out", filepath.Join(dir, "r2")}, 1, "imagenet"},
+		{[]string{"train", "--arch", "vgg", "--out", filepath.Join(dir, "r3")}, 1, `unknown architecture "vgg"`},
+		{[]string{"train", "--data", "folder:" + filepath.Join(dir, "nowhere"), "--out", filepath.Join(dir, "r4")}, 1, "nowhere"},
+		{[]string{"predict", "--checkpoint", filepath.Join(dir, "missing.npz"), "x.png"}, 1, "missing.npz"},
+		{[]string{"evaluate", "--weights", junk, "--data", "mnist"}, 1, "junk.npz: expected a NumPy .npz"},
+		{[]string{"evaluate"}, 1, "give exactly one of --checkpoint or --weights"},
+		{[]string{"arch", "--arch", "zfnet", "--input", "3x20x20"}, 1, "layer conv2: input 4x4 is smaller than the 5x5 kernel"},
+		{[]string{"arch", "--input", "banana"}, 1, "expected CxHxW"},
+		{[]string{"visualize", "nothing"}, 1, `unknown experiment "nothing"`},
+	}
+	for _, c := range cases {
+		code, out := run(t, c.args...)
+		if code != c.code || !strings.Contains(out, c.says) {
+			t.Errorf("zfnet %s: exit %d, output:\n%s\nwant exit %d and %q", strings.Join(c.args, " "), code, out, c.code, c.says)
+		}
+		if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
+			t.Errorf("zfnet %s panicked:\n%s", strings.Join(c.args, " "), out)
+		}
+	}
+}
+
+func TestArchTable(t *testing.T) {
+	code, out := run(t, "arch", "--arch", "zfnet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, s := range []string{"96x110x110", "96x55x55", "256x26x26", "256x13x13", "1024x13x13", "512x6x6", "18432", "2.48G"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("layer table lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+// TestSignalWritesCheckpointAndResumes sends SIGINT mid-training: the run
+// finishes its step, writes a checkpoint, exits 0, and --resume finishes it.
+func TestSignalWritesCheckpointAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains")
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(binary, "train", "--limit", "1536", "--batch", "64", "--epochs", "2", "--val-fraction", "0.01", "--out", out)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for training progress, then interrupt.
+	sc := bufio.NewScanner(stderr)
+	sc.Split(bufio.ScanRunes)
+	var seen strings.Builder
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(seen.String(), "epoch 1/2 [") {
+		select {
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("no progress within 2 minutes:\n%s", seen.String())
+		default:
+		}
+		if !sc.Scan() {
+			t.Fatalf("train ended before progress:\n%s", seen.String())
+		}
+		seen.WriteString(sc.Text())
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for sc.Scan() {
+		seen.WriteString(sc.Text())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("interrupted train: %v\n%s", err, seen.String())
+	}
+	if !strings.Contains(seen.String(), "interrupted: checkpoint written") {
+		t.Fatalf("no interruption message:\n%s", seen.String())
+	}
+	ck, err := zfnet.LoadCheckpoint(filepath.Join(out, zfnet.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.State.Epoch == 2 {
+		t.Fatalf("the run finished before the signal; no resume to test")
+	}
+	code, text := run(t, "train", "--resume", out, "--quiet")
+	if code != 0 || !strings.Contains(text, "resuming") || !strings.Contains(text, "test top-1") {
+		t.Fatalf("resume: exit %d\n%s", code, text)
+	}
+}
