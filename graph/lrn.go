@@ -40,13 +40,14 @@ func LRN(x *G.Node, p LRNParams) (*G.Node, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	return apply(&lrnOp{P: p}, x)
+	return apply(&lrnOp{P: p, Cache: &lrnCache{}}, x)
 }
 
 type lrnOp struct {
 	opBase
-	P    LRNParams
-	Grad bool // the gradient op: inputs (x, dy), output dx
+	P     LRNParams
+	Grad  bool      // the gradient op: inputs (x, dy), output dx
+	Cache *lrnCache // shared by a forward op and its gradient op; may be nil
 }
 
 func (op *lrnOp) Arity() int {
@@ -87,39 +88,87 @@ func (op *lrnOp) Do(vs ...G.Value) (G.Value, error) {
 func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 	n, c, l := s[0], s[1], s[2]*s[3]
 	x := sliceOf[T](ts[0])
-	parallelFor(n, func(_, i int) {
-		xi, oi := x[i*c*l:(i+1)*c*l], out[i*c*l:(i+1)*c*l]
+	// The forward pass leaves scale^-beta and scale in the shared cache for
+	// the backward pass of the same step, which then skips recomputing them.
+	cache := op.Cache
+	var pw, scale []T
+	if cache != nil {
 		if op.Grad {
-			lrnBackward(op.P, c, l, xi, sliceOf[T](ts[1])[i*c*l:(i+1)*c*l], oi)
+			pw, _ = cache.pw.([]T)
+			scale, _ = cache.scale.([]T)
+			if len(pw) != len(x) || cache.x != &x[0] {
+				pw, scale = nil, nil
+			}
 		} else {
-			lrnForward(op.P, c, l, xi, oi)
+			pw, _ = cache.pw.([]T)
+			scale, _ = cache.scale.([]T)
+			if len(pw) != len(x) {
+				pw, scale = make([]T, len(x)), make([]T, len(x))
+				cache.pw, cache.scale = pw, scale
+			}
+			cache.x = &x[0]
+		}
+	}
+	parallelFor(n, func(_, i int) {
+		lo, hi := i*c*l, (i+1)*c*l
+		var pwi, si []T
+		if pw != nil {
+			pwi, si = pw[lo:hi], scale[lo:hi]
+		}
+		if op.Grad {
+			lrnBackward(op.P, c, l, x[lo:hi], sliceOf[T](ts[1])[lo:hi], out[lo:hi], pwi, si)
+		} else {
+			lrnForward(op.P, c, l, x[lo:hi], out[lo:hi], pwi, si)
 		}
 	})
 }
 
-// lrnScale computes scale_c = K + Alpha/Size * sum of squares over window(c)
-// for every map of one image (c maps of l positions), in float64.
-func lrnScale[T float](p LRNParams, c, l int, x []T) []float64 {
-	sq := make([]float64, c*l)
-	for i, v := range x {
-		sq[i] = float64(v) * float64(v)
+// lrnCache carries the forward pass's per-element scale (and its power)
+// to the backward pass. x identifies the input they were computed for.
+type lrnCache struct {
+	pw, scale any // []T
+	x         any // *T: the first element of the forward input
+}
+
+// windowSums computes, for every map ch of one image (c maps of l
+// positions), the sum of v over maps [ch-lo, ch+hi] clipped to [0, c), with
+// a running sum over the maps (two passes instead of Size), in float64.
+func windowSums[T float](c, l, lo, hi int, v []T, run []float64, emit func(ch int, sums []float64)) {
+	clear(run)
+	for k := 0; k <= min(hi, c-1); k++ {
+		for j, x := range v[k*l : (k+1)*l] {
+			run[j] += float64(x)
+		}
 	}
-	scale := make([]float64, c*l)
-	lo, hi := p.Size/2, (p.Size-1)/2
-	a := p.Alpha / float64(p.Size)
 	for ch := 0; ch < c; ch++ {
-		dst := scale[ch*l : (ch+1)*l]
-		for k := max(0, ch-lo); k <= min(c-1, ch+hi); k++ {
-			src := sq[k*l : (k+1)*l]
-			for j, v := range src {
-				dst[j] += v
+		emit(ch, run)
+		if k := ch + hi + 1; k < c {
+			for j, x := range v[k*l : (k+1)*l] {
+				run[j] += float64(x)
 			}
 		}
-		for j := range dst {
-			dst[j] = p.K + a*dst[j]
+		if k := ch - lo; k >= 0 {
+			for j, x := range v[k*l : (k+1)*l] {
+				run[j] -= float64(x)
+			}
 		}
 	}
-	return scale
+}
+
+// lrnScale fills scale_c = K + Alpha/Size * sum of squares over window(c)
+// and pw_c = scale_c^-beta for one image.
+func lrnScale[T float](p LRNParams, c, l int, x, pw, scale []T) {
+	sq := make([]T, len(x))
+	for i, v := range x {
+		sq[i] = v * v
+	}
+	a := p.Alpha / float64(p.Size)
+	windowSums(c, l, p.Size/2, (p.Size-1)/2, sq, make([]float64, l), func(ch int, sums []float64) {
+		for j, s := range sums {
+			sc := p.K + a*math.Max(s, 0) // the running sum may dip below 0 by rounding
+			scale[ch*l+j], pw[ch*l+j] = T(sc), T(powNeg(sc, p.Beta))
+		}
+	})
 }
 
 // powNeg is s^-beta, with a fast path for the paper's beta = 0.75.
@@ -131,10 +180,13 @@ func powNeg(s, beta float64) float64 {
 	return math.Pow(s, -beta)
 }
 
-func lrnForward[T float](p LRNParams, c, l int, x, y []T) {
-	scale := lrnScale(p, c, l, x)
+func lrnForward[T float](p LRNParams, c, l int, x, y, pw, scale []T) {
+	if pw == nil {
+		pw, scale = make([]T, len(x)), make([]T, len(x))
+	}
+	lrnScale(p, c, l, x, pw, scale)
 	for i, v := range x {
-		y[i] = T(float64(v) * powNeg(scale[i], p.Beta))
+		y[i] = v * pw[i]
 	}
 }
 
@@ -142,30 +194,25 @@ func lrnForward[T float](p LRNParams, c, l int, x, y []T) {
 //
 //	dx_j = dy_j scale_j^-beta - 2 beta Alpha/Size x_j sum_{c : j in window(c)} dy_c y_c / scale_c,
 //
-// and j in window(c) exactly when c in [j - (Size-1)/2, j + Size/2].
-func lrnBackward[T float](p LRNParams, c, l int, x, dy, dx []T) {
-	scale := lrnScale(p, c, l, x)
-	t := make([]float64, c*l) // dy_c * y_c / scale_c
+// and j in window(c) exactly when c in [j - (Size-1)/2, j + Size/2]. pw and
+// scale come from the forward pass when cached, else they are recomputed.
+func lrnBackward[T float](p LRNParams, c, l int, x, dy, dx, pw, scale []T) {
+	if pw == nil {
+		pw, scale = make([]T, len(x)), make([]T, len(x))
+		lrnScale(p, c, l, x, pw, scale)
+	}
+	t := make([]T, c*l) // dy_c * y_c / scale_c
 	for i, v := range x {
-		pw := powNeg(scale[i], p.Beta)
-		t[i] = float64(dy[i]) * float64(v) * pw / scale[i]
-		dx[i] = T(float64(dy[i]) * pw)
+		t[i] = dy[i] * v * pw[i] / scale[i]
+		dx[i] = dy[i] * pw[i]
 	}
-	lo, hi := (p.Size-1)/2, p.Size/2
 	f := 2 * p.Beta * p.Alpha / float64(p.Size)
-	acc := make([]float64, l)
-	for j := 0; j < c; j++ {
-		clear(acc)
-		for k := max(0, j-lo); k <= min(c-1, j+hi); k++ {
-			for q, v := range t[k*l : (k+1)*l] {
-				acc[q] += v
-			}
-		}
+	windowSums(c, l, (p.Size-1)/2, p.Size/2, t, make([]float64, l), func(j int, sums []float64) {
 		xj, dxj := x[j*l:(j+1)*l], dx[j*l:(j+1)*l]
-		for q := range acc {
-			dxj[q] -= T(f * float64(xj[q]) * acc[q])
+		for q, s := range sums {
+			dxj[q] -= T(f * float64(xj[q]) * s)
 		}
-	}
+	})
 }
 
 func (op *lrnOp) DiffWRT(n int) []bool {
@@ -179,7 +226,7 @@ func (op *lrnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if op.Grad {
 		return nil, errors.Errorf("%v: second derivatives are not implemented", op)
 	}
-	dx, err := apply(&lrnOp{P: op.P, Grad: true}, in[0], grad)
+	dx, err := apply(&lrnOp{P: op.P, Grad: true, Cache: op.Cache}, in[0], grad)
 	return G.Nodes{dx}, err
 }
 
