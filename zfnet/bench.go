@@ -188,3 +188,26 @@ func PeakRSSMB() float64 {
 	}
 	return 0
 }
+
+// StrongestMaps returns, for each of the n images of a layer output act
+// (n x c maps of equal size, NCHW or (n, c)), the map holding the image's
+// largest activation: the choice of torch_zfnet.py's deconv mode, which then
+// projects that map's strongest unit.
+func StrongestMaps(act []float32, n, c int) []int {
+	best := make([]int, n)
+	if n == 0 || c == 0 {
+		return best
+	}
+	hw := len(act) / (n * c)
+	for i := range best {
+		img := act[i*c*hw : (i+1)*c*hw]
+		k, v := 0, img[0]
+		for j, a := range img {
+			if a > v {
+				k, v = j/hw, a
+			}
+		}
+		best[i] = k
+	}
+	return best
+}

@@ -1,6 +1,7 @@
 package zfnet
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 	"time"
@@ -64,4 +65,48 @@ func TestSmallStepSpeed(t *testing.T) {
 		t.Logf("loss %.4f", r.Loss)
 	}
 	t.Logf("%.1f images/s", 5*128/time.Since(start).Seconds())
+}
+
+func TestInitializeIsSeeded(t *testing.T) {
+	a, _ := LookupArch("zfnet-small")
+	m1, _ := New(a)
+	m2, _ := New(a)
+	m3, _ := New(a)
+	for _, kind := range []Init{InitPaper, InitHe} {
+		m1.Initialize(kind, 7)
+		m2.Initialize(kind, 7)
+		m3.Initialize(kind, 8)
+		same, differ := true, false
+		for i, p := range m1.Params() {
+			for j, v := range p.Data() {
+				same = same && v == m2.Params()[i].Data()[j]
+				differ = differ || v != m3.Params()[i].Data()[j]
+			}
+		}
+		if !same || !differ {
+			t.Errorf("%s: same seed same weights %v, other seed other weights %v", kind, same, differ)
+		}
+		// The paper's init: N(0, 0.01^2) weights, zero biases.
+		w, b := m1.Param("conv2.weight").Data(), m1.Param("conv2.bias").Data()
+		var ss float64
+		for _, v := range w {
+			ss += float64(v) * float64(v)
+		}
+		std := math.Sqrt(ss / float64(len(w)))
+		want := 0.01
+		if kind == InitHe {
+			want = math.Sqrt(2.0 / float64(len(w)/m1.Param("conv2.weight").Value.Shape()[0]))
+		}
+		if math.Abs(std-want) > 0.05*want {
+			t.Errorf("%s: conv2 weights have std %.4g, want %.4g", kind, std, want)
+		}
+		for _, v := range b {
+			if v != 0 {
+				t.Fatalf("%s: bias %v, want 0", kind, v)
+			}
+		}
+	}
+	if err := m1.Initialize("xavier", 1); err == nil {
+		t.Error("unknown init accepted")
+	}
 }
