@@ -71,6 +71,10 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	if err := tmp.Close(); err != nil {
 		return errors.Wrapf(err, "closing %s", tmp.Name())
 	}
+	// CreateTemp makes the file private; results are for everyone to read.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return errors.Wrapf(err, "chmod %s", tmp.Name())
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return errors.Wrapf(err, "renaming %s to %s", tmp.Name(), path)
 	}

@@ -49,6 +49,8 @@ func runBench(args []string) error {
 		return fmt.Errorf("--warmup must be at least 0, got %d", *warmup)
 	case *threads < 0:
 		return fmt.Errorf("--threads must be at least 0, got %d", *threads)
+	case *mode != string(zfnet.BenchTrain) && *mode != string(zfnet.BenchForward) && *mode != string(zfnet.BenchDeconv):
+		return fmt.Errorf("--mode %q: expected train, forward or deconv", *mode)
 	}
 	setThreads(*threads)
 	m, err := zfnet.BenchModel(*arch, zfnet.Init(*init), *seed)
@@ -69,8 +71,6 @@ func runBench(args []string) error {
 			*layer = convTop(m)
 		}
 		res, top, err = benchDeconv(m, *layer, *batch, *warmup, *steps, *seed)
-	default:
-		return fmt.Errorf("--mode %q: expected train, forward or deconv", *mode)
 	}
 	if err != nil {
 		return err
@@ -118,19 +118,9 @@ func benchDeconv(m *zfnet.Model, layer string, batch, warmup, steps int, seed in
 		if err != nil {
 			return err
 		}
-		a, s := act.Data().([]float32), act.Shape()
-		c := s[1]
-		hw := len(a) / (s[0] * c)
-		for i := range targets {
-			best, bestV := 0, a[i*c*hw]
-			for k := 0; k < c; k++ {
-				for _, v := range a[(i*c+k)*hw : (i*c+k+1)*hw] {
-					if v > bestV {
-						best, bestV = k, v
-					}
-				}
-			}
-			targets[i] = deconvnet.Target{Map: best, Strongest: true}
+		s := act.Shape()
+		for i, k := range zfnet.StrongestMaps(act.Data().([]float32), s[0], s[1]) {
+			targets[i] = deconvnet.Target{Map: k, Strongest: true}
 		}
 		_, _, err = d.ProjectTargets(layer, targets, deconvnet.Options{Rule: deconvnet.Deconvnet})
 		return err

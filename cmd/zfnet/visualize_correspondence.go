@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+func init() {
+	registerExperiment("correspondence", "Table 1: occlude the same part in several images vs random parts; Delta at layers 5 and 7", runCorrespondence)
+}
+
+func runCorrespondence(args []string) error {
+	var mf modelFlags
+	fs := newFlags("visualize correspondence", "", "Table 1 of the paper: occludes the same part (a rectangle of the input) in several test\n"+
+		"images of one class and, as the baseline, rectangles of the same size at random places,\n"+
+		"and reports Delta, the Hamming distance between the sign vectors of the feature changes\n"+
+		"of every pair of images, at layer 5 and layer 7. Lower is more consistent: the network\n"+
+		"ties that part to the same features in every image. Writes correspondence.md and PNGs.")
+	mf.register(fs)
+	class := fs.Int("class", -1, "class whose images are used (default: the class of test image 0)")
+	count := fs.Int("count", 5, "how many test images of the class (the first ones), as the paper's 5 dogs")
+	var images sampleIndexList
+	fs.Var(&images, "images", "explicit test-set indices instead of --class/--count (comma-separated, from 0)")
+	parts := fs.String("parts", "top-left,top-right,bottom-left,bottom-right,centre",
+		"parts to occlude, comma-separated: presets ("+deconvnet.PartNames+") or NAME=X0:Y0:X1:Y1 in input pixels")
+	layers := fs.String("layers", "", "comma-separated layers compared (default: pool5 and fc7, the paper's layers 5 and 7)")
+	trials := fs.Int("trials", 5, "random placements per image for the baseline")
+	seed := fs.Int64("seed", 1, "seed of the random placements")
+	fill := fs.Float64("fill", 0, "value of the occluder in model input space, where 0 is the mean image")
+	batch := fs.Int("batch", 64, "images per forward pass")
+	out := fs.String("out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch < 1 {
+		return fmt.Errorf("--batch %d: must be positive", *batch)
+	}
+	if *trials < 1 || *trials > 1000 {
+		return fmt.Errorf("--trials %d: must be between 1 and 1000", *trials)
+	}
+	if len(images) == 0 && (*count < 2 || *count > 1000) {
+		return fmt.Errorf("--count %d: must be between 2 and 1000", *count)
+	}
+	if len(images) == 1 {
+		return fmt.Errorf("--images: give at least 2 images to compare")
+	}
+	l, err := mf.load(false)
+	if err != nil {
+		return err
+	}
+	in := l.Model.Arch.Input
+	var ps []deconvnet.Part
+	for _, s := range strings.Split(*parts, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		// Commas separate parts, so rectangles use colons.
+		p, err := deconvnet.ParsePart(s, in[1], in[2])
+		if err != nil {
+			return errors.Wrap(err, "--parts")
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 {
+		return fmt.Errorf("--parts: give at least one part")
+	}
+	var ls []string
+	for _, s := range strings.Split(*layers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if _, i := l.Model.Layer(s); i < 0 {
+				return fmt.Errorf("--layers: %s has no layer %q", l.Model.Arch.Name, s)
+			}
+			ls = append(ls, s)
+		}
+	}
+	classes := classNamesOf(l)
+	if len(images) == 0 {
+		if images, err = firstOfClass(l, *class, *count); err != nil {
+			return err
+		}
+	}
+	xs, labels, err := loadTestInputs(l, images)
+	if err != nil {
+		return err
+	}
+	net, err := deconvnet.New(l.Model, *batch)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	res, err := deconvnet.Correspondence(net, xs, deconvnet.CorrespondenceConfig{Parts: ps, Layers: ls, Fill: float32(*fill), RandomTrials: *trials, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	var what []string
+	for i, lab := range labels {
+		what = append(what, fmt.Sprintf("%d (%s)", images[i], classes[lab]))
+	}
+	md := res.Markdown() + "\nTest images: " + strings.Join(what, ", ") + ".\n"
+	fmt.Print(md)
+	dir, err := experimentOutDir(&mf, *out)
+	if err != nil {
+		return err
+	}
+	if err := zfnet.WriteFileAtomic(filepath.Join(dir, "correspondence.md"), func(w io.Writer) error {
+		_, err := io.WriteString(w, md)
+		return errors.Wrap(err, "writing correspondence.md")
+	}); err != nil {
+		return err
+	}
+	if err := deconvnet.SavePNG(filepath.Join(dir, "correspondence.png"), res.TableImage()); err != nil {
+		return err
+	}
+	ex, err := deconvnet.CorrespondenceExamples(res, xs, l.Pre.Geometry, l.Mean, float32(*fill), 3)
+	if err != nil {
+		return err
+	}
+	if err := deconvnet.SavePNG(filepath.Join(dir, "correspondence-examples.png"), ex); err != nil {
+		return err
+	}
+	const section = "Correspondence (Table 1)"
+	items := []deconvnet.GalleryItem{
+		{File: "correspondence.png", Section: section, Title: "Consistency of the feature change when the same part is occluded",
+			Caption: fmt.Sprintf("For each part, the same rectangle is covered in %d test images (%s); Delta compares the sign patterns of the resulting "+
+				"feature changes between every pair of images, at %s. The 'random' columns cover rectangles of the same size at random places "+
+				"(%d placements per image). A part whose Delta is below its random baseline (green) is one the network maps to the same features "+
+				"in every image. %s (table as text: correspondence.md)", res.Images, strings.Join(what, ", "), strings.Join(res.Layers, " and "), res.Trials, deconvnet.CorrespondenceNote)},
+		{File: "correspondence-examples.png", Section: section, Title: "The occluded images",
+			Caption: "Each part occluded in every image, followed by the first random placement of the same size, as the network saw them."},
+	}
+	if err := deconvnet.WriteGallery(dir, experimentGalleryTitle(&mf, l), items); err != nil {
+		return err
+	}
+	fmt.Printf("wrote the table to %s (open %s)\n", filepath.Join(dir, "correspondence.md"), filepath.Join(dir, "index.html"))
+	return nil
+}
+
+// firstOfClass lists the first n test images of class c (c < 0: the class
+// of test image 0).
+func firstOfClass(l *loaded, c, n int) ([]int, error) {
+	if l.Set == nil || l.Set.Test == nil {
+		return nil, fmt.Errorf("no test set to take images from (give --data)")
+	}
+	test := l.Set.Test
+	if c < 0 {
+		img, err := test.Load(0)
+		if err != nil {
+			return nil, errors.Wrap(err, "test image 0")
+		}
+		c = img.Label
+	}
+	if c >= l.Model.Arch.Classes {
+		return nil, fmt.Errorf("--class %d: the model has %d classes (0 to %d)", c, l.Model.Arch.Classes, l.Model.Arch.Classes-1)
+	}
+	var idx []int
+	for i := 0; i < test.Len() && len(idx) < n; i++ {
+		img, err := test.Load(i)
+		if err != nil {
+			return nil, errors.Wrapf(err, "test image %d", i)
+		}
+		if img.Label == c {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) < 2 {
+		return nil, fmt.Errorf("--class %d: only %d test images of that class", c, len(idx))
+	}
+	return idx, nil
+}

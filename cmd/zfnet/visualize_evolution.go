@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zfnet/zfnet/deconvnet"
+)
+
+func init() {
+	registerExperiment("evolution", "how features develop during training: the strongest projection per map at each snapshot epoch (Fig. 4)", runEvolution)
+}
+
+func runEvolution(args []string) error {
+	var f deconvFlags
+	fs := newFlags("visualize evolution", "", "Loads each weight snapshot of a run (<run>/snapshots/epoch-NNN.npz) in turn and, for chosen feature\n"+
+		"maps, projects the strongest activation over a sample of test images: one row per map, one column per\n"+
+		"epoch, as the paper's Fig. 4.")
+	f.register(fs, "all", true, true)
+	run := fs.String("run", "", "run folder holding snapshots/ (default: the folder of --checkpoint or --weights)")
+	sample := fs.Int("sample", 500, "test images searched for each map's strongest activation")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *sample < 1 || f.batch < 1 {
+		return fmt.Errorf("--sample and --batch must be positive")
+	}
+	opt, err := f.options()
+	if err != nil {
+		return err
+	}
+	l, err := f.model.load(false)
+	if err != nil {
+		return err
+	}
+	layers, err := f.layers(l.Model)
+	if err != nil {
+		return err
+	}
+	maps, err := f.mapList()
+	if err != nil {
+		return err
+	}
+	dir := *run
+	if dir == "" {
+		dir = f.runDir()
+	}
+	paths, epochs, err := deconvnet.SnapshotFiles(dir)
+	if err != nil {
+		return err
+	}
+	src, err := f.testSource(l, *sample)
+	if err != nil {
+		return err
+	}
+	x, err := deconvnet.SampleInputs(src, f.loaderConfig(l), *sample)
+	if err != nil {
+		return err
+	}
+	d, err := deconvnet.New(l.Model, f.batch)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	out := f.outDir()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	ep := make([]string, len(epochs))
+	for i, e := range epochs {
+		ep[i] = fmt.Sprint(e)
+	}
+	var items []deconvnet.GalleryItem
+	for _, layer := range layers {
+		fmt.Fprintf(os.Stderr, "evolution of %s over %d snapshots\n", layer, len(paths))
+		ev, err := deconvnet.Evolution(d, paths, epochs, x, layer, maps, opt)
+		if err != nil {
+			return err
+		}
+		file := "evolution-" + layer + ".png"
+		if err := deconvnet.SavePNG(filepath.Join(out, file), ev.Image()); err != nil {
+			return err
+		}
+		if f.raw {
+			if err := f.saveEvolution(out, ev); err != nil {
+				return err
+			}
+		}
+		chosen := "the maps given with --maps"
+		if maps == nil {
+			chosen = fmt.Sprintf("the %d maps with the strongest activation at the last epoch", len(ev.Maps))
+		}
+		items = append(items, deconvnet.GalleryItem{File: file, Section: "Feature evolution during training (Fig. 4)",
+			Title: fmt.Sprintf("%s through training (epochs %s)", layer, strings.Join(ep, ", ")),
+			Caption: fmt.Sprintf("Rows: %s of %s; columns: the weight snapshots of the run. Each cell is the strongest activation of "+
+				"that map over %d images of %s under that epoch's weights, projected to pixel space with the %s and cropped to its "+
+				"receptive field; the number under it is the activation. The paper sees lower layers settle within a few epochs and "+
+				"upper layers only after many; a sudden change means another image became the strongest.",
+				chosen, layer, src.Len(), src.Name(), opt.Rule)})
+	}
+	if err := deconvnet.WriteGallery(out, f.title(l), items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		fmt.Printf("wrote %s\n", filepath.Join(out, it.File))
+	}
+	if len(paths) == 1 {
+		fmt.Fprintf(os.Stderr, "note: %s holds one snapshot; train longer (zfnet train keeps epochs --snapshots) to see features change\n", filepath.Join(dir, "snapshots"))
+	}
+	return nil
+}
+
+// saveEvolution writes evolution-<layer>.npy: (maps, epochs, C, window,
+// window) cropped projections, zero where a map did not fire.
+func (f *deconvFlags) saveEvolution(out string, ev *deconvnet.Evolved) error {
+	win := 0
+	for _, row := range ev.Cells {
+		for _, c := range row {
+			win = max(win, c.Window)
+		}
+	}
+	cell := ev.C * win * win
+	all := make([]float32, len(ev.Maps)*len(ev.Epochs)*cell)
+	for i, row := range ev.Cells {
+		for j, c := range row {
+			copy(all[(i*len(ev.Epochs)+j)*cell:], c.Projection)
+		}
+	}
+	return f.saveNpy(out, "evolution-"+ev.Layer+".npy", []int{len(ev.Maps), len(ev.Epochs), ev.C, win, win}, all)
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
+)
+
+func init() {
+	registerExperiment("invariance", "Fig. 5: layer-1/layer-7 feature distance and P(true class) under translation, scale, rotation", runInvariance)
+}
+
+func runInvariance(args []string) error {
+	var mf modelFlags
+	fs := newFlags("visualize invariance", "", "Fig. 5 of the paper: transforms sample test images (vertical translation, scale,\n"+
+		"rotation) and plots, one line per image, the Euclidean distance of layer-1 and\n"+
+		"layer-7 feature vectors from the untransformed image's and the probability of the\n"+
+		"true class. Transforms act on the decoded picture before the mean is subtracted;\n"+
+		"uncovered pixels take the picture's border colour (black for digits).")
+	mf.register(fs)
+	images := sampleIndexList{0, 1, 2, 3, 4}
+	fs.Var(&images, "images", "test-set indices of the sample images (comma-separated, from 0)")
+	translate := fs.String("translate", "", "vertical translation in pixels FROM:TO:STEP (default: a quarter of the height either way); none to skip")
+	scale := fs.String("scale", "0.5:1.5:0.1", "scale factors FROM:TO:STEP; none to skip")
+	rotate := fs.String("rotate", "0:360:15", "rotation in degrees (counter-clockwise) FROM:TO:STEP; none to skip")
+	low := fs.String("low", "conv1", "the low layer compared (the paper's layer 1)")
+	high := fs.String("high", "", "the high layer compared (default: the last hidden fc layer, fc7)")
+	batch := fs.Int("batch", 64, "images per forward pass")
+	out := fs.String("out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch < 1 {
+		return fmt.Errorf("--batch %d: must be positive", *batch)
+	}
+	if len(images) == 0 {
+		return fmt.Errorf("--images: give at least one test-set index")
+	}
+	l, err := mf.load(false)
+	if err != nil {
+		return err
+	}
+	in := l.Model.Arch.Input
+	def := deconvnet.DefaultSweeps(in[1], in[2])
+	var sweeps []deconvnet.Sweep
+	for _, s := range []struct {
+		flag, spec string
+		kind       deconvnet.TransformKind
+		def        []float64
+	}{{"translate", *translate, deconvnet.TranslateY, def[0].Amounts}, {"scale", *scale, deconvnet.Zoom, nil}, {"rotate", *rotate, deconvnet.Rotate, nil}} {
+		amounts, skip, err := parseSweepRange(s.flag, s.spec, s.def)
+		if err != nil {
+			return err
+		}
+		if !skip {
+			sweeps = append(sweeps, deconvnet.Sweep{Kind: s.kind, Amounts: amounts})
+		}
+	}
+	if len(sweeps) == 0 {
+		return fmt.Errorf("every transformation is set to none: nothing to sweep")
+	}
+	samples, err := loadTestPictures(l, images)
+	if err != nil {
+		return err
+	}
+	dir, err := experimentOutDir(&mf, *out)
+	if err != nil {
+		return err
+	}
+	net, err := deconvnet.New(l.Model, *batch)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	res, err := deconvnet.Invariance(net, l.Pre, l.Mean, samples, deconvnet.InvarianceConfig{Sweeps: sweeps, LowLayer: *low, HighLayer: *high})
+	if err != nil {
+		return err
+	}
+	classes := classNamesOf(l)
+	var items []deconvnet.GalleryItem
+	const section = "Invariance (Fig. 5)"
+	kinds := make([]string, len(sweeps))
+	for i, s := range sweeps {
+		kinds[i] = s.Kind.String()
+	}
+	for _, norm := range []bool{false, true} {
+		name, title, what := "invariance.png", "Feature distance and P(true class) under transformations", "raw Euclidean distance, as the paper plots it"
+		if norm {
+			name, title = "invariance-normalized.png", title+" (normalized)"
+			what = "distance divided by the norm of the untransformed image's feature vector, so the two layers compare"
+		}
+		if err := deconvnet.PlotInvariance(filepath.Join(dir, name), res, classes, norm); err != nil {
+			return err
+		}
+		items = append(items, deconvnet.GalleryItem{File: name, Section: section,
+			Title: title,
+			Caption: fmt.Sprintf("Rows: %s. Columns: Euclidean distance between the feature vectors of the original and the transformed image "+
+				"at layer 1 (%s) and layer 7 (%s), and the probability of the true label. One line per test image (%s); %s. "+
+				"The paper finds that small transformations change layer 1 sharply but layer 7 less, and that the output is stable "+
+				"under translation and scaling but not under rotation, except for rotationally symmetric objects (here a 0, and a 1 turned by 180 degrees).",
+				strings.Join(kinds, ", "), res.LowLayer, res.HighLayer, images.String(), what)})
+	}
+	for s, sw := range sweeps {
+		img, err := deconvnet.InvarianceStrip(res, s, 2)
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("invariance-strip-%s.png", strings.Fields(sw.Kind.String())[0])
+		if sw.Kind == deconvnet.TranslateY {
+			name = "invariance-strip-translation.png"
+		}
+		if err := deconvnet.SavePNG(filepath.Join(dir, name), img); err != nil {
+			return err
+		}
+		items = append(items, deconvnet.GalleryItem{File: name, Section: section,
+			Title:   fmt.Sprintf("The sample images under %s", sw.Kind),
+			Caption: fmt.Sprintf("What the network was shown for the %s curves: one row per test image, one column per amount (%s).", sw.Kind, sw.Kind.Unit())})
+	}
+	if err := deconvnet.WriteGallery(dir, experimentGalleryTitle(&mf, l), items); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %d pictures to %s (open %s)\n", len(items), dir, filepath.Join(dir, "index.html"))
+	return nil
+}
+
+// parseSweepRange reads FROM:TO:STEP; "none" skips the sweep and "" keeps def
+// (when def is nil, "" is an error).
+func parseSweepRange(flag, spec string, def []float64) ([]float64, bool, error) {
+	spec = strings.TrimSpace(spec)
+	switch {
+	case spec == "none":
+		return nil, true, nil
+	case spec == "" && def != nil:
+		return def, false, nil
+	}
+	f := strings.Split(spec, ":")
+	if len(f) != 3 {
+		return nil, false, fmt.Errorf("--%s %q: expected FROM:TO:STEP (e.g. 0:360:15) or none", flag, spec)
+	}
+	var v [3]float64
+	for i, s := range f {
+		x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, false, fmt.Errorf("--%s %q: %q is not a number", flag, spec, s)
+		}
+		v[i] = x
+	}
+	r, err := deconvnet.Range(v[0], v[1], v[2])
+	if err != nil {
+		return nil, false, errors.Wrapf(err, "--%s", flag)
+	}
+	return r, false, nil
+}
+
+// sampleIndexList is a comma-separated list of data set indices (0 allowed,
+// unlike intList).
+type sampleIndexList []int
+
+func (l *sampleIndexList) String() string {
+	s := make([]string, len(*l))
+	for i, v := range *l {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *sampleIndexList) Set(v string) error {
+	*l = nil
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not an index (a whole number from 0)", f)
+		}
+		*l = append(*l, n)
+	}
+	return nil
+}
+
+// experimentOutDir is --out, or the gallery folder beside the checkpoint;
+// it is created.
+func experimentOutDir(mf *modelFlags, out string) (string, error) {
+	dir := out
+	switch {
+	case dir != "":
+	case mf.checkpoint != "":
+		dir = filepath.Join(filepath.Dir(mf.checkpoint), "gallery")
+	default:
+		dir = "gallery"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", errors.Wrap(err, "creating the output folder")
+	}
+	return dir, nil
+}
+
+// experimentGalleryTitle names the model the gallery shows.
+func experimentGalleryTitle(mf *modelFlags, l *loaded) string {
+	src := mf.checkpoint
+	if src == "" {
+		src = mf.weights
+	}
+	set := ""
+	if l.Set != nil {
+		set = " on " + l.Set.Name
+	}
+	return fmt.Sprintf("Inside %s%s (%s)", l.Model.Arch.Name, set, src)
+}
+
+// loadTestPictures decodes test-set images as base pictures in [0,1]
+// (before the mean is subtracted).
+func loadTestPictures(l *loaded, idx []int) ([]*data.Image, error) {
+	if l.Set == nil || l.Set.Test == nil {
+		return nil, fmt.Errorf("no test set to take images from (give --data)")
+	}
+	var out []*data.Image
+	for _, i := range idx {
+		if i < 0 || i >= l.Set.Test.Len() {
+			return nil, fmt.Errorf("--images: index %d is outside the test set %s (0 to %d)", i, l.Set.Test.Name(), l.Set.Test.Len()-1)
+		}
+		img, err := l.Pre.Base(l.Set.Test, i)
+		if err != nil {
+			return nil, errors.Wrapf(err, "test image %d", i)
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+// loadTestInputs is loadTestPictures as model inputs: centre crop, mean
+// subtracted, as at test time.
+func loadTestInputs(l *loaded, idx []int) ([][]float32, []int, error) {
+	pics, err := loadTestPictures(l, idx)
+	if err != nil {
+		return nil, nil, err
+	}
+	xs := make([][]float32, len(pics))
+	labels := make([]int, len(pics))
+	for i, p := range pics {
+		xs[i] = make([]float32, l.Pre.Geometry.Size())
+		l.Pre.ApplyCrop(p.Pix, l.Mean, l.Pre.CenterCrop(), xs[i])
+		labels[i] = p.Label
+	}
+	return xs, labels, nil
+}
+
+// classNamesOf names the model's classes (numbers where the data set does
+// not say).
+func classNamesOf(l *loaded) []string {
+	names := make([]string, l.Model.Arch.Classes)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+		if l.Set != nil && i < len(l.Set.Classes) {
+			names[i] = l.Set.Classes[i]
+		}
+	}
+	return names
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+func init() {
+	registerExperiment("top9", "the 9 strongest activations of every feature map over the test set, projected, beside their image patches (Fig. 2)", runTop9)
+}
+
+func runTop9(args []string) error {
+	var f deconvFlags
+	fs := newFlags("visualize top9", "", "Streams the test set once and keeps, for every feature map of the chosen layers, its k strongest\n"+
+		"activations (one per image); projects each to pixel space and shows the projections beside the input\n"+
+		"patches that caused them, both cropped to the receptive field: the paper's Fig. 2.")
+	f.register(fs, "all", true, true)
+	k := fs.Int("k", 9, "activations kept per feature map")
+	limit := fs.Int("limit", 0, "stream only the first N test images (default: all)")
+	perPage := fs.Int("per-page", 16, "feature maps per PNG")
+	cols := fs.Int("cols", 4, "feature maps per row")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *k < 1 || *perPage < 1 || *cols < 1 || *limit < 0 || f.batch < 1 {
+		return fmt.Errorf("--k, --per-page, --cols and --batch must be positive, --limit >= 0")
+	}
+	opt, err := f.options()
+	if err != nil {
+		return err
+	}
+	l, err := f.model.load(false)
+	if err != nil {
+		return err
+	}
+	layers, err := f.layers(l.Model)
+	if err != nil {
+		return err
+	}
+	maps, err := f.mapList()
+	if err != nil {
+		return err
+	}
+	perLayer := make([][]int, len(layers))
+	for i := range perLayer {
+		perLayer[i] = maps
+	}
+	src, err := f.testSource(l, *limit)
+	if err != nil {
+		return err
+	}
+	d, err := deconvnet.New(l.Model, f.batch)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	start, last := time.Now(), time.Time{}
+	progress := func(done, total int) {
+		if time.Since(last) < 500*time.Millisecond && done < total {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(os.Stderr, "\rtop%d: %d/%d (%d images streamed, then the winners projected) %s ", *k, done, total, src.Len(), time.Since(start).Round(time.Second))
+	}
+	ts, err := deconvnet.TopKLayers(d, src, f.loaderConfig(l), layers, perLayer, *k, opt, progress)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	out := f.outDir()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var items []deconvnet.GalleryItem
+	for _, t := range ts {
+		fired := 0
+		for _, h := range t.Hits {
+			if len(h) > 0 {
+				fired++
+			}
+		}
+		pages := (len(t.Maps) + *perPage - 1) / *perPage
+		for p := 0; p < pages; p++ {
+			part := t.Maps[p*(*perPage) : min((p+1)*(*perPage), len(t.Maps))]
+			name := fmt.Sprintf("top%d-%s.png", *k, t.Layer)
+			if pages > 1 {
+				name = fmt.Sprintf("top%d-%s-%d.png", *k, t.Layer, p+1)
+			}
+			if err := deconvnet.SavePNG(filepath.Join(out, name), t.SheetOf(part, *cols)); err != nil {
+				return err
+			}
+			side := int(math.Ceil(math.Sqrt(float64(*k))))
+			grid := fmt.Sprintf("%dx%d", side, side)
+			items = append(items, deconvnet.GalleryItem{
+				File: name, Section: fmt.Sprintf("Top-%d activations per feature map (Fig. 2)", *k),
+				Title: fmt.Sprintf("%s, maps %d to %d", t.Layer, part[0], part[len(part)-1]),
+				Caption: fmt.Sprintf("For each feature map of %s: its %d strongest activations over the %d images of %s (at most one per image), "+
+					"each projected on its own down to pixel space with the %s (left %s grid, strongest first in reading order), "+
+					"beside the input patches that produced them (right). Both are cropped to the %dx%d-pixel receptive field; "+
+					"the slate-blue part of a patch lies outside the image (zero padding). Projections are scaled one by one: "+
+					"gray is zero, bright positive, dark negative. %d of %d maps fired on some image.",
+					t.Layer, *k, t.Images, src.Name(), opt.Rule, grid, t.Window, t.Window, fired, len(t.Maps)),
+			})
+		}
+		if f.raw {
+			if err := f.saveTopK(out, t); err != nil {
+				return err
+			}
+		}
+		fmt.Printf("%s: %d maps, %d fired\n", t.Layer, len(t.Maps), fired)
+	}
+	if err := deconvnet.WriteGallery(out, f.title(l), items); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %d pictures and %s\n", len(items), filepath.Join(out, "index.html"))
+	return nil
+}
+
+// saveTopK writes top<k>-<layer>.npy, the cropped projections as
+// (maps, k, C, window, window) with zeros for missing hits, and a CSV of
+// which activation each one is.
+func (f *deconvFlags) saveTopK(out string, t *deconvnet.TopK) error {
+	cell := t.C * t.Window * t.Window
+	all := make([]float32, len(t.Maps)*t.K*cell)
+	var csv strings.Builder
+	csv.WriteString("map,rank,value,image,label,y,x,x0,y0,x1,y1\n")
+	for i, hs := range t.Hits {
+		for j, h := range hs {
+			copy(all[(i*t.K+j)*cell:], h.Projection)
+			b := h.Field.Window
+			fmt.Fprintf(&csv, "%d,%d,%g,%d,%d,%d,%d,%d,%d,%d,%d\n", t.Maps[i], j, h.Value, h.Index, h.Label, h.Y, h.X, b.Min.X, b.Min.Y, b.Max.X, b.Max.Y)
+		}
+	}
+	base := fmt.Sprintf("top%d-%s", t.K, t.Layer)
+	if err := f.saveNpy(out, base+".npy", []int{len(t.Maps), t.K, t.C, t.Window, t.Window}, all); err != nil {
+		return err
+	}
+	return zfnet.WriteFileAtomic(filepath.Join(out, base+".csv"), func(w io.Writer) error {
+		_, err := io.WriteString(w, csv.String())
+		return err
+	})
+}
