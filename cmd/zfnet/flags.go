@@ -34,7 +34,8 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// intList is a comma-separated list flag.
+// intList is a comma-separated list of whole numbers from 0 (epochs, data
+// set indices).
 type intList []int
 
 func (l *intList) String() string {
@@ -52,8 +53,8 @@ func (l *intList) Set(v string) error {
 			continue
 		}
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 {
-			return fmt.Errorf("%q is not a positive integer", f)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number from 0", f)
 		}
 		*l = append(*l, n)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/zfnet"
@@ -72,4 +74,48 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 	}
 	l.Pre = zfnet.Preprocessing(l.Model.Arch, l.Cfg)
 	return l, nil
+}
+
+// outPath is out, or the gallery folder beside the checkpoint or weights.
+func (f *modelFlags) outPath(out string) string {
+	switch {
+	case out != "":
+		return out
+	case f.checkpoint != "":
+		return filepath.Join(filepath.Dir(f.checkpoint), "gallery")
+	case f.weights != "":
+		return filepath.Join(filepath.Dir(f.weights), "gallery")
+	}
+	return "gallery"
+}
+
+// makeOutDir is outPath, created.
+func (f *modelFlags) makeOutDir(out string) (string, error) {
+	dir := f.outPath(out)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating the output folder: %v", err)
+	}
+	return dir, nil
+}
+
+// galleryTitle names the model a gallery page shows.
+func galleryTitle(l *loaded) string {
+	t := l.Model.Arch.Name
+	if l.Set != nil {
+		t += " on " + l.Set.Name
+	}
+	return t + ": inside the network"
+}
+
+// classNames names the model's classes (numbers where the data set does
+// not say).
+func classNames(l *loaded) []string {
+	names := make([]string, l.Model.Arch.Classes)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+		if l.Set != nil && i < len(l.Set.Classes) {
+			names[i] = l.Set.Classes[i]
+		}
+	}
+	return names
 }

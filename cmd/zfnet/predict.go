@@ -52,14 +52,7 @@ func runPredict(args []string) error {
 	if err != nil {
 		return err
 	}
-	classes := l.Model.Arch.Classes
-	names := make([]string, classes)
-	for i := range names {
-		names[i] = fmt.Sprint(i)
-		if l.Set != nil && i < len(l.Set.Classes) {
-			names[i] = l.Set.Classes[i]
-		}
-	}
+	names := classNames(l)
 	inputs, labels, err := gatherInputs(fs.Args(), l)
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ func runCorrespondence(args []string) error {
 	mf.register(fs)
 	class := fs.Int("class", -1, "class whose images are used (default: the class of test image 0)")
 	count := fs.Int("count", 5, "how many test images of the class (the first ones), as the paper's 5 dogs")
-	var images sampleIndexList
+	var images intList
 	fs.Var(&images, "images", "explicit test-set indices instead of --class/--count (comma-separated, from 0)")
 	parts := fs.String("parts", "top-left,top-right,bottom-left,bottom-right,centre",
 		"parts to occlude, comma-separated: presets ("+deconvnet.PartNames+") or NAME=X0:Y0:X1:Y1 in input pixels")
@@ -80,7 +80,7 @@ func runCorrespondence(args []string) error {
 			ls = append(ls, s)
 		}
 	}
-	classes := classNamesOf(l)
+	classes := classNames(l)
 	if len(images) == 0 {
 		if images, err = firstOfClass(l, *class, *count); err != nil {
 			return err
@@ -105,7 +105,7 @@ func runCorrespondence(args []string) error {
 	}
 	md := res.Markdown() + "\nTest images: " + strings.Join(what, ", ") + ".\n"
 	fmt.Print(md)
-	dir, err := experimentOutDir(&mf, *out)
+	dir, err := mf.makeOutDir(*out)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func runCorrespondence(args []string) error {
 		{File: "correspondence-examples.png", Section: section, Title: "The occluded images",
 			Caption: "Each part occluded in every image, followed by the first random placement of the same size, as the network saw them."},
 	}
-	if err := deconvnet.WriteGallery(dir, experimentGalleryTitle(&mf, l), items); err != nil {
+	if err := deconvnet.WriteGallery(dir, galleryTitle(l), items); err != nil {
 		return err
 	}
 	fmt.Printf("wrote the table to %s (open %s)\n", filepath.Join(dir, "correspondence.md"), filepath.Join(dir, "index.html"))

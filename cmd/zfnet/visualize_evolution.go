@@ -100,7 +100,7 @@ func runEvolution(args []string) error {
 				"upper layers only after many; a sudden change means another image became the strongest.",
 				chosen, layer, src.Len(), src.Name(), opt.Rule)})
 	}
-	if err := deconvnet.WriteGallery(out, f.title(l), items); err != nil {
+	if err := deconvnet.WriteGallery(out, galleryTitle(l), items); err != nil {
 		return err
 	}
 	for _, it := range items {

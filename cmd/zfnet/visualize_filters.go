@@ -116,7 +116,7 @@ func runFilters(args []string) error {
 			"which stops a few filters from dominating (Fig. 6 a). This model was %s. As trained: %s. Renormalized: %s.",
 			trained, before, after)})
 
-	if err := deconvnet.WriteGallery(out, f.title(l), items); err != nil {
+	if err := deconvnet.WriteGallery(out, galleryTitle(l), items); err != nil {
 		return err
 	}
 	for _, it := range items {

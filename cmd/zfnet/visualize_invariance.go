@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,7 +24,7 @@ func runInvariance(args []string) error {
 		"true class. Transforms act on the decoded picture before the mean is subtracted;\n"+
 		"uncovered pixels take the picture's border colour (black for digits).")
 	mf.register(fs)
-	images := sampleIndexList{0, 1, 2, 3, 4}
+	images := intList{0, 1, 2, 3, 4}
 	fs.Var(&images, "images", "test-set indices of the sample images (comma-separated, from 0)")
 	translate := fs.String("translate", "", "vertical translation in pixels FROM:TO:STEP (default: a quarter of the height either way); none to skip")
 	scale := fs.String("scale", "0.5:1.5:0.1", "scale factors FROM:TO:STEP; none to skip")
@@ -70,7 +69,7 @@ func runInvariance(args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := experimentOutDir(&mf, *out)
+	dir, err := mf.makeOutDir(*out)
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func runInvariance(args []string) error {
 	if err != nil {
 		return err
 	}
-	classes := classNamesOf(l)
+	classes := classNames(l)
 	var items []deconvnet.GalleryItem
 	const section = "Invariance (Fig. 5)"
 	kinds := make([]string, len(sweeps))
@@ -123,7 +122,7 @@ func runInvariance(args []string) error {
 			Title:   fmt.Sprintf("The sample images under %s", sw.Kind),
 			Caption: fmt.Sprintf("What the network was shown for the %s curves: one row per test image, one column per amount (%s).", sw.Kind, sw.Kind.Unit())})
 	}
-	if err := deconvnet.WriteGallery(dir, experimentGalleryTitle(&mf, l), items); err != nil {
+	if err := deconvnet.WriteGallery(dir, galleryTitle(l), items); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %d pictures to %s (open %s)\n", len(items), dir, filepath.Join(dir, "index.html"))
@@ -157,63 +156,6 @@ func parseSweepRange(flag, spec string, def []float64) ([]float64, bool, error) 
 		return nil, false, errors.Wrapf(err, "--%s", flag)
 	}
 	return r, false, nil
-}
-
-// sampleIndexList is a comma-separated list of data set indices (0 allowed,
-// unlike intList).
-type sampleIndexList []int
-
-func (l *sampleIndexList) String() string {
-	s := make([]string, len(*l))
-	for i, v := range *l {
-		s[i] = strconv.Itoa(v)
-	}
-	return strings.Join(s, ",")
-}
-
-func (l *sampleIndexList) Set(v string) error {
-	*l = nil
-	for _, f := range strings.Split(v, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 {
-			return fmt.Errorf("%q is not an index (a whole number from 0)", f)
-		}
-		*l = append(*l, n)
-	}
-	return nil
-}
-
-// experimentOutDir is --out, or the gallery folder beside the checkpoint;
-// it is created.
-func experimentOutDir(mf *modelFlags, out string) (string, error) {
-	dir := out
-	switch {
-	case dir != "":
-	case mf.checkpoint != "":
-		dir = filepath.Join(filepath.Dir(mf.checkpoint), "gallery")
-	default:
-		dir = "gallery"
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", errors.Wrap(err, "creating the output folder")
-	}
-	return dir, nil
-}
-
-// experimentGalleryTitle names the model the gallery shows.
-func experimentGalleryTitle(mf *modelFlags, l *loaded) string {
-	src := mf.checkpoint
-	if src == "" {
-		src = mf.weights
-	}
-	set := ""
-	if l.Set != nil {
-		set = " on " + l.Set.Name
-	}
-	return fmt.Sprintf("Inside %s%s (%s)", l.Model.Arch.Name, set, src)
 }
 
 // loadTestPictures decodes test-set images as base pictures in [0,1]
@@ -251,17 +193,4 @@ func loadTestInputs(l *loaded, idx []int) ([][]float32, []int, error) {
 		labels[i] = p.Label
 	}
 	return xs, labels, nil
-}
-
-// classNamesOf names the model's classes (numbers where the data set does
-// not say).
-func classNamesOf(l *loaded) []string {
-	names := make([]string, l.Model.Arch.Classes)
-	for i := range names {
-		names[i] = strconv.Itoa(i)
-		if l.Set != nil && i < len(l.Set.Classes) {
-			names[i] = l.Set.Classes[i]
-		}
-	}
-	return names
 }

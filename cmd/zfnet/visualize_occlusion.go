@@ -22,7 +22,7 @@ func runOcclusion(args []string) error {
 		"image), the probability of the correct class and the most probable label, beside the\n"+
 		"deconvnet projection of that feature. One row per image.")
 	mf.register(fs)
-	images := sampleIndexList{0, 1, 2}
+	images := intList{0, 1, 2}
 	fs.Var(&images, "images", "test-set indices of the images (comma-separated, from 0)")
 	size := fs.Int("size", 0, "side of the square in input pixels (default: a quarter of the input, rounded up)")
 	stride := fs.Int("stride", 0, "step between square positions in pixels (default: 1 up to 28-pixel inputs, a 28x28 grid of positions for larger ones)")
@@ -78,7 +78,7 @@ func runOcclusion(args []string) error {
 		return err
 	}
 	defer net.Close()
-	classes := classNamesOf(l)
+	classes := classNames(l)
 	cfg := deconvnet.OcclusionConfig{Size: *size, Stride: *stride, Fill: float32(*fill), Layer: *layer, Map: *fmap}
 	var rows []image.Image
 	var notes []string
@@ -96,7 +96,7 @@ func runOcclusion(args []string) error {
 		lo, _ := lowestValue(res.PTrue)
 		notes = append(notes, fmt.Sprintf("image %d (%s): map %d, P(correct) %.2f unoccluded, down to %.2f", images[i], classes[labels[i]], res.Map, res.CleanP, lo))
 	}
-	dir, err := experimentOutDir(&mf, *out)
+	dir, err := mf.makeOutDir(*out)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func runOcclusion(args []string) error {
 			"(d) Probability of the correct class by square position: dark where covering the digit's key strokes makes the network doubt. "+
 			"(e) The most probable label by position, one colour per class. Colour maps run from dark blue (minimum) to yellow (maximum). %s.",
 			*size, *size, *fill, *stride, cfg.Layer, strings.Join(notes, "; "))}
-	if err := deconvnet.WriteGallery(dir, experimentGalleryTitle(&mf, l), []deconvnet.GalleryItem{item}); err != nil {
+	if err := deconvnet.WriteGallery(dir, galleryTitle(l), []deconvnet.GalleryItem{item}); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %s (open %s)\n", filepath.Join(dir, name), filepath.Join(dir, "index.html"))

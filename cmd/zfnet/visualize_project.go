@@ -64,15 +64,7 @@ func (f *deconvFlags) options() (deconvnet.Options, error) {
 }
 
 // outDir is --out, or the gallery folder of the run the model comes from.
-func (f *deconvFlags) outDir() string {
-	if f.out != "" {
-		return f.out
-	}
-	if f.model.checkpoint != "" {
-		return filepath.Join(filepath.Dir(f.model.checkpoint), "gallery")
-	}
-	return "gallery"
-}
+func (f *deconvFlags) outDir() string { return f.model.outPath(f.out) }
 
 // runDir is the folder of the checkpoint or weights file.
 func (f *deconvFlags) runDir() string {
@@ -80,15 +72,6 @@ func (f *deconvFlags) runDir() string {
 		return filepath.Dir(f.model.checkpoint)
 	}
 	return filepath.Dir(f.model.weights)
-}
-
-// title names the gallery page after the model and its data.
-func (f *deconvFlags) title(l *loaded) string {
-	t := l.Model.Arch.Name
-	if l.Set != nil {
-		t += " on " + l.Set.Name
-	}
-	return t + ": inside the network"
 }
 
 // layers expands --layer.
@@ -319,7 +302,7 @@ func runProject(args []string) error {
 		"filter with the transposed weights), guided backpropagation (also masked where the forward ReLU was off) and the "+
 		"gradient (saliency: masked only). Each projection is scaled to its own largest magnitude: gray is zero, "+
 		"bright positive, dark negative; %s.", desc, truth, f.className(l, pred), 100*probs[pred], what, lrn)
-	if err := deconvnet.WriteGallery(out, f.title(l), []deconvnet.GalleryItem{{
+	if err := deconvnet.WriteGallery(out, galleryTitle(l), []deconvnet.GalleryItem{{
 		File: name + ".png", Section: "Projections", Caption: caption,
 		Title: fmt.Sprintf("%s map %d on %s: deconvnet, guided, saliency", layer, rc.Picked.Map, desc),
 	}}); err != nil {

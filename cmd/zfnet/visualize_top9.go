@@ -117,7 +117,7 @@ func runTop9(args []string) error {
 		}
 		fmt.Printf("%s: %d maps, %d fired\n", t.Layer, len(t.Maps), fired)
 	}
-	if err := deconvnet.WriteGallery(out, f.title(l), items); err != nil {
+	if err := deconvnet.WriteGallery(out, galleryTitle(l), items); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %d pictures and %s\n", len(items), filepath.Join(out, "index.html"))
