@@ -86,30 +86,12 @@ func (op *convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *convOp) Do(vs ...G.Value) (G.Value, error) {
-	if err := checkArity(op, len(vs)); err != nil {
-		return nil, err
-	}
-	x, err := dense(op.String(), "input", vs[0], 4)
-	if err != nil {
-		return nil, err
-	}
-	w, err := dense(op.String(), "weights", vs[1], 4)
+	x, w, b, err := weightedArgs(op, vs, 4, 4, op.Bias)
 	if err != nil {
 		return nil, err
 	}
 	g, err := op.geom(x.Shape(), w.Shape())
 	if err != nil {
-		return nil, err
-	}
-	var b *tensor.Dense
-	if op.Bias {
-		if b, err = dense(op.String(), "bias", vs[2], 1); err != nil {
-			return nil, err
-		}
-		if err := sameDtype(op.String(), x, w, b); err != nil {
-			return nil, err
-		}
-	} else if err := sameDtype(op.String(), x, w); err != nil {
 		return nil, err
 	}
 	y := newDense(x.Dtype(), g.N, g.O, g.OH, g.OW)

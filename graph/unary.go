@@ -60,3 +60,26 @@ func allTrue(n int) []bool {
 	}
 	return d
 }
+
+// weightedArgs reads the inputs of a weighted op, (x, w) or (x, w, b):
+// ranks checked (0: any), dtypes equal; b is nil without a bias.
+func weightedArgs(op G.Op, vs []G.Value, xRank, wRank int, bias bool) (x, w, b *tensor.Dense, err error) {
+	if err = checkArity(op, len(vs)); err != nil {
+		return
+	}
+	if x, err = dense(op.String(), "input", vs[0], xRank); err != nil {
+		return
+	}
+	if w, err = dense(op.String(), "weights", vs[1], wRank); err != nil {
+		return
+	}
+	ts := []*tensor.Dense{x, w}
+	if bias {
+		if b, err = dense(op.String(), "bias", vs[2], 1); err != nil {
+			return
+		}
+		ts = append(ts, b)
+	}
+	err = sameDtype(op.String(), ts...)
+	return
+}
