@@ -78,6 +78,19 @@ var archs = map[string]Arch{
 		},
 		FCs: []FC{{4096, 0.5}, {4096, 0.5}, {0, 0}},
 	},
+	"alexnet-small": {
+		Doc: "AlexNet's first layers scaled like zfnet-small, for the filter comparison on small data: " +
+			"conv1 11x11 at twice zfnet-small's stride, conv2 5x5",
+		Input: [3]int{1, 28, 28}, Classes: 10,
+		Convs: []ConvStage{
+			{Out: 32, Kernel: 11, Stride: 2, Pad: 5, LRN: true, Pool: pool3s2p1},
+			{Out: 48, Kernel: 5, Stride: 1, Pad: 2, LRN: true, Pool: pool3s2p1},
+			{Out: 64, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 96, Kernel: 3, Stride: 1, Pad: 1},
+			{Out: 64, Kernel: 3, Stride: 1, Pad: 1, Pool: pool3s2},
+		},
+		FCs: []FC{{256, 0.5}, {256, 0.5}, {0, 0}},
+	},
 	"zfnet-small": {
 		Doc: "ZFNet's stage structure scaled for 28x28 gray (MNIST) and 32x32 colour (CIFAR) " +
 			"inputs: conv+LRN+pool twice (conv1 keeps ZFNet's 7x7 kernel at stride 1), three convs (the widest " +

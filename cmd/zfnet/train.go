@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/zfnet/zfnet/zfnet"
@@ -21,7 +22,7 @@ func runTrain(args []string) error {
 		"metrics.csv, training-curve.png, weights.npz (PyTorch state_dict names), mean.npy, snapshots/.\n"+
 		"SIGINT/SIGTERM finish the current step, write a checkpoint and exit; --resume continues exactly.")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10:DIR, cifar100:DIR, folder:DIR, list:FILE")
-	fs.StringVar(&cfg.Arch, "arch", cfg.Arch, "architecture: zfnet, zfnet-fig3, alexnet, zfnet-small")
+	fs.StringVar(&cfg.Arch, "arch", cfg.Arch, "architecture: "+strings.Join(zfnet.ArchNames(), ", "))
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs to train")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "batch size")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "initial learning rate")
