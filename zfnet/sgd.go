@@ -2,6 +2,8 @@ package zfnet
 
 import (
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/zfnet/zfnet/nn"
 )
@@ -20,7 +22,9 @@ type SGD struct {
 	Velocity map[string][]float32
 }
 
-// Step updates p from its gradient g.
+// Step updates p from its gradient g and then zeroes g, ready for the next
+// batch (Gorgonia accumulates into bound gradients). Large parameters (fc6
+// holds 75M weights) are updated on every core: the loop is memory-bound.
 func (s *SGD) Step(p *nn.Param, g []float32) {
 	w := p.Data()
 	v := s.Velocity[p.Name]
@@ -33,10 +37,13 @@ func (s *SGD) Step(p *nn.Param, g []float32) {
 	if p.Decay {
 		wd = float32(s.WeightDecay)
 	}
-	for i := range w {
-		v[i] = mu*v[i] + g[i] + wd*w[i]
-		w[i] -= lr * v[i]
-	}
+	chunks(len(w), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v[i] = mu*v[i] + g[i] + wd*w[i]
+			w[i] -= lr * v[i]
+			g[i] = 0
+		}
+	})
 	if p.Filters && s.FilterRadius > 0 {
 		RenormalizeFilters(p, s.FilterRadius)
 	}
@@ -61,4 +68,23 @@ func RenormalizeFilters(p *nn.Param, radius float64) {
 			}
 		}
 	}
+}
+
+// chunks runs fn over [0, n) split across the cores when n is large.
+func chunks(n int, fn func(lo, hi int)) {
+	p := runtime.GOMAXPROCS(0)
+	if n < 1<<16 || p == 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	size := (n + p - 1) / p
+	for lo := 0; lo < n; lo += size {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, min(lo+size, n))
+	}
+	wg.Wait()
 }

@@ -102,16 +102,18 @@ func (t *Trainer) Step(x []float32, labels []int, valid int) (StepResult, error)
 		return res, err
 	}
 	defer t.vm.Reset()
-	defer t.zeroGrads()
 	if err := t.vm.RunAll(); err != nil {
+		t.zeroGrads()
 		return res, errors.Wrap(err, "training step")
 	}
 	loss, err := scalar(t.lossVal)
 	if err != nil {
+		t.zeroGrads()
 		return res, err
 	}
 	res.Loss = loss
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		t.zeroGrads()
 		return res, ErrDiverged
 	}
 	res.Correct, res.Top5 = countCorrect(t.logitVal.(*tensor.Dense).Data().([]float32), labels[:valid], t.Model.Arch.Classes)
@@ -120,7 +122,7 @@ func (t *Trainer) Step(x []float32, labels []int, valid int) (StepResult, error)
 		if err != nil {
 			return res, errors.Wrapf(err, "gradient of %s", p.Name)
 		}
-		t.SGD.Step(p, g.Data().([]float32))
+		t.SGD.Step(p, g.Data().([]float32)) // also zeroes the gradient
 	}
 	return res, nil
 }
