@@ -18,7 +18,14 @@ type bar struct {
 	last  time.Time
 }
 
-func newBar(quiet bool) *bar { return &bar{w: os.Stderr, quiet: quiet} }
+// newBar draws on stderr; when stderr is not a terminal (a log file, CI)
+// the bar is off and only the per-epoch lines are written.
+func newBar(quiet bool) *bar {
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+		quiet = true
+	}
+	return &bar{w: os.Stderr, quiet: quiet}
+}
 
 func (b *bar) step(p zfnet.Progress) {
 	if b.quiet || (time.Since(b.last) < 200*time.Millisecond && p.Batch < p.Batches) {
