@@ -36,6 +36,12 @@ type Arch struct {
 	FCs     []FC
 	// Doc says where the table comes from.
 	Doc string
+	// FilterRadius is the RMS bound on convolution filters the architecture
+	// trains with by default (0: none). The paper's 0.1 reins in filters
+	// grown from its N(0, 0.01^2) start; the small models start from He
+	// init, where a 7x7x1 filter's RMS is already 0.2, so 0.1 would halve
+	// conv1 at the first step and freeze its random pattern.
+	FilterRadius float64
 }
 
 var pool3s2p1, pool3s2 = &Pool{3, 2, 1}, &Pool{3, 2, 0}
@@ -43,8 +49,9 @@ var pool3s2p1, pool3s2 = &Pool{3, 2, 1}, &Pool{3, 2, 0}
 // archs are the named architectures. Adding one is adding an entry.
 var archs = map[string]Arch{
 	"zfnet": {
-		Doc:   "ZFNet, the seed table: the paper's Table 2 variant (b), conv3-5 = 512/1024/512",
-		Input: [3]int{3, 224, 224}, Classes: 1000,
+		Doc:          "ZFNet, the seed table: the paper's Table 2 variant (b), conv3-5 = 512/1024/512",
+		FilterRadius: 0.1,
+		Input:        [3]int{3, 224, 224}, Classes: 1000,
 		Convs: []ConvStage{
 			{Out: 96, Kernel: 7, Stride: 2, Pad: 1, LRN: true, Pool: pool3s2p1},
 			{Out: 256, Kernel: 5, Stride: 2, Pad: 0, LRN: true, Pool: pool3s2p1},
@@ -55,8 +62,9 @@ var archs = map[string]Arch{
 		FCs: []FC{{4096, 0.5}, {4096, 0.5}, {0, 0}},
 	},
 	"zfnet-fig3": {
-		Doc:   "ZFNet as drawn in the paper's Fig. 3: conv3-5 = 384/384/256",
-		Input: [3]int{3, 224, 224}, Classes: 1000,
+		Doc:          "ZFNet as drawn in the paper's Fig. 3: conv3-5 = 384/384/256",
+		FilterRadius: 0.1,
+		Input:        [3]int{3, 224, 224}, Classes: 1000,
 		Convs: []ConvStage{
 			{Out: 96, Kernel: 7, Stride: 2, Pad: 1, LRN: true, Pool: pool3s2p1},
 			{Out: 256, Kernel: 5, Stride: 2, Pad: 0, LRN: true, Pool: pool3s2p1},
@@ -67,8 +75,9 @@ var archs = map[string]Arch{
 		FCs: []FC{{4096, 0.5}, {4096, 0.5}, {0, 0}},
 	},
 	"alexnet": {
-		Doc:   "AlexNet (Krizhevsky et al. 2012) as one tower, for the paper's filter comparison",
-		Input: [3]int{3, 224, 224}, Classes: 1000,
+		Doc:          "AlexNet (Krizhevsky et al. 2012) as one tower, for the paper's filter comparison",
+		FilterRadius: 0.1,
+		Input:        [3]int{3, 224, 224}, Classes: 1000,
 		Convs: []ConvStage{
 			{Out: 96, Kernel: 11, Stride: 4, Pad: 2, LRN: true, Pool: pool3s2},
 			{Out: 256, Kernel: 5, Stride: 1, Pad: 2, LRN: true, Pool: pool3s2},

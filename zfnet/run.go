@@ -28,7 +28,8 @@ type RunConfig struct {
 	Momentum    float64
 	WeightDecay float64
 	// FilterRadius bounds the RMS of every convolution filter (the paper's
-	// 0.1); 0 turns renormalization off.
+	// 0.1); 0 turns renormalization off; negative takes the architecture's
+	// (Arch.FilterRadius).
 	FilterRadius float64
 	Dropout      float64 // fc6/fc7 dropout probability
 	Init         Init
@@ -49,9 +50,9 @@ type RunConfig struct {
 // sized to finish on a 2-core machine within 15 minutes.
 func DefaultRunConfig() RunConfig {
 	return RunConfig{
-		Data: "mnist", Arch: "zfnet-small", Epochs: 4, Batch: 128,
+		Data: "mnist", Arch: "zfnet-small", Epochs: 12, Batch: 128,
 		LR: 0.01, LRFactor: 0.1, Patience: 0, MinLR: 1e-5, Momentum: 0.9, WeightDecay: 5e-4,
-		FilterRadius: 0.1, Dropout: 0.5, Init: InitHe, Seed: 1, ValFraction: 1.0 / 12,
+		FilterRadius: -1, Dropout: 0.5, Init: InitHe, Seed: 1, ValFraction: 1.0 / 12, PadCrop: 2,
 		Snapshots: []int{1, 2, 5, 10, 20, 30, 40, 64}, Out: "runs/zfnet-small-mnist",
 	}
 }
@@ -230,6 +231,9 @@ func newRun(cfg RunConfig, set *data.Set, train data.Source, hooks Hooks) (*Chec
 	m, err := New(a)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.FilterRadius < 0 {
+		cfg.FilterRadius = a.FilterRadius
 	}
 	if err := m.Initialize(cfg.Init, cfg.Seed); err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func runTrain(args []string) error {
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "epochs without validation improvement before annealing")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "SGD momentum")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "L2 weight decay (weights, not biases)")
-	fs.Float64Var(&cfg.FilterRadius, "filter-radius", cfg.FilterRadius, "renormalize conv filters whose RMS exceeds this (0: off)")
+	fs.Float64Var(&cfg.FilterRadius, "filter-radius", cfg.FilterRadius, "renormalize conv filters whose RMS exceeds this (0: off; -1: the architecture's: 0.1 for the 224 models, off for the He-initialized small ones)")
 	fs.Float64Var(&cfg.Dropout, "dropout", cfg.Dropout, "dropout probability on fc6 and fc7")
 	init := string(cfg.Init)
 	fs.StringVar(&init, "init", init, "weight initialization: paper (N(0, 0.01^2)) or he")
