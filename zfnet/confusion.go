@@ -23,7 +23,8 @@ func ConfusionImage(conf [][]int, classes []string) image.Image {
 		label = max(label, len(c))
 	}
 	left, top := 7*label+12, 24
-	img := image.NewRGBA(image.Rect(0, 0, left+k*cell+10, top+k*cell+24))
+	const note = "rows: true class; columns: predicted class (index); red: errors"
+	img := image.NewRGBA(image.Rect(0, 0, max(left+k*cell+10, left+7*len(note)+10), top+k*cell+24))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	text := func(x, y int, s string, c color.Color) {
 		d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
@@ -60,6 +61,6 @@ func ConfusionImage(conf [][]int, classes []string) image.Image {
 		// unreadable; the index with the legend below keeps it compact.
 		text(left+i*cell+cell/2-3*len(fmt.Sprint(i)), top-6, fmt.Sprint(i), color.Black)
 	}
-	text(left, top+k*cell+16, "rows: true class; columns: predicted class (index); red: errors", color.Gray{90})
+	text(left, top+k*cell+16, note, color.Gray{90})
 	return img
 }

@@ -7,7 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/pkg/errors"
@@ -37,7 +37,7 @@ type RunConfig struct {
 	ValFraction  float64 // share of training held out for validation
 	PadCrop      int     // small images: random crops from a picture padded this much
 	Flip         bool
-	Snapshots    []int // epochs whose weights are kept, for feature evolution
+	Snapshots    []int // epochs whose weights are kept, for feature evolution (0: the initial weights)
 	Out          string
 	Workers      int
 	SkipBad      bool
@@ -53,7 +53,7 @@ func DefaultRunConfig() RunConfig {
 		Data: "mnist", Arch: "zfnet-small", Epochs: 12, Batch: 128,
 		LR: 0.01, LRFactor: 0.1, Patience: 0, MinLR: 1e-5, Momentum: 0.9, WeightDecay: 5e-4,
 		FilterRadius: -1, Dropout: 0.5, Init: InitHe, Seed: 1, ValFraction: 1.0 / 12, PadCrop: 2,
-		Snapshots: []int{1, 2, 5, 10, 20, 30, 40, 64}, Out: "runs/zfnet-small-mnist",
+		Snapshots: []int{0, 1, 2, 5, 10, 20, 30, 40, 64}, Out: "runs/zfnet-small-mnist",
 	}
 }
 
@@ -148,6 +148,11 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 		// diverges or is killed in its first epoch can restart from it.
 		if err := ck.Save(ckPath); err != nil {
 			return nil, err
+		}
+		if slices.Contains(cfg.Snapshots, 0) {
+			if err := saveSnapshot(cfg, ck.Model, 0); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return runEpochs(ctx, ck, train, val, test, hooks)
@@ -395,27 +400,23 @@ func writeEpochOutputs(cfg RunConfig, m *Model, st *TrainState) error {
 		return err
 	}
 	epoch := st.Epoch + 1
-	i := sort.SearchInts(sortedCopy(cfg.Snapshots), epoch)
-	if s := sortedCopy(cfg.Snapshots); i < len(s) && s[i] == epoch || epoch == cfg.Epochs {
-		dir := filepath.Join(cfg.Out, "snapshots")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return errors.Wrapf(err, "creating %s", dir)
-		}
-		if err := m.SaveWeights(filepath.Join(dir, SnapshotName(epoch))); err != nil {
-			return err
-		}
+	if epoch == cfg.Epochs || slices.Contains(cfg.Snapshots, epoch) { // the last epoch is always kept
+		return saveSnapshot(cfg, m, epoch)
 	}
 	return nil
 }
 
+// saveSnapshot keeps the weights after an epoch (0: the initial weights).
+func saveSnapshot(cfg RunConfig, m *Model, epoch int) error {
+	dir := filepath.Join(cfg.Out, "snapshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Wrapf(err, "creating %s", dir)
+	}
+	return m.SaveWeights(filepath.Join(dir, SnapshotName(epoch)))
+}
+
 // SnapshotName is the file name of the weights kept after an epoch.
 func SnapshotName(epoch int) string { return fmt.Sprintf("epoch-%03d.npz", epoch) }
-
-func sortedCopy(v []int) []int {
-	s := append([]int(nil), v...)
-	sort.Ints(s)
-	return s
-}
 
 func finishRun(cfg RunConfig, m *Model, mean *data.Mean, pred *Predictor, test data.Source, pre data.Preprocess, hooks Hooks) (*EvalResult, error) {
 	if err := m.SaveWeights(filepath.Join(cfg.Out, WeightsFile)); err != nil {
