@@ -95,6 +95,22 @@ func sameDtype(op string, ts ...*tensor.Dense) error {
 	return nil
 }
 
+// outBuf is an op's output tensor, kept from one run to the next: a
+// training step otherwise allocates (and the kernel zeroes, and the GC
+// reclaims) every activation and gradient afresh, about 1 GB per ZFNet step.
+// Gorgonia gives each node its own op value, so a buffer belongs to one
+// node; its previous contents are stale, and every kernel writing into one
+// overwrites all of it. The tensor a run returned stays valid until the
+// same graph runs again.
+type outBuf struct{ t *tensor.Dense }
+
+func (b *outBuf) get(dt tensor.Dtype, shape ...int) *tensor.Dense {
+	if b.t == nil || b.t.Dtype() != dt || !b.t.Shape().Eq(tensor.Shape(shape)) {
+		b.t = newDense(dt, shape...)
+	}
+	return b.t
+}
+
 // newDense allocates a zeroed tensor of the given dtype and shape.
 func newDense(dt tensor.Dtype, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.Of(dt), tensor.WithShape(shape...))

@@ -110,3 +110,47 @@ func TestInitializeIsSeeded(t *testing.T) {
 		t.Error("unknown init accepted")
 	}
 }
+
+// TestGradientsDoNotAccumulate runs the same batch twice with a learning
+// rate of 0 and no momentum: the solver's velocity then equals the gradient,
+// which must be the same both times (Gorgonia adds into bound gradients, and
+// ops reuse their output buffers across runs; neither may leak).
+func TestGradientsDoNotAccumulate(t *testing.T) {
+	a, _ := LookupArch("zfnet-small")
+	for i := range a.FCs {
+		a.FCs[i].Dropout = 0
+	}
+	m, _ := New(a)
+	m.Initialize(InitHe, 2)
+	tr, err := NewTrainer(m, TrainConfig{Batch: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	rng := rand.New(rand.NewSource(3))
+	x := make([]float32, 4*28*28)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	labels := []int{1, 2, 3, 4}
+	var first map[string][]float32
+	for run := 0; run < 3; run++ {
+		if _, err := tr.Step(x, labels, 4); err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 {
+			first = map[string][]float32{}
+			for k, v := range tr.SGD.Velocity {
+				first[k] = append([]float32(nil), v...)
+			}
+			continue
+		}
+		for k, v := range tr.SGD.Velocity {
+			for i := range v {
+				if v[i] != first[k][i] {
+					t.Fatalf("run %d: gradient of %s[%d] is %v, first run %v", run, k, i, v[i], first[k][i])
+				}
+			}
+		}
+	}
+}
