@@ -126,10 +126,15 @@ func LoadModel(path string, arch Arch) (*Model, *data.Mean, error) {
 		return nil, nil, err
 	}
 	var mean *data.Mean
-	// A run folder keeps mean.npy beside its weights.
-	if mp := filepath.Join(filepath.Dir(path), "mean.npy"); fileExists(mp) {
-		if mean, err = data.LoadNpy(mp); err != nil {
-			return nil, nil, err
+	// A run folder keeps mean.npy beside its weights; snapshots sit one
+	// folder down.
+	dir := filepath.Dir(path)
+	for _, mp := range []string{filepath.Join(dir, MeanFile), filepath.Join(filepath.Dir(dir), MeanFile)} {
+		if fileExists(mp) {
+			if mean, err = data.LoadNpy(mp); err != nil {
+				return nil, nil, err
+			}
+			break
 		}
 	}
 	return m, mean, nil
