@@ -113,8 +113,9 @@ func TestInitializeIsSeeded(t *testing.T) {
 
 // TestGradientsDoNotAccumulate runs the same batch twice with a learning
 // rate of 0 and no momentum: the solver's velocity then equals the gradient,
-// which must be the same both times (Gorgonia adds into bound gradients, and
-// ops reuse their output buffers across runs; neither may leak).
+// which must be the same every time (ops reuse their output buffers across
+// runs, and Gorgonia's bound dual values would add each run onto the last:
+// neither may leak into the next step).
 func TestGradientsDoNotAccumulate(t *testing.T) {
 	a, _ := LookupArch("zfnet-small")
 	for i := range a.FCs {

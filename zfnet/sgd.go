@@ -22,9 +22,8 @@ type SGD struct {
 	Velocity map[string][]float32
 }
 
-// Step updates p from its gradient g and then zeroes g, ready for the next
-// batch (Gorgonia accumulates into bound gradients). Large parameters (fc6
-// holds 75M weights) are updated on every core: the loop is memory-bound.
+// Step updates p from its gradient g. Large parameters (fc6 holds 75M
+// weights) are updated on every core: the loop is memory-bound.
 func (s *SGD) Step(p *nn.Param, g []float32) {
 	w := p.Data()
 	v := s.Velocity[p.Name]
@@ -41,7 +40,6 @@ func (s *SGD) Step(p *nn.Param, g []float32) {
 		for i := lo; i < hi; i++ {
 			v[i] = mu*v[i] + g[i] + wd*w[i]
 			w[i] -= lr * v[i]
-			g[i] = 0
 		}
 	})
 	if p.Filters && s.FilterRadius > 0 {

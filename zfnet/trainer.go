@@ -40,6 +40,7 @@ type Trainer struct {
 	x, targets        *tensor.Dense
 	params            []*nn.Param
 	nodes             G.Nodes
+	grads             []G.Value // read from the gradient nodes G.Grad built
 	lossVal, logitVal G.Value
 	vm                G.VM
 }
@@ -72,8 +73,17 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	G.Read(loss, &t.lossVal)
 	G.Read(logits, &t.logitVal)
 	t.params, t.nodes = t.b.Bound()
-	if _, err := G.Grad(loss, t.nodes...); err != nil {
+	grads, err := G.Grad(loss, t.nodes...)
+	if err != nil {
 		return nil, errors.Wrap(err, "differentiating the training graph")
+	}
+	// The gradients are read straight from their nodes. Binding dual values
+	// instead (G.BindDualValues) would make the machine clone and zero every
+	// parameter on every step (430 MB for ZFNet) and add each run's
+	// gradients onto the last.
+	t.grads = make([]G.Value, len(grads))
+	for i, g := range grads {
+		G.Read(g, &t.grads[i])
 	}
 	t.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, in[0], in[1], in[2]))
 	t.targets = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, m.Arch.Classes))
@@ -83,7 +93,7 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	if err := G.Let(tn, t.targets); err != nil {
 		return nil, err
 	}
-	t.vm = G.NewTapeMachine(t.b.G, G.BindDualValues(t.nodes...))
+	t.vm = G.NewTapeMachine(t.b.G)
 	return t, nil
 }
 
@@ -103,38 +113,25 @@ func (t *Trainer) Step(x []float32, labels []int, valid int) (StepResult, error)
 	}
 	defer t.vm.Reset()
 	if err := t.vm.RunAll(); err != nil {
-		t.zeroGrads()
 		return res, errors.Wrap(err, "training step")
 	}
 	loss, err := scalar(t.lossVal)
 	if err != nil {
-		t.zeroGrads()
 		return res, err
 	}
 	res.Loss = loss
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		t.zeroGrads()
 		return res, ErrDiverged
 	}
 	res.Correct, res.Top5 = countCorrect(t.logitVal.(*tensor.Dense).Data().([]float32), labels[:valid], t.Model.Arch.Classes)
 	for i, p := range t.params {
-		g, err := t.nodes[i].Grad()
-		if err != nil {
-			return res, errors.Wrapf(err, "gradient of %s", p.Name)
+		g, ok := t.grads[i].(*tensor.Dense)
+		if !ok {
+			return res, errors.Errorf("gradient of %s: got %T, expected a tensor", p.Name, t.grads[i])
 		}
-		t.SGD.Step(p, g.Data().([]float32)) // also zeroes the gradient
+		t.SGD.Step(p, g.Data().([]float32))
 	}
 	return res, nil
-}
-
-// zeroGrads clears the gradients: Gorgonia adds each run's gradients into
-// the bound dual values and Reset does not clear them.
-func (t *Trainer) zeroGrads() {
-	for _, n := range t.nodes {
-		if g, err := n.Grad(); err == nil {
-			clear(g.Data().([]float32))
-		}
-	}
 }
 
 // fillBatch copies inputs and writes one-hot targets, zero rows for padding.
