@@ -77,11 +77,10 @@ type projKey struct {
 
 // projection is one built deconvnet graph.
 type projection struct {
-	b      *nn.Builder
-	top    *tensor.Dense
-	out    G.Value
-	vm     G.VM
-	outLen int
+	b   *nn.Builder
+	top *tensor.Dense
+	out *G.Node // the pixel-space projection
+	vm  G.VM
 }
 
 // New attaches a deconvnet to m for batches of the given size.
@@ -163,7 +162,11 @@ func (d *Net) Project(layer string, top []float32, opt Options) ([]float32, erro
 	if err := p.vm.RunAll(); err != nil {
 		return nil, errors.Wrapf(err, "projecting from %s", layer)
 	}
-	return append([]float32(nil), p.out.(*tensor.Dense).Data().([]float32)...), nil
+	out, ok := graph.LastOutput(p.out)
+	if !ok {
+		return nil, errors.Errorf("projecting from %s: the projection produced no output", layer)
+	}
+	return append([]float32(nil), out.Data().([]float32)...), nil
 }
 
 // projection builds (once) the graph that walks from layer down to pixels.
@@ -214,8 +217,7 @@ func (d *Net) projection(layer string, opt Options) (*projection, error) {
 			return nil, errors.Wrapf(err, "deconvnet from %s", layer)
 		}
 	}
-	p := &projection{b: b, top: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))}
-	G.Read(sig, &p.out)
+	p := &projection{b: b, top: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...)), out: sig}
 	if err := G.Let(in, p.top); err != nil {
 		return nil, err
 	}

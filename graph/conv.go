@@ -22,7 +22,7 @@ func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 
 type convOp struct {
 	opBase
-	buf         outBuf
+	outBuf
 	Stride, Pad int
 	Bias        bool
 }
@@ -95,7 +95,7 @@ func (op *convOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := op.buf.get(x.Dtype(), g.N, g.O, g.OH, g.OW)
+	y := op.get(x.Dtype(), g.N, g.O, g.OH, g.OW)
 	if x.Dtype() == tensor.Float32 {
 		convForward(g, sliceOf[float32](x), sliceOf[float32](w), optSlice[float32](b), sliceOf[float32](y))
 	} else {

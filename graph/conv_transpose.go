@@ -21,7 +21,7 @@ func ConvTranspose2d(y, w *G.Node, stride, pad, outH, outW int) (*G.Node, error)
 
 type convTransposeOp struct {
 	opBase
-	buf                     outBuf
+	outBuf
 	Stride, Pad, OutH, OutW int
 }
 
@@ -90,7 +90,7 @@ func (op *convTransposeOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := op.buf.get(y.Dtype(), g.N, g.C, g.H, g.W)
+	x := op.get(y.Dtype(), g.N, g.C, g.H, g.W)
 	if y.Dtype() == tensor.Float32 {
 		convBackwardInput(g, sliceOf[float32](y), sliceOf[float32](w), sliceOf[float32](x))
 	} else {
@@ -126,7 +126,7 @@ func (op *convTransposeOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, erro
 // only: second derivatives are not needed and it is not differentiable.
 type convWeightGradOp struct {
 	opBase
-	buf                 outBuf
+	outBuf
 	Stride, Pad, KH, KW int
 }
 
@@ -190,7 +190,7 @@ func (op *convWeightGradOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	dw := op.buf.get(x.Dtype(), g.O, g.C, g.KH, g.KW)
+	dw := op.get(x.Dtype(), g.O, g.C, g.KH, g.KW)
 	if x.Dtype() == tensor.Float32 {
 		convBackwardWeight(g, sliceOf[float32](x), sliceOf[float32](dy), sliceOf[float32](dw))
 	} else {
@@ -208,7 +208,7 @@ func (op *convWeightGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) 
 // the gradient of a per-map or per-unit bias.
 type biasGradOp struct {
 	opBase
-	buf  outBuf
+	outBuf
 	Rank int
 }
 
@@ -245,7 +245,7 @@ func (op *biasGradOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, errors.Errorf("%v: gradient %v must have at least 2 dimensions", op, s)
 	}
 	l := s.TotalSize() / (s[0] * s[1])
-	db := op.buf.get(dy.Dtype(), s[1])
+	db := op.get(dy.Dtype(), s[1])
 	if dy.Dtype() == tensor.Float32 {
 		biasGrad(s[0], s[1], l, sliceOf[float32](dy), sliceOf[float32](db))
 	} else {

@@ -35,7 +35,7 @@ func Dropout(x *G.Node, p float64, seed uint64) (*G.Node, *DropoutState, error) 
 
 type dropoutOp struct {
 	opBase
-	buf  outBuf
+	outBuf
 	Rank int
 	St   *DropoutState
 	ID   uint64
@@ -89,7 +89,7 @@ func (op *dropoutOp) Do(vs ...G.Value) (G.Value, error) {
 	} else {
 		st.draw(x.Shape().TotalSize())
 	}
-	y := op.buf.get(x.Dtype(), x.Shape()...)
+	y := op.get(x.Dtype(), x.Shape()...)
 	scale := 1 / (1 - st.P)
 	if x.Dtype() == tensor.Float32 {
 		applyKeep(st.keep, scale, sliceOf[float32](x), sliceOf[float32](y))

@@ -23,7 +23,7 @@ func Linear(x, w, b *G.Node) (*G.Node, error) {
 
 type linearOp struct {
 	opBase
-	buf    outBuf
+	outBuf
 	InRank int
 	Bias   bool
 }
@@ -96,7 +96,7 @@ func (op *linearOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := op.buf.get(x.Dtype(), n, out)
+	y := op.get(x.Dtype(), n, out)
 	if x.Dtype() == tensor.Float32 {
 		linearForward(n, in, out, sliceOf[float32](x), sliceOf[float32](w), optSlice[float32](b), sliceOf[float32](y))
 	} else {
@@ -154,7 +154,7 @@ func (op *linearOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 // Its inputs are dy and then w or x. Not differentiable itself.
 type linearGradOp struct {
 	opBase
-	buf   outBuf
+	outBuf
 	Input bool
 	Shape tensor.Shape // of the result
 	XRank int          // rank of x, for the weight gradient
@@ -191,7 +191,7 @@ func (op *linearGradOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	n, out := dy.Shape()[0], dy.Shape()[1]
-	res := op.buf.get(dy.Dtype(), op.Shape...)
+	res := op.get(dy.Dtype(), op.Shape...)
 	in, rows := res.Shape().TotalSize()/n, out // dx is N x In; W is Out x In
 	if !op.Input {
 		in, rows = res.Shape().TotalSize()/out, n // dW is Out x In; x is N x In

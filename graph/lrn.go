@@ -45,7 +45,7 @@ func LRN(x *G.Node, p LRNParams) (*G.Node, error) {
 
 type lrnOp struct {
 	opBase
-	buf   outBuf
+	outBuf
 	P     LRNParams
 	Grad  bool      // the gradient op: inputs (x, dy), output dx
 	Cache *lrnCache // shared by a forward op and its gradient op; may be nil
@@ -77,7 +77,7 @@ func (op *lrnOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	s := ts[0].Shape()
-	out := op.buf.get(ts[0].Dtype(), s...)
+	out := op.get(ts[0].Dtype(), s...)
 	if out.Dtype() == tensor.Float32 {
 		lrnRun(op, s, ts, sliceOf[float32](out))
 	} else {

@@ -21,7 +21,7 @@ func Mask(x *G.Node, a *Activation) (*G.Node, error) {
 // m = the ReLU's output) or a recorded Activation.
 type maskOp struct {
 	opBase
-	buf     outBuf
+	outBuf
 	Rank    int
 	ByInput bool
 	Act     *Activation
@@ -64,7 +64,7 @@ func (op *maskOp) Do(vs ...G.Value) (G.Value, error) {
 			return nil, errors.Errorf("%v: recorded activation %v %v does not match input %v %v", op, m.Shape(), m.Dtype(), x.Shape(), x.Dtype())
 		}
 	}
-	y := op.buf.get(x.Dtype(), x.Shape()...)
+	y := op.get(x.Dtype(), x.Shape()...)
 	if x.Dtype() == tensor.Float32 {
 		mask(sliceOf[float32](x), sliceOf[float32](m), sliceOf[float32](y))
 	} else {

@@ -45,7 +45,7 @@ func MaxPool(x *G.Node, kernel, stride, pad int) (*G.Node, *Switches, error) {
 
 type maxPoolOp struct {
 	opBase
-	buf     outBuf
+	outBuf
 	K, S, P int
 	Sw      *Switches
 	ID      uint64
@@ -96,7 +96,7 @@ func (op *maxPoolOp) Do(vs ...G.Value) (G.Value, error) {
 	if len(sw.Index) != os.TotalSize() {
 		sw.Index = make([]int32, os.TotalSize())
 	}
-	y := op.buf.get(x.Dtype(), os...)
+	y := op.get(x.Dtype(), os...)
 	if x.Dtype() == tensor.Float32 {
 		err = maxPool(op, sliceOf[float32](x), sliceOf[float32](y))
 	} else {

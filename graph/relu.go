@@ -48,7 +48,7 @@ func RecordedReLU(x *G.Node) (*G.Node, *Activation, error) {
 
 type reluOp struct {
 	opBase
-	buf  outBuf
+	outBuf
 	Rank int
 	Rec  *Activation
 	ID   uint64 // distinct for recorded ops, so they are never merged
@@ -66,7 +66,7 @@ func (op *reluOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := op.buf.get(ts[0].Dtype(), ts[0].Shape()...)
+	y := op.get(ts[0].Dtype(), ts[0].Shape()...)
 	if y.Dtype() == tensor.Float32 {
 		relu(sliceOf[float32](ts[0]), sliceOf[float32](y))
 	} else {

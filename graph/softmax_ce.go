@@ -21,7 +21,7 @@ func SoftmaxCrossEntropy(logits, targets *G.Node) (*G.Node, error) {
 
 type softmaxCEOp struct {
 	opBase
-	buf  outBuf
+	outBuf
 	Grad bool // inputs (z, t, dLoss) -> dz
 }
 
@@ -85,7 +85,7 @@ func (op *softmaxCEOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v: loss gradient", op)
 	}
-	dz := op.buf.get(z.Dtype(), z.Shape()...)
+	dz := op.get(z.Dtype(), z.Shape()...)
 	if z.Dtype() == tensor.Float32 {
 		softmaxCE(sliceOf[float32](z), sliceOf[float32](t), z.Shape()[1], sliceOf[float32](dz), g)
 	} else {

@@ -23,7 +23,7 @@ func Unpool(y *G.Node, sw *Switches, h, w int) (*G.Node, error) {
 
 type unpoolOp struct {
 	opBase
-	buf    outBuf
+	outBuf
 	Sw     *Switches
 	H, W   int // unpooled size
 	OH, OW int // pooled size, for the gather
@@ -72,7 +72,7 @@ func (op *unpoolOp) Do(vs ...G.Value) (G.Value, error) {
 	if !y.Shape().Eq(want) || sw.H != op.H || sw.W != op.W || (op.Gather && (sw.OH != op.OH || sw.OW != op.OW)) {
 		return nil, errors.Errorf("%v: input %v does not match the recorded pooling %v -> %v", op, y.Shape(), tensor.Shape{sw.N, sw.C, sw.H, sw.W}, tensor.Shape{sw.N, sw.C, sw.OH, sw.OW})
 	}
-	out := op.buf.get(y.Dtype(), give...)
+	out := op.get(y.Dtype(), give...)
 	if y.Dtype() == tensor.Float32 {
 		scatterGather(op.Gather, sw, sliceOf[float32](y), sliceOf[float32](out))
 	} else {

@@ -5,6 +5,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -18,7 +19,7 @@ type Predictor struct {
 	b        *nn.Builder
 	x        *tensor.Dense
 	logitVal G.Value
-	outVals  map[string]*G.Value // with record: every layer's output
+	outputs  map[string]*G.Node // with record: every layer's output node
 	vm       G.VM
 }
 
@@ -36,12 +37,7 @@ func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
 	}
 	G.Read(logits, &p.logitVal)
 	if record {
-		p.outVals = map[string]*G.Value{}
-		for name, n := range outs {
-			v := new(G.Value)
-			G.Read(n, v)
-			p.outVals[name] = v
-		}
+		p.outputs = outs
 	}
 	p.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, in[0], in[1], in[2]))
 	if err := G.Let(xn, p.x); err != nil {
@@ -74,19 +70,19 @@ func (p *Predictor) Logits(x []float32) ([]float32, error) {
 }
 
 // Output is a layer's output (N, C, H, W) or (N, features) from the latest
-// batch of a recording predictor. Ops of this module allocate their outputs
-// afresh on every run, so the tensor stays valid until the next batch; it
-// must not be modified.
+// batch of a recording predictor: the op's own output tensor, no copy. It
+// stays valid until the next batch and must not be modified.
 func (p *Predictor) Output(layer string) (*tensor.Dense, error) {
-	v, ok := p.outVals[layer]
+	n, ok := p.outputs[layer]
 	if !ok {
-		if p.outVals == nil {
+		if p.outputs == nil {
 			return nil, errors.New("the predictor does not record layer outputs (create it with record set)")
 		}
 		return nil, errors.Errorf("%s has no layer %q", p.Model.Arch.Name, layer)
 	}
-	if *v == nil {
+	t, ok := graph.LastOutput(n)
+	if !ok {
 		return nil, errors.Errorf("layer %s: no batch has run yet", layer)
 	}
-	return (*v).(*tensor.Dense), nil
+	return t, nil
 }

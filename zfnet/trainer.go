@@ -7,6 +7,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -40,7 +41,8 @@ type Trainer struct {
 	x, targets        *tensor.Dense
 	params            []*nn.Param
 	nodes             G.Nodes
-	grads             []G.Value // read from the gradient nodes G.Grad built
+	gradNodes         G.Nodes
+	grads             []G.Value // copies, for gradients that are not outputs of graph's ops
 	lossVal, logitVal G.Value
 	vm                G.VM
 }
@@ -77,13 +79,16 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "differentiating the training graph")
 	}
-	// The gradients are read straight from their nodes. Binding dual values
-	// instead (G.BindDualValues) would make the machine clone and zero every
-	// parameter on every step (430 MB for ZFNet) and add each run's
-	// gradients onto the last.
-	t.grads = make([]G.Value, len(grads))
+	// The gradients are read straight from the ops that compute them
+	// (graph.LastOutput). Binding dual values instead (G.BindDualValues)
+	// would make the machine clone and zero every parameter on every step
+	// (430 MB for ZFNet) and add each run's gradients onto the last; a
+	// G.Read copies them. Only a gradient summed by a Gorgonia op needs that.
+	t.gradNodes, t.grads = grads, make([]G.Value, len(grads))
 	for i, g := range grads {
-		G.Read(g, &t.grads[i])
+		if !graph.KeepsOutput(g) {
+			G.Read(g, &t.grads[i])
+		}
 	}
 	t.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, in[0], in[1], in[2]))
 	t.targets = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, m.Arch.Classes))
@@ -125,9 +130,11 @@ func (t *Trainer) Step(x []float32, labels []int, valid int) (StepResult, error)
 	}
 	res.Correct, res.Top5 = countCorrect(t.logitVal.(*tensor.Dense).Data().([]float32), labels[:valid], t.Model.Arch.Classes)
 	for i, p := range t.params {
-		g, ok := t.grads[i].(*tensor.Dense)
+		g, ok := graph.LastOutput(t.gradNodes[i])
 		if !ok {
-			return res, errors.Errorf("gradient of %s: got %T, expected a tensor", p.Name, t.grads[i])
+			if g, ok = t.grads[i].(*tensor.Dense); !ok {
+				return res, errors.Errorf("gradient of %s: got %T, expected a tensor", p.Name, t.grads[i])
+			}
 		}
 		t.SGD.Step(p, g.Data().([]float32))
 	}
