@@ -18,8 +18,9 @@ The recipe, as zfnet.DefaultRunConfig and the Go trainer apply it:
   - weights N(0, 2/fan_in) (He; --init paper: N(0, 0.01^2)), biases zero;
   - SGD, momentum 0.9, lr 0.01, weight decay 5e-4 on weights only, PyTorch's
     formulation (v = mu v + g + wd w; w -= lr v), batch 128;
-  - after every step each convolution filter whose RMS exceeds 0.1 is
-    scaled back to 0.1 (the paper's renormalization);
+  - no filter renormalization: zfnet train takes the architecture's radius,
+    which is off for zfnet-small (its He-initialized 7x7x1 filters start at
+    RMS 0.2); --filter-radius 0.1 applies the paper's after every step;
   - 1/12 of the training set held out for validation (stratified by class,
     seeded); lr x0.1 when the validation loss does not improve by 0.1%
     (patience 0), never below 1e-5;
@@ -252,7 +253,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default="", help="mnist (GoMNIST in the Go module cache, or $ZFNET_MNIST_DIR), fashion-mnist, or a folder with the four IDX files")
     p.add_argument("--table", default="", help="`zfnet arch` output to build the network from (default: the built-in zfnet-small)")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.01)
@@ -261,7 +262,7 @@ def main():
     p.add_argument("--min-lr", type=float, default=1e-5)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--filter-radius", type=float, default=0.1)
+    p.add_argument("--filter-radius", type=float, default=0.0, help="conv filter RMS bound; 0 (off) as zfnet train for zfnet-small")
     p.add_argument("--dropout", type=float, default=0.5, help="fc6/fc7 dropout (negative: the table's)")
     p.add_argument("--init", choices=["he", "paper"], default="he")
     p.add_argument("--val-fraction", type=float, default=1.0 / 12)
