@@ -289,3 +289,13 @@ func (d *Net) WeightNodes(layer string, opt Options) ([]*nn.Param, G.Nodes, erro
 	ps, ns := p.b.Bound()
 	return ps, ns, nil
 }
+
+// layerMaps resolves a layer name and says how many feature maps (units,
+// for fully connected layers) its output has.
+func (d *Net) layerMaps(layer string) (name string, index, maps int, err error) {
+	if name, err = d.resolve(layer); err != nil {
+		return "", 0, 0, err
+	}
+	_, index = d.Model.Layer(name)
+	return name, index, outShape(d.Model, index)[0], nil
+}

@@ -100,14 +100,9 @@ func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer str
 	if len(sample) == 0 || len(sample)%size != 0 {
 		return nil, errors.Errorf("evolution: the sample has %d values, not a positive multiple of one %dx%dx%d input", len(sample), in[0], in[1], in[2])
 	}
-	name, err := d.resolve(layer)
+	name, _, nmaps, err := d.layerMaps(layer)
 	if err != nil {
 		return nil, errors.Wrap(err, "evolution")
-	}
-	_, li := d.Model.Layer(name)
-	nmaps := d.Model.Shapes[li][0]
-	if isFlat(d.Model, li) {
-		nmaps = outShape(d.Model, li)[0]
 	}
 	for _, m := range maps {
 		if m < 0 || m >= nmaps {

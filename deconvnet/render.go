@@ -113,15 +113,7 @@ func Heatmap(v []float64, h, w int) image.Image {
 	for _, x := range v {
 		lo, hi = math.Min(lo, x), math.Max(hi, x)
 	}
-	span := hi - lo
-	if span == 0 {
-		span = 1
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i, x := range v[:h*w] {
-		img.SetRGBA(i%w, i/w, Heat((x-lo)/span))
-	}
-	return img
+	return heatmapRange(v, h, w, lo, hi)
 }
 
 // Overlay blends heat over base (resized to base's size) with opacity alpha.

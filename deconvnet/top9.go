@@ -303,14 +303,9 @@ type layerSearch struct {
 }
 
 func newLayerSearch(d *Net, layer string, maps []int, k int) (*layerSearch, error) {
-	name, err := d.resolve(layer)
+	name, _, c, err := d.layerMaps(layer)
 	if err != nil {
 		return nil, errors.Wrap(err, "top-k")
-	}
-	_, i := d.Model.Layer(name)
-	c := d.Model.Shapes[i][0]
-	if isFlat(d.Model, i) {
-		c = outShape(d.Model, i)[0]
 	}
 	if maps == nil {
 		maps = make([]int, c)

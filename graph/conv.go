@@ -111,13 +111,7 @@ func optSlice[T float](t *tensor.Dense) []T {
 	return sliceOf[T](t)
 }
 
-func (op *convOp) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (op *convOp) DiffWRT(n int) []bool { return allTrue(n) }
 
 func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if err := checkArity(op, len(in)); err != nil {

@@ -118,13 +118,7 @@ func linearForward[T float](n, in, out int, x, w, b, y []T) {
 	}
 }
 
-func (op *linearOp) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (op *linearOp) DiffWRT(n int) []bool { return allTrue(n) }
 
 func (op *linearOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if err := checkArity(op, len(in)); err != nil {
