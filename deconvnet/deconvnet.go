@@ -292,10 +292,10 @@ func (d *Net) WeightNodes(layer string, opt Options) ([]*nn.Param, G.Nodes, erro
 
 // layerMaps resolves a layer name and says how many feature maps (units,
 // for fully connected layers) its output has.
-func (d *Net) layerMaps(layer string) (name string, index, maps int, err error) {
+func (d *Net) layerMaps(layer string) (name string, maps int, err error) {
 	if name, err = d.resolve(layer); err != nil {
-		return "", 0, 0, err
+		return "", 0, err
 	}
-	_, index = d.Model.Layer(name)
-	return name, index, outShape(d.Model, index)[0], nil
+	_, i := d.Model.Layer(name)
+	return name, outShape(d.Model, i)[0], nil
 }

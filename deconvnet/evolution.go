@@ -100,7 +100,7 @@ func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer str
 	if len(sample) == 0 || len(sample)%size != 0 {
 		return nil, errors.Errorf("evolution: the sample has %d values, not a positive multiple of one %dx%dx%d input", len(sample), in[0], in[1], in[2])
 	}
-	name, _, nmaps, err := d.layerMaps(layer)
+	name, nmaps, err := d.layerMaps(layer)
 	if err != nil {
 		return nil, errors.Wrap(err, "evolution")
 	}

@@ -303,7 +303,7 @@ type layerSearch struct {
 }
 
 func newLayerSearch(d *Net, layer string, maps []int, k int) (*layerSearch, error) {
-	name, _, c, err := d.layerMaps(layer)
+	name, c, err := d.layerMaps(layer)
 	if err != nil {
 		return nil, errors.Wrap(err, "top-k")
 	}
