@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -186,4 +187,27 @@ func TestGradSoftmaxCrossEntropy(t *testing.T) {
 		tn := G.NewTensor(g, tensor.Float64, 2, G.WithShape(4, 5), G.WithValue(target), G.WithName("target"))
 		return SoftmaxCrossEntropy(in[0], tn)
 	}, []*tensor.Dense{randDense(rng, 2, 4, 5)}, nil)
+}
+
+// TestMaxPoolNaNIsAnError: a NaN in the input makes the run fail with an
+// error naming the op, where Gorgonia's built-in pooling panics inside the
+// machine.
+func TestMaxPoolNaNIsAnError(t *testing.T) {
+	x := newDense(tensor.Float32, 1, 2, 5, 5)
+	sliceOf[float32](x)[37] = float32(math.NaN())
+	g := G.NewGraph()
+	xn := G.NewTensor(g, tensor.Float32, 4, G.WithShape(1, 2, 5, 5), G.WithValue(x))
+	_, sw, err := MaxPool(xn, 3, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	err = m.RunAll()
+	if err == nil || !strings.Contains(err.Error(), "NaN in plane 1 at (2, 2)") {
+		t.Fatalf("got %v, want an error locating the NaN", err)
+	}
+	if sw.Recorded() {
+		t.Error("switches recorded from a failed pass")
+	}
 }

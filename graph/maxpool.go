@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/chewxy/hm"
@@ -116,23 +115,29 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 	var nanErr error
 	parallelFor(sw.N*sw.C, func(_, p int) {
 		plane, yp, ip := x[p*in:(p+1)*in], y[p*out:(p+1)*out], sw.Index[p*out:(p+1)*out]
+		// A NaN never wins a comparison, so it is looked for once per plane
+		// rather than in every (overlapping) window.
+		for i, v := range plane {
+			if v != v {
+				once.Do(func() {
+					nanErr = errors.Errorf("%v: NaN in plane %d at (%d, %d): the input is not finite", op, p, i/sw.W, i%sw.W)
+				})
+				return
+			}
+		}
 		for oh := 0; oh < sw.OH; oh++ {
 			h0 := oh*op.S - op.P
 			hlo, hhi := max(h0, 0), min(h0+op.K, sw.H)
 			for ow := 0; ow < sw.OW; ow++ {
 				w0 := ow*op.S - op.P
 				wlo, whi := max(w0, 0), min(w0+op.K, sw.W)
-				best, arg := T(math.Inf(-1)), -1
+				arg := hlo*sw.W + wlo // the first cell in row-major order wins ties
+				best := plane[arg]
 				for h := hlo; h < hhi; h++ {
+					row := plane[h*sw.W : h*sw.W+whi]
 					for w := wlo; w < whi; w++ {
-						v := plane[h*sw.W+w]
-						if v > best || arg < 0 {
+						if v := row[w]; v > best {
 							best, arg = v, h*sw.W+w
-						}
-						if v != v {
-							once.Do(func() {
-								nanErr = errors.Errorf("%v: NaN in the window at output (plane %d, %d, %d): the input is not finite", op, p, oh, ow)
-							})
 						}
 					}
 				}
