@@ -120,3 +120,26 @@ func TestWeightsRoundTripAndMismatches(t *testing.T) {
 		t.Errorf("junk file: %v", err)
 	}
 }
+
+// TestWeightsDtypeMismatch: a float64 array where float32 is expected is
+// named with both dtypes.
+func TestWeightsDtypeMismatch(t *testing.T) {
+	m, _ := New(tinyArch())
+	f, err := readNpz("testdata/tiny_state_dict.npz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Arrays["fc8.bias"].Descr = "<f8"
+	err = m.loadArrays(f, false)
+	if err == nil || !strings.Contains(err.Error(), "fc8.bias: dtype <f8, expected float32 ('<f4')") {
+		t.Fatalf("got %v", err)
+	}
+	delete(f.Arrays, "conv1.weight")
+	f.Arrays["extra.weight"] = f.Arrays["fc8.weight"]
+	err = m.loadArrays(f, false)
+	for _, s := range []string{"conv1.weight: missing", "extra.weight: not a parameter of tiny"} {
+		if err == nil || !strings.Contains(err.Error(), s) {
+			t.Errorf("error %v does not say %q", err, s)
+		}
+	}
+}
