@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,10 @@ func sgemmXGETBV() (eax, edx uint32)
 var sgemmAsmOK = sgemmDetect()
 
 func sgemmDetect() bool {
+	// ZFNET_NOASM=1 forces the portable gonum path (CI tests both).
+	if os.Getenv("ZFNET_NOASM") != "" {
+		return false
+	}
 	maxID, _, _, _ := sgemmCPUID(0, 0)
 	if maxID < 7 {
 		return false
