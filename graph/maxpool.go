@@ -23,6 +23,10 @@ type Switches struct {
 // Recorded reports whether a forward pass has filled the switches.
 func (s *Switches) Recorded() bool { return s != nil && len(s.Index) > 0 }
 
+// ErrNotFinite is the cause of an error from an op that met a NaN: a
+// diverged network, not a bug to panic about (errors.Cause finds it).
+var ErrNotFinite = errors.New("the input is not finite")
+
 // PoolOutputSize is floor((in + 2*pad - kernel)/stride) + 1, PyTorch's
 // floor mode.
 func PoolOutputSize(in, kernel, stride, pad int) int { return (in+2*pad-kernel)/stride + 1 }
@@ -120,7 +124,7 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 		for i, v := range plane {
 			if v != v {
 				once.Do(func() {
-					nanErr = errors.Errorf("%v: NaN in plane %d at (%d, %d): the input is not finite", op, p, i/sw.W, i%sw.W)
+					nanErr = errors.Wrapf(ErrNotFinite, "%v: NaN in plane %d at (%d, %d)", op, p, i/sw.W, i%sw.W)
 				})
 				return
 			}

@@ -2,6 +2,7 @@ package zfnet
 
 import (
 	"math"
+	"strings"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -118,6 +119,10 @@ func (t *Trainer) Step(x []float32, labels []int, valid int) (StepResult, error)
 	}
 	defer t.vm.Reset()
 	if err := t.vm.RunAll(); err != nil {
+		if errors.Cause(err) == graph.ErrNotFinite || strings.Contains(err.Error(), graph.ErrNotFinite.Error()) {
+			res.Loss = math.NaN()
+			return res, ErrDiverged // NaN activations: a diverged network
+		}
 		return res, errors.Wrap(err, "training step")
 	}
 	loss, err := scalar(t.lossVal)
