@@ -95,16 +95,16 @@ func ReadNpyArray(r io.Reader, name string) (*NpyArray, error) {
 	if err != nil {
 		return nil, errors.Wrapf(err, "%s", name)
 	}
-	n := 1
-	for _, d := range a.Shape {
-		n *= d
-	}
 	size := map[string]int{"<f4": 4, "<f8": 8}[a.Descr]
 	if size == 0 {
 		return nil, errors.Errorf("%s: dtype %s, expected little-endian float32 ('<f4') or float64 ('<f8')", name, a.Descr)
 	}
-	if n > 1<<31/size {
-		return nil, errors.Errorf("%s: shape %v is too large", name, a.Shape)
+	n := 1
+	for _, d := range a.Shape {
+		if d != 0 && n > (1<<31/size)/d { // checked before multiplying: no overflow
+			return nil, errors.Errorf("%s: shape %v is too large", name, a.Shape)
+		}
+		n *= d
 	}
 	raw := make([]byte, n*size)
 	if _, err := io.ReadFull(br, raw); err != nil {

@@ -154,13 +154,19 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 	})
 }
 
+// weightGradParts is how many partial sums a weight gradient is split into:
+// a constant, not the core count, so the summation order (and the result, to
+// the bit) is the same on every machine and with any --threads; an exact
+// resume depends on it.
+const weightGradParts = 4
+
 // convBackwardWeight computes dw = sum over images of dy (O x OH*OW) times
-// the image's columns transposed. Each worker sums a fixed, contiguous range
-// of images into its own buffer and the buffers are added in order, so the
-// result is bit-for-bit reproducible (an exact resume depends on it).
+// the image's columns transposed. Each part sums a fixed, contiguous range of
+// images into its own buffer, the parts run in parallel, and the buffers are
+// added in order.
 func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	p := workers(g.N)
+	p := min(g.N, weightGradParts)
 	parts := make([][]T, p)
 	parts[0] = dw
 	clear(dw)

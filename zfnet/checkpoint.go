@@ -70,6 +70,12 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkpointFrom(f)
+}
+
+// checkpointFrom rebuilds a checkpoint from a read archive.
+func checkpointFrom(f *npzFile) (*Checkpoint, error) {
+	path := f.Path
 	raw, ok := f.Raw[stateMember]
 	if !ok {
 		return nil, errors.Errorf("%s: no %s member: a weights file, not a checkpoint (use --weights)", path, stateMember)
@@ -84,8 +90,7 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if err := c.Model.loadArrays(f, true); err != nil {
 		return nil, err
 	}
-	cfg := c.State.Config
-	c.SGD = &SGD{LR: c.State.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}}
+	c.SGD = c.State.Config.newSGD(c.State.LR)
 	for _, p := range c.Model.Params() {
 		if v, ok := f.Arrays["velocity/"+p.Name]; ok {
 			if len(v.Data) != len(p.Data()) {
@@ -112,7 +117,7 @@ func LoadModel(path string, arch Arch) (*Model, *data.Mean, error) {
 		return nil, nil, err
 	}
 	if _, ok := f.Raw[stateMember]; ok {
-		c, err := LoadCheckpoint(path)
+		c, err := checkpointFrom(f)
 		if err != nil {
 			return nil, nil, err
 		}

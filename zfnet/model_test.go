@@ -3,6 +3,7 @@ package zfnet
 import (
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -151,6 +152,39 @@ func TestGradientsDoNotAccumulate(t *testing.T) {
 				if v[i] != first[k][i] {
 					t.Fatalf("run %d: gradient of %s[%d] is %v, first run %v", run, k, i, v[i], first[k][i])
 				}
+			}
+		}
+	}
+}
+
+// TestGradientsIndependentOfThreads: one step gives the same gradients,
+// to the bit, on one core and on four (resume on another machine is exact).
+func TestGradientsIndependentOfThreads(t *testing.T) {
+	step := func(procs int) map[string][]float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		a, _ := LookupArch("zfnet-small")
+		m, _ := New(a)
+		m.Initialize(InitHe, 5)
+		tr, err := NewTrainer(m, TrainConfig{Batch: 9, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		rng := rand.New(rand.NewSource(4))
+		x := make([]float32, 9*28*28)
+		for i := range x {
+			x[i] = rng.Float32()
+		}
+		if _, err := tr.Step(x, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}, 9); err != nil {
+			t.Fatal(err)
+		}
+		return tr.SGD.Velocity
+	}
+	one, four := step(1), step(4)
+	for k, v := range one {
+		for i := range v {
+			if v[i] != four[k][i] {
+				t.Fatalf("%s[%d]: %v on one core, %v on four", k, i, v[i], four[k][i])
 			}
 		}
 	}

@@ -115,13 +115,18 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 		if ck, err = LoadCheckpoint(ckPath); err != nil {
 			return nil, errors.Wrapf(err, "resuming %s", cfg.Out)
 		}
-		epochs := cfg.Epochs
+		// The checkpoint's configuration wins, except where the run folder
+		// now is, how many decoding goroutines to use, and (when cfg.Epochs
+		// asks for more than the run had) how far to go.
+		epochs, out, workers := cfg.Epochs, cfg.Out, cfg.Workers
 		cfg = ck.State.Config
-		if epochs > cfg.Epochs { // allow extending a finished run
+		cfg.Out, cfg.Workers = out, workers
+		if epochs > cfg.Epochs {
 			cfg.Epochs = epochs
-			ck.State.Config.Epochs = epochs
 		}
-		hooks.logf("resuming %s at epoch %d, batch %d (step %d)", cfg.Out, ck.State.Epoch+1, ck.State.Batch, ck.State.Step)
+		ck.State.Config = cfg
+		hooks.logf("resuming %s (%s on %s, %d epochs) at epoch %d, batch %d (step %d)", cfg.Out, ck.State.Config.Arch, ck.State.Config.Data,
+			ck.State.Config.Epochs, ck.State.Epoch+1, ck.State.Batch, ck.State.Step)
 	case fileExists(ckPath):
 		return nil, errors.Errorf("%s already holds a run (%s): continue it with --resume or choose another --out", cfg.Out, CheckpointFile)
 	}
@@ -193,8 +198,17 @@ func (cfg RunConfig) validate() error {
 		return errors.Errorf("dropout must be in [0, 1), got %g", cfg.Dropout)
 	case cfg.LRFactor <= 0 || cfg.LRFactor > 1:
 		return errors.Errorf("lr factor must be in (0, 1], got %g", cfg.LRFactor)
+	case cfg.Patience < 0:
+		return errors.Errorf("patience must be >= 0, got %d", cfg.Patience)
+	case cfg.MinLR < 0:
+		return errors.Errorf("minimum learning rate must be >= 0, got %g", cfg.MinLR)
 	}
 	return nil
+}
+
+// newSGD is the run's solver at learning rate lr, with fresh velocities.
+func (cfg RunConfig) newSGD(lr float64) *SGD {
+	return &SGD{LR: lr, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}}
 }
 
 // ArchFor fits a named architecture to a data set: input geometry from the
@@ -244,13 +258,16 @@ func newRun(cfg RunConfig, set *data.Set, train data.Source, hooks Hooks) (*Chec
 		return nil, err
 	}
 	hooks.logf("computing the mean image of %s (%d images)", train.Name(), train.Len())
-	mean, err := data.ComputeMean(train, pre, cfg.Workers, nil)
+	mean, skipped, err := data.ComputeMeanPolicy(train, pre, cfg.Workers, cfg.policy(), nil)
 	if err != nil {
 		return nil, err
 	}
+	for _, s := range skipped {
+		hooks.logf("skipped %s: %s", s.Path, s.Reason)
+	}
 	return &Checkpoint{
 		Model: m, Mean: mean,
-		SGD:   &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}},
+		SGD:   cfg.newSGD(cfg.LR),
 		State: TrainState{Config: cfg, Arch: a, LR: cfg.LR, BestValLoss: math.MaxFloat64, DropoutSteps: map[string]uint64{}},
 	}, nil
 }

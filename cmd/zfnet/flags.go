@@ -70,3 +70,10 @@ func setThreads(n int) {
 
 // flagOutput receives notes that are not errors.
 var flagOutput = os.Stderr
+
+// flagSet says whether the user gave the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

@@ -54,7 +54,9 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 		return nil, fmt.Errorf("--data is needed with --weights")
 	}
 	if spec != "" && !noData || f.weights != "" {
-		set, err := data.Open(spec, data.OpenOptions{})
+		// The split the run trained with, so that its held-out examples are
+		// the ones scored (folders and lists carve their test set out).
+		set, err := data.Open(spec, data.OpenOptions{ValFraction: l.Cfg.ValFraction, Seed: l.Cfg.Seed})
 		if err != nil {
 			return nil, err
 		}
@@ -71,6 +73,9 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 		if l.Mean == nil {
 			fmt.Fprintf(flagOutput, "note: no mean.npy beside %s; inputs are not mean-subtracted\n", filepath.Base(f.weights))
 		}
+	}
+	if l.Set != nil && len(l.Set.Classes) != l.Model.Arch.Classes {
+		return nil, fmt.Errorf("data set %s has %d classes; the model was trained for %d", l.Set.Name, len(l.Set.Classes), l.Model.Arch.Classes)
 	}
 	l.Pre = zfnet.Preprocessing(l.Model.Arch, l.Cfg)
 	return l, nil

@@ -40,6 +40,9 @@ func runPredict(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *k < 1 {
+		return fmt.Errorf("--top %d: must be at least 1", *k)
+	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("no inputs: give image files or .npy arrays")
 	}

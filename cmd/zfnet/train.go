@@ -55,14 +55,20 @@ func runTrain(args []string) error {
 	}
 	cfg.Init, cfg.Snapshots = zfnet.Init(init), snaps
 	if *resume != "" {
+		// The checkpoint's configuration wins; --epochs counts only when given.
 		cfg.Out = *resume
+		if !flagSet(fs, "epochs") {
+			cfg.Epochs = 0
+		}
 	}
 	setThreads(*threads)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := newBar(*quiet)
-	b.logf("training %s on %s for %d epochs into %s", cfg.Arch, cfg.Data, cfg.Epochs, cfg.Out)
+	if *resume == "" {
+		b.logf("training %s on %s for %d epochs into %s", cfg.Arch, cfg.Data, cfg.Epochs, cfg.Out)
+	}
 	ev, err := zfnet.Train(ctx, cfg, *resume != "", zfnet.Hooks{Step: b.step, Epoch: b.epoch, Logf: b.logf})
 	if err == zfnet.ErrInterrupted {
 		b.logf("\n%v", err)
