@@ -81,7 +81,8 @@ func checkpointFrom(f *npzFile) (*Checkpoint, error) {
 		return nil, errors.Errorf("%s: no %s member: a weights file, not a checkpoint (use --weights)", path, stateMember)
 	}
 	c := &Checkpoint{}
-	if err := json.Unmarshal(raw, &c.State); err != nil {
+	var err error
+	if err = json.Unmarshal(raw, &c.State); err != nil {
 		return nil, errors.Wrapf(err, "%s: %s", path, stateMember)
 	}
 	if c.Model, err = New(c.State.Arch); err != nil {
