@@ -268,7 +268,7 @@ func Invariance(net *Net, pre data.Preprocess, mean *data.Mean, samples []*data.
 		c.HighDist[jb.step] = distance(high, refHigh[jb.sample])
 		p := zfnet.Softmax(logits)
 		c.PTrue[jb.step] = p[c.Label]
-		c.Predicted[jb.step] = argmax64(p)
+		c.Predicted[jb.step] = argmax(p)
 		return nil
 	}
 	if err := net.forwardEach(len(jobs), input, visit); err != nil {
@@ -340,16 +340,6 @@ func norm(a []float32) float64 {
 		s += float64(v) * float64(v)
 	}
 	return math.Sqrt(s)
-}
-
-func argmax64(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // PlotInvariance draws the Fig. 5 panels into one PNG: a row per sweep and

@@ -120,7 +120,7 @@ func Occlude(net *Net, x []float32, label int, cfg OcclusionConfig) (*OcclusionR
 			}
 			clean = append([]float32(nil), row...)
 			p := zfnet.Softmax(logits)
-			res.CleanP, res.CleanPred = p[label], argmax64(p)
+			res.CleanP, res.CleanPred = p[label], argmax(p)
 			return nil
 		})
 	if err != nil {
@@ -168,7 +168,7 @@ func Occlude(net *Net, x []float32, label int, cfg OcclusionConfig) (*OcclusionR
 		}
 		res.Activation[i] = mapTotal(row, res.Map, hw)
 		p := zfnet.Softmax(logits)
-		res.PTrue[i], res.Predicted[i] = p[label], argmax64(p)
+		res.PTrue[i], res.Predicted[i] = p[label], argmax(p)
 		return nil
 	}
 	if err := net.forwardEach(n, input, visit); err != nil {

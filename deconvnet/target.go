@@ -68,7 +68,8 @@ func (d *Net) Isolate(layer string, targets []Target) ([]float32, []Picked, erro
 	return sig, picked, nil
 }
 
-func argmax(v []float32) int {
+// argmax is the index of the first largest value.
+func argmax[T float32 | float64](v []T) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

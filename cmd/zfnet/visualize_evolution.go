@@ -27,19 +27,7 @@ func runEvolution(args []string) error {
 	if *sample < 1 || f.batch < 1 {
 		return fmt.Errorf("--sample and --batch must be positive")
 	}
-	opt, err := f.options()
-	if err != nil {
-		return err
-	}
-	l, err := f.model.load(false)
-	if err != nil {
-		return err
-	}
-	layers, err := f.layers(l.Model)
-	if err != nil {
-		return err
-	}
-	maps, err := f.mapList()
+	l, opt, layers, maps, err := f.loadLayers()
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,25 @@ func (f *deconvFlags) runDir() string {
 	return filepath.Dir(f.model.weights)
 }
 
+// loadLayers loads the model and its data and resolves --rule, --layer and
+// --maps: the common start of the experiments that walk layers and maps.
+func (f *deconvFlags) loadLayers() (*loaded, deconvnet.Options, []string, []int, error) {
+	opt, err := f.options()
+	if err != nil {
+		return nil, opt, nil, nil, err
+	}
+	l, err := f.model.load(false)
+	if err != nil {
+		return nil, opt, nil, nil, err
+	}
+	layers, err := f.layers(l.Model)
+	if err != nil {
+		return nil, opt, nil, nil, err
+	}
+	maps, err := f.mapList()
+	return l, opt, layers, maps, err
+}
+
 // layers expands --layer.
 func (f *deconvFlags) layers(m *zfnet.Model) ([]string, error) {
 	var out []string

@@ -33,19 +33,7 @@ func runTop9(args []string) error {
 	if *k < 1 || *perPage < 1 || *cols < 1 || *limit < 0 || f.batch < 1 {
 		return fmt.Errorf("--k, --per-page, --cols and --batch must be positive, --limit >= 0")
 	}
-	opt, err := f.options()
-	if err != nil {
-		return err
-	}
-	l, err := f.model.load(false)
-	if err != nil {
-		return err
-	}
-	layers, err := f.layers(l.Model)
-	if err != nil {
-		return err
-	}
-	maps, err := f.mapList()
+	l, opt, layers, maps, err := f.loadLayers()
 	if err != nil {
 		return err
 	}
