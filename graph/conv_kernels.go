@@ -157,8 +157,9 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 // weightGradParts is how many partial sums a weight gradient is split into:
 // a constant, not the core count, so the summation order (and the result, to
 // the bit) is the same on every machine and with any --threads; an exact
-// resume depends on it.
-const weightGradParts = 4
+// resume depends on it. Two keeps both cores of the reference machine busy
+// (and the GEMM inside each part splits further on larger machines).
+const weightGradParts = 2
 
 // convBackwardWeight computes dw = sum over images of dy (O x OH*OW) times
 // the image's columns transposed. Each part sums a fixed, contiguous range of
