@@ -89,6 +89,14 @@ func col2im[T float](g convGeom, col, x []T) {
 					src := row[oh*g.OW : (oh+1)*g.OW]
 					dst := plane[ih*g.W : (ih+1)*g.W]
 					iw := kw - g.Pad
+					if g.Stride == 1 {
+						// Contiguous: the columns landing inside the row.
+						lo, hi := max(0, -iw), min(g.OW, g.W-iw)
+						if lo < hi {
+							addTo(dst[iw+lo:iw+hi], src[lo:hi])
+						}
+						continue
+					}
 					for _, v := range src {
 						if iw >= 0 && iw < g.W {
 							dst[iw] += v
@@ -98,6 +106,14 @@ func col2im[T float](g convGeom, col, x []T) {
 				}
 			}
 		}
+	}
+}
+
+// addTo adds src onto dst element by element (same length).
+func addTo[T float](dst, src []T) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
 	}
 }
 

@@ -49,6 +49,7 @@ type lrnOp struct {
 	P     LRNParams
 	Grad  bool      // the gradient op: inputs (x, dy), output dx
 	Cache *lrnCache // shared by a forward op and its gradient op; may be nil
+	work  any       // []*lrnWork[T]: per-worker scratch, kept between runs
 }
 
 func (op *lrnOp) Arity() int {
@@ -110,16 +111,33 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 			cache.x = &x[0]
 		}
 	}
-	parallelFor(n, func(_, i int) {
+	// Scratch is kept per worker from one run to the next: a training step
+	// would otherwise allocate several copies of the activation per layer.
+	work, _ := op.work.([]*lrnWork[T])
+	if p := workers(n); len(work) < p {
+		work = make([]*lrnWork[T], p)
+		op.work = work
+	}
+	parallelFor(n, func(wk, i int) {
+		if work[wk] == nil || len(work[wk].sq) != c*l {
+			work[wk] = &lrnWork[T]{sq: make([]T, c*l), pw: make([]T, c*l), scale: make([]T, c*l), run: make([]float64, l)}
+		}
+		ws := work[wk]
 		lo, hi := i*c*l, (i+1)*c*l
-		var pwi, si []T
-		if pw != nil {
+		pwi, si, cached := ws.pw, ws.scale, pw != nil
+		if cached {
 			pwi, si = pw[lo:hi], scale[lo:hi]
 		}
 		if op.Grad {
-			lrnBackward(op.P, c, l, x[lo:hi], sliceOf[T](ts[1])[lo:hi], out[lo:hi], pwi, si)
+			if !cached {
+				lrnScale(op.P, c, l, x[lo:hi], pwi, si, ws)
+			}
+			lrnBackward(op.P, c, l, x[lo:hi], sliceOf[T](ts[1])[lo:hi], out[lo:hi], pwi, si, ws)
 		} else {
-			lrnForward(op.P, c, l, x[lo:hi], out[lo:hi], pwi, si)
+			lrnScale(op.P, c, l, x[lo:hi], pwi, si, ws)
+			for j, v := range x[lo:hi] {
+				out[lo+j] = v * pwi[j]
+			}
 		}
 	})
 }
@@ -129,6 +147,13 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 type lrnCache struct {
 	pw, scale any // []T
 	x         any // *T: the first element of the forward input
+}
+
+// lrnWork is one worker's scratch for one image: squares (or the backward
+// pass's products), scales when there is no cache, and a running sum.
+type lrnWork[T float] struct {
+	sq, pw, scale []T
+	run           []float64
 }
 
 // windowSums computes, for every map ch of one image (c maps of l
@@ -158,16 +183,18 @@ func windowSums[T float](c, l, lo, hi int, v []T, run []float64, emit func(ch in
 
 // lrnScale fills scale_c = K + Alpha/Size * sum of squares over window(c)
 // and pw_c = scale_c^-beta for one image.
-func lrnScale[T float](p LRNParams, c, l int, x, pw, scale []T) {
-	sq := make([]T, len(x))
+func lrnScale[T float](p LRNParams, c, l int, x, pw, scale []T, ws *lrnWork[T]) {
+	sq := ws.sq[:len(x)]
 	for i, v := range x {
 		sq[i] = v * v
 	}
 	a := p.Alpha / float64(p.Size)
-	windowSums(c, l, p.Size/2, (p.Size-1)/2, sq, make([]float64, l), func(ch int, sums []float64) {
+	windowSums(c, l, p.Size/2, (p.Size-1)/2, sq, ws.run, func(ch int, sums []float64) {
+		scale, pw := scale[ch*l:(ch+1)*l], pw[ch*l:(ch+1)*l]
 		for j, s := range sums {
-			sc := p.K + a*math.Max(s, 0) // the running sum may dip below 0 by rounding
-			scale[ch*l+j], pw[ch*l+j] = T(sc), T(powNeg(sc, p.Beta))
+			s = max(s, 0) // the running sum may dip below 0 by rounding
+			sc := p.K + a*s
+			scale[j], pw[j] = T(sc), T(powNeg(sc, p.Beta))
 		}
 	})
 }
@@ -181,34 +208,20 @@ func powNeg(s, beta float64) float64 {
 	return math.Pow(s, -beta)
 }
 
-func lrnForward[T float](p LRNParams, c, l int, x, y, pw, scale []T) {
-	if pw == nil {
-		pw, scale = make([]T, len(x)), make([]T, len(x))
-	}
-	lrnScale(p, c, l, x, pw, scale)
-	for i, v := range x {
-		y[i] = v * pw[i]
-	}
-}
-
 // lrnBackward: with y_c = x_c scale_c^-beta,
 //
 //	dx_j = dy_j scale_j^-beta - 2 beta Alpha/Size x_j sum_{c : j in window(c)} dy_c y_c / scale_c,
 //
 // and j in window(c) exactly when c in [j - (Size-1)/2, j + Size/2]. pw and
-// scale come from the forward pass when cached, else they are recomputed.
-func lrnBackward[T float](p LRNParams, c, l int, x, dy, dx, pw, scale []T) {
-	if pw == nil {
-		pw, scale = make([]T, len(x)), make([]T, len(x))
-		lrnScale(p, c, l, x, pw, scale)
-	}
-	t := make([]T, c*l) // dy_c * y_c / scale_c
+// scale are the forward pass's.
+func lrnBackward[T float](p LRNParams, c, l int, x, dy, dx, pw, scale []T, ws *lrnWork[T]) {
+	t := ws.sq[:c*l] // dy_c * y_c / scale_c
 	for i, v := range x {
 		t[i] = dy[i] * v * pw[i] / scale[i]
 		dx[i] = dy[i] * pw[i]
 	}
 	f := 2 * p.Beta * p.Alpha / float64(p.Size)
-	windowSums(c, l, (p.Size-1)/2, p.Size/2, t, make([]float64, l), func(j int, sums []float64) {
+	windowSums(c, l, (p.Size-1)/2, p.Size/2, t, ws.run, func(j int, sums []float64) {
 		xj, dxj := x[j*l:(j+1)*l], dx[j*l:(j+1)*l]
 		for q, s := range sums {
 			dxj[q] -= T(f * float64(xj[q]) * s)

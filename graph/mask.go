@@ -74,6 +74,11 @@ func (op *maskOp) Do(vs ...G.Value) (G.Value, error) {
 }
 
 func mask[T float](x, m, y []T) {
+	if x32, ok := any(x).([]float32); ok {
+		m32, y32 := any(m).([]float32), any(y).([]float32)
+		parallelRange(len(x), func(lo, hi int) { keepPositive32(m32[lo:hi], x32[lo:hi], y32[lo:hi]) })
+		return
+	}
 	parallelRange(len(x), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if m[i] > 0 {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/chewxy/hm"
@@ -117,39 +118,111 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 	in, out := sw.H*sw.W, sw.OH*sw.OW
 	var once sync.Once
 	var nanErr error
-	parallelFor(sw.N*sw.C, func(_, p int) {
+	_, isF32 := any(x).([]float32)
+	keys := make([][]int32, workers(sw.N*sw.C))
+	parallelFor(sw.N*sw.C, func(wk int, p int) {
 		plane, yp, ip := x[p*in:(p+1)*in], y[p*out:(p+1)*out], sw.Index[p*out:(p+1)*out]
 		// A NaN never wins a comparison, so it is looked for once per plane
 		// rather than in every (overlapping) window.
-		for i, v := range plane {
-			if v != v {
-				once.Do(func() {
-					nanErr = errors.Wrapf(ErrNotFinite, "%v: NaN in plane %d at (%d, %d)", op, p, i/sw.W, i%sw.W)
-				})
-				return
+		nan := -1
+		if isF32 {
+			if keys[wk] == nil {
+				keys[wk] = make([]int32, in)
+			}
+			nan = orderKeys32(any(plane).([]float32), keys[wk])
+		}
+		if nan < 0 && (!isF32 || nan == nanSomewhere) {
+			for i, v := range plane {
+				if v != v {
+					nan = i
+					break
+				}
 			}
 		}
-		for oh := 0; oh < sw.OH; oh++ {
-			h0 := oh*op.S - op.P
-			hlo, hhi := max(h0, 0), min(h0+op.K, sw.H)
-			for ow := 0; ow < sw.OW; ow++ {
-				w0 := ow*op.S - op.P
-				wlo, whi := max(w0, 0), min(w0+op.K, sw.W)
-				arg := hlo*sw.W + wlo // the first cell in row-major order wins ties
-				best := plane[arg]
-				for h := hlo; h < hhi; h++ {
-					row := plane[h*sw.W : h*sw.W+whi]
-					for w := wlo; w < whi; w++ {
-						if v := row[w]; v > best {
-							best, arg = v, h*sw.W+w
-						}
-					}
-				}
-				yp[oh*sw.OW+ow], ip[oh*sw.OW+ow] = best, int32(arg)
-			}
+		if nan >= 0 {
+			once.Do(func() {
+				nanErr = errors.Wrapf(ErrNotFinite, "%v: NaN in plane %d at (%d, %d)", op, p, nan/sw.W, nan%sw.W)
+			})
+			return
+		}
+		if isF32 {
+			poolArgmax(op, keys[wk], ip) // integer keys compile to conditional moves
+		} else {
+			poolArgmax(op, plane, ip)
+		}
+		for i, arg := range ip {
+			yp[i] = plane[arg]
 		}
 	})
 	return nanErr
+}
+
+// poolArgmax writes each window's switch: the flat position of its largest
+// key, the first in row-major order on ties.
+func poolArgmax[K ~int32 | ~float32 | ~float64](op *maxPoolOp, key []K, ip []int32) {
+	sw := op.Sw
+	for oh := 0; oh < sw.OH; oh++ {
+		h0 := oh*op.S - op.P
+		hlo, hhi := max(h0, 0), min(h0+op.K, sw.H)
+		for ow := 0; ow < sw.OW; ow++ {
+			w0 := ow*op.S - op.P
+			if k32, ok := any(key).([]int32); ok && op.K == 3 && w0 >= 0 && w0+3 <= sw.W && h0 >= 0 && h0+3 <= sw.H {
+				ip[oh*sw.OW+ow] = int32(h0*sw.W+w0) + argmax3x3(k32[h0*sw.W+w0:], sw.W)
+				continue
+			}
+			wlo, whi := max(w0, 0), min(w0+op.K, sw.W)
+			arg := int32(hlo*sw.W + wlo)
+			best := key[arg]
+			for h := hlo; h < hhi; h++ {
+				row := key[h*sw.W : h*sw.W+whi]
+				for w := wlo; w < whi; w++ {
+					if k := row[w]; k > best {
+						best, arg = k, int32(h*sw.W+w)
+					}
+				}
+			}
+			ip[oh*sw.OW+ow] = arg
+		}
+	}
+}
+
+// argmax3x3 is poolArgmax for one 3x3 window of int32 keys inside the
+// plane (rows w apart), unrolled: the paper's pooling, and most windows.
+// Each key is widened with its position below it, so that one max, which
+// compiles to conditional moves, finds both the largest key and, among
+// equal keys, the first position.
+func argmax3x3(k []int32, w int) int32 {
+	r0, r1, r2 := k[:3], k[w:w+3], k[2*w:2*w+3]
+	const last = 1 << 30 // above every position: (last - at) falls as at grows
+	c := func(v int32, at int) int64 { return int64(v)<<32 | int64(last-at) }
+	m := max(c(r0[0], 0), c(r0[1], 1), c(r0[2], 2),
+		c(r1[0], w), c(r1[1], w+1), c(r1[2], w+2),
+		c(r2[0], 2*w), c(r2[1], 2*w+1), c(r2[2], 2*w+2))
+	return int32(last - int(uint32(m)))
+}
+
+// nanSomewhere is orderKeys32's answer for a plane holding a NaN.
+const nanSomewhere = -2
+
+// orderKeys32 writes, for every value of plane, an integer that orders like
+// the value: key(a) > key(b) exactly when a > b, with -0 and +0 sharing a
+// key as they compare equal. Comparing keys instead of floats lets the
+// compiler select without branching; on the signs after a convolution a
+// branch mispredicts about every other new maximum. It returns -1, or
+// nanSomewhere if the plane holds a NaN (whose keys order nothing).
+func orderKeys32(plane []float32, key []int32) int {
+	key = key[:len(plane)]
+	var nan int32
+	for i, v := range plane {
+		b := int32(math.Float32bits(v))
+		s, mag := b>>31, b&0x7fffffff
+		key[i] = (mag ^ s) - s  // -mag for negatives: -0 -> 0
+		nan |= 0x7f800000 - mag // negative exactly for a NaN
+	}
+	if nan < 0 {
+		return nanSomewhere
+	}
+	return -1
 }
 
 func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }

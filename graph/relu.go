@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -77,6 +78,11 @@ func (op *reluOp) Do(vs ...G.Value) (G.Value, error) {
 }
 
 func relu[T float](x, y []T) {
+	if x32, ok := any(x).([]float32); ok {
+		y32 := any(y).([]float32)
+		parallelRange(len(x), func(lo, hi int) { keepPositive32(x32[lo:hi], x32[lo:hi], y32[lo:hi]) })
+		return
+	}
 	parallelRange(len(x), func(lo, hi int) {
 		for i, v := range x[lo:hi] {
 			if v > 0 {
@@ -86,6 +92,24 @@ func relu[T float](x, y []T) {
 			}
 		}
 	})
+}
+
+// keepPositive32 sets y[i] = x[i] where m[i] > 0 and 0 elsewhere (NaN in m
+// counts as not positive): ReLU with m = x, its gradient with m = the
+// output. It selects on the bits, without a branch: after a convolution
+// about half the signs are random, and a branch on them mispredicts half
+// the time, which made these passes 10x slower than memory.
+func keepPositive32(m, x, y []float32) {
+	x, y = x[:len(m)], y[:len(m)]
+	for i, v := range m {
+		// m > 0 exactly when its bits, as an integer, lie in
+		// [1, 0x7f800000] (+inf included, NaNs and negatives excluded).
+		// With t = bits-1, that is 0 <= t < 0x7f800000: t's sign bit
+		// clear and t-0x7f800000's set.
+		t := int64(math.Float32bits(v)) - 1
+		keep := uint32(((t - 0x7f800000) &^ t) >> 63)
+		y[i] = math.Float32frombits(math.Float32bits(x[i]) & keep)
+	}
 }
 
 func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
