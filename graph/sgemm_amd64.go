@@ -29,9 +29,11 @@ var sgemmAsmOK = sgemmDetect()
 
 func sgemmDetect() bool {
 	// ZFNET_NOASM=1 forces the portable gonum path (CI tests both).
-	if os.Getenv("ZFNET_NOASM") != "" {
-		return false
-	}
+	return os.Getenv("ZFNET_NOASM") == "" && cpuAVX2FMA()
+}
+
+// cpuAVX2FMA reports whether the CPU and OS support AVX2 and FMA3.
+func cpuAVX2FMA() bool {
 	maxID, _, _, _ := sgemmCPUID(0, 0)
 	if maxID < 7 {
 		return false
