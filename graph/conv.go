@@ -25,6 +25,7 @@ type convOp struct {
 	outBuf
 	Stride, Pad int
 	Bias        bool
+	work        scratch
 }
 
 func (op *convOp) Arity() int {
@@ -97,9 +98,9 @@ func (op *convOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	y := op.get(x.Dtype(), g.N, g.O, g.OH, g.OW)
 	if x.Dtype() == tensor.Float32 {
-		convForward(g, sliceOf[float32](x), sliceOf[float32](w), optSlice[float32](b), sliceOf[float32](y))
+		convForward(g, sliceOf[float32](x), sliceOf[float32](w), optSlice[float32](b), sliceOf[float32](y), &op.work)
 	} else {
-		convForward(g, sliceOf[float64](x), sliceOf[float64](w), optSlice[float64](b), sliceOf[float64](y))
+		convForward(g, sliceOf[float64](x), sliceOf[float64](w), optSlice[float64](b), sliceOf[float64](y), &op.work)
 	}
 	return y, nil
 }

@@ -120,13 +120,10 @@ func addTo[T float](dst, src []T) {
 // convForward computes y = conv(x, w) + b for the whole batch; each image is
 // one GEMM, W (O x CKK) times its columns (CKK x OH*OW), which lands directly
 // in NCHW order: no transpose.
-func convForward[T float](g convGeom, x, w, b, y []T) {
+func convForward[T float](g convGeom, x, w, b, y []T, s *scratch) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	cols := make([][]T, workers(g.N))
+	cols := buffers[T](s, 0, workers(g.N), g.colRows*g.colLn)
 	parallelFor(g.N, func(wk, n int) {
-		if cols[wk] == nil {
-			cols[wk] = make([]T, g.colRows*g.colLn)
-		}
 		col := cols[wk]
 		xi, yi := x[n*inSz:(n+1)*inSz], y[n*outSz:(n+1)*outSz]
 		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
@@ -150,18 +147,15 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 // convBackwardInput computes dx = conv^T(dy, w): per image W^T (CKK x O)
 // times dy (O x OH*OW), folded back with col2im. It is also the transposed
 // convolution the deconvnet filters with.
-func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
+func convBackwardInput[T float](g convGeom, dy, w, dx []T, s *scratch) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	cols := make([][]T, workers(g.N))
+	cols := buffers[T](s, 0, workers(g.N), g.colRows*g.colLn)
 	parallelFor(g.N, func(wk, n int) {
 		dxi := dx[n*inSz : (n+1)*inSz]
 		dyi := dy[n*outSz : (n+1)*outSz]
 		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
 			gemm(true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, dxi, g.colLn)
 			return
-		}
-		if cols[wk] == nil {
-			cols[wk] = make([]T, g.colRows*g.colLn)
 		}
 		col := cols[wk]
 		gemm(true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, col, g.colLn)
@@ -181,20 +175,16 @@ const weightGradParts = 2
 // the image's columns transposed. Each part sums a fixed, contiguous range of
 // images into its own buffer, the parts run in parallel, and the buffers are
 // added in order.
-func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
+func convBackwardWeight[T float](g convGeom, x, dy, dw []T, s *scratch) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	p := min(g.N, weightGradParts)
-	parts := make([][]T, p)
-	parts[0] = dw
-	clear(dw)
+	parts := append([][]T{dw}, buffers[T](s, 0, p-1, len(dw))...)
+	cols := buffers[T](s, 1, p, g.colRows*g.colLn)
 	chunk := (g.N + p - 1) / p
 	parallelFor(p, func(_, w int) {
-		if parts[w] == nil {
-			parts[w] = make([]T, len(dw))
-		}
-		col := make([]T, g.colRows*g.colLn)
+		clear(parts[w])
 		for n := w * chunk; n < min((w+1)*chunk, g.N); n++ {
-			c, xi := col, x[n*inSz:(n+1)*inSz]
+			c, xi := cols[w], x[n*inSz:(n+1)*inSz]
 			if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
 				c = xi
 			} else {
@@ -204,9 +194,7 @@ func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 		}
 	})
 	for _, part := range parts[1:] {
-		for i, v := range part {
-			dw[i] += v
-		}
+		addTo(dw, part)
 	}
 }
 

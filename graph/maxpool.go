@@ -53,6 +53,7 @@ type maxPoolOp struct {
 	K, S, P int
 	Sw      *Switches
 	ID      uint64
+	work    scratch // integer keys of the planes
 }
 
 func (op *maxPoolOp) Arity() int         { return 1 }
@@ -119,16 +120,16 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 	var once sync.Once
 	var nanErr error
 	_, isF32 := any(x).([]float32)
-	keys := make([][]int32, workers(sw.N*sw.C))
+	var keys [][]int32
+	if isF32 {
+		keys = buffers[int32](&op.work, 0, workers(sw.N*sw.C), in)
+	}
 	parallelFor(sw.N*sw.C, func(wk int, p int) {
 		plane, yp, ip := x[p*in:(p+1)*in], y[p*out:(p+1)*out], sw.Index[p*out:(p+1)*out]
 		// A NaN never wins a comparison, so it is looked for once per plane
 		// rather than in every (overlapping) window.
 		nan := -1
 		if isF32 {
-			if keys[wk] == nil {
-				keys[wk] = make([]int32, in)
-			}
 			nan = orderKeys32(any(plane).([]float32), keys[wk])
 		}
 		if nan < 0 && (!isF32 || nan == nanSomewhere) {

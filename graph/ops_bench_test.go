@@ -102,22 +102,23 @@ func BenchmarkOpConv(b *testing.B) {
 	w, bias := benchData(g.O*g.colRows, 2), benchData(g.O, 3)
 	y := make([]float32, g.N*g.O*g.colLn)
 	dy, dx, dw := benchData(len(y), 4), make([]float32, len(x)), make([]float32, len(w))
+	s := &scratch{}
 	flops := int64(2 * g.N * g.O * g.colRows * g.colLn)
 	b.Run("forward", func(b *testing.B) {
 		for b.Loop() {
-			convForward(g, x, w, bias, y)
+			convForward(g, x, w, bias, y, s)
 		}
 		b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 	b.Run("input-grad", func(b *testing.B) {
 		for b.Loop() {
-			convBackwardInput(g, dy, w, dx)
+			convBackwardInput(g, dy, w, dx, s)
 		}
 		b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 	b.Run("weight-grad", func(b *testing.B) {
 		for b.Loop() {
-			convBackwardWeight(g, x, dy, dw)
+			convBackwardWeight(g, x, dy, dw, s)
 		}
 		b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
