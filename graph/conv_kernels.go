@@ -31,6 +31,15 @@ func newConvGeom(n, c, h, w, o, kh, kw, stride, pad int) (convGeom, error) {
 // (c*KH+kh)*KW+kw, column oh*OW+ow holds x[c, oh*s-p+kh, ow*s-p+kw], zero
 // where that falls in the padding.
 func im2col[T float](g convGeom, x, col []T) {
+	if g.Stride == 1 && g.OW == g.W && g.OH == g.H {
+		im2colSame(g, x, col)
+		return
+	}
+	im2colAny(g, x, col)
+}
+
+// im2colAny is im2col for every geometry, row by row.
+func im2colAny[T float](g convGeom, x, col []T) {
 	for c := 0; c < g.C; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.KH; kh++ {
@@ -56,7 +65,9 @@ func im2col[T float](g convGeom, x, col []T) {
 							hi--
 							dst[hi] = 0
 						}
-						copy(dst[lo:hi], src[iw+lo:iw+hi])
+						if lo < hi { // a plane narrower than the padding may have none
+							copy(dst[lo:hi], src[iw+lo:iw+hi])
+						}
 						continue
 					}
 					for ow := range dst {
@@ -66,6 +77,56 @@ func im2col[T float](g convGeom, x, col []T) {
 							dst[ow] = 0
 						}
 						iw += g.Stride
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colSame is im2col for a "same" convolution (stride 1, output as large
+// as the input). Then each row of col is the plane shifted by
+// (kh-Pad)*W + kw-Pad: one copy of the rows that exist, and zeros where a
+// shifted row wraps around into its neighbour or falls off the plane.
+func im2colSame[T float](g convGeom, x, col []T) {
+	w, h := g.W, g.H
+	for c := 0; c < g.C; c++ {
+		plane := x[c*h*w : (c+1)*h*w]
+		for kh := 0; kh < g.KH; kh++ {
+			dh := kh - g.Pad
+			oh0 := min(max(0, -dh), h) // output rows [oh0, oh1) have an input row
+			oh1 := max(min(h, h-dh), oh0)
+			for kw := 0; kw < g.KW; kw++ {
+				dw := kw - g.Pad
+				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
+				clear(row[:oh0*w])
+				clear(row[oh1*w:])
+				if oh0 >= oh1 {
+					continue
+				}
+				// dst[oh*w+ow] = plane[(oh+dh)*w + ow+dw] for the valid rows,
+				// as one shifted copy; the shift may reach one element
+				// before or after the plane at the ends, which are zeroed next.
+				lo, hi := oh0*w, oh1*w
+				src := (oh0+dh)*w + dw
+				if src < 0 {
+					lo, src = lo-src, 0
+				}
+				if end := src + (hi - lo); end > len(plane) {
+					hi -= end - len(plane)
+				}
+				lo = min(lo, oh1*w) // planes narrower than the shift
+				hi = max(hi, lo)
+				copy(row[lo:hi], plane[min(src, len(plane)):])
+				clear(row[oh0*w : lo])
+				clear(row[hi : oh1*w])
+				// Columns whose input column is off the plane.
+				for oh := oh0; oh < oh1; oh++ {
+					r := row[oh*w : (oh+1)*w]
+					if dw < 0 {
+						clear(r[:min(-dw, w)])
+					} else if dw > 0 {
+						clear(r[max(w-dw, 0):])
 					}
 				}
 			}

@@ -120,3 +120,44 @@ func TestMaxPoolMatchesNaive(t *testing.T) {
 }
 
 func denseOf32(v any) *tensor.Dense { return v.(*tensor.Dense) }
+
+// TestIm2colSameMatchesRowByRow: the shifted-copy im2col of "same"
+// convolutions and the row-by-row one against the definition, on planes as
+// small as one pixel (narrower than the padding).
+func TestIm2colSameMatchesRowByRow(t *testing.T) {
+	for _, k := range []int{1, 3, 5, 7, 11} {
+		for _, hw := range [][2]int{{1, 1}, {2, 3}, {3, 2}, {5, 5}, {6, 9}, {14, 14}, {28, 28}} {
+			g, err := newConvGeom(1, 2, hw[0], hw[1], 4, k, k, 1, k/2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.OH != g.H || g.OW != g.W {
+				t.Fatalf("k=%d %v: not a same convolution", k, hw)
+			}
+			x := benchData(g.C*g.H*g.W, uint64(k))
+			a, b := benchData(g.colRows*g.colLn, 9), benchData(g.colRows*g.colLn, 10) // garbage to overwrite
+			im2col(g, x, a)
+			im2colAny(g, x, b)
+			// Both against the definition: row (c, kh, kw), column (oh, ow)
+			// holds x[c, oh-p+kh, ow-p+kw], zero off the plane.
+			for c := 0; c < g.C; c++ {
+				for kh := 0; kh < k; kh++ {
+					for kw := 0; kw < k; kw++ {
+						for oh := 0; oh < g.OH; oh++ {
+							for ow := 0; ow < g.OW; ow++ {
+								ih, iw, want := oh-g.Pad+kh, ow-g.Pad+kw, float32(0)
+								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+									want = x[(c*g.H+ih)*g.W+iw]
+								}
+								at := ((c*k+kh)*k+kw)*g.colLn + oh*g.OW + ow
+								if a[at] != want || b[at] != want {
+									t.Fatalf("k=%d %v: col[%d] = %v (row by row %v), want %v", k, hw, at, a[at], b[at], want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
