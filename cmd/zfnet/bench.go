@@ -34,6 +34,7 @@ func runBench(args []string) error {
 	seed := fs.Int64("seed", 1, "seed for the weights and the random batch")
 	init := fs.String("init", string(zfnet.InitPaper), "weight initialization: paper or he")
 	layer := fs.String("layer", "", "deconv: layer projected from (default: the top of the convolutional stack, pool5 in zfnet, as the peer)")
+	profile := cpuProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +54,11 @@ func runBench(args []string) error {
 		return fmt.Errorf("--mode %q: expected train, forward or deconv", *mode)
 	}
 	setThreads(*threads)
+	stopProfile, err := profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	m, err := zfnet.BenchModel(*arch, zfnet.Init(*init), *seed)
 	if err != nil {
 		return err

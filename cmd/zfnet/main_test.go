@@ -70,6 +70,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"arch", "--arch", "zfnet", "--input", "3x20x20"}, 1, "layer conv2: input 4x4 is smaller than the 5x5 kernel"},
 		{[]string{"arch", "--input", "banana"}, 1, "expected CxHxW"},
 		{[]string{"visualize", "nothing"}, 1, `unknown experiment "nothing"`},
+		{[]string{"bench", "--arch", "zfnet-small", "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "p")}, 1, "--cpuprofile"},
 	}
 	for _, c := range cases {
 		code, out := run(t, c.args...)
@@ -79,6 +80,19 @@ func TestCLIErrors(t *testing.T) {
 		if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
 			t.Errorf("zfnet %s panicked:\n%s", strings.Join(c.args, " "), out)
 		}
+	}
+}
+
+// TestCPUProfile: bench --cpuprofile writes a profile pprof can read.
+func TestCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	code, out := run(t, "bench", "--arch", "zfnet-small", "--batch", "16", "--steps", "3", "--cpuprofile", prof)
+	if code != 0 || !strings.Contains(out, "images_per_s=") {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	top, err := exec.Command("go", "tool", "pprof", "-top", binary, prof).CombinedOutput()
+	if err != nil || !strings.Contains(string(top), "flat%") {
+		t.Fatalf("go tool pprof %s: %v\n%s", prof, err, top)
 	}
 }
 

@@ -47,6 +47,7 @@ func runTrain(args []string) error {
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip unreadable images (reported at the end) instead of failing")
 	fs.IntVar(&cfg.TrainLimit, "limit", 0, "train on only the first N training examples (quick looks)")
 	quiet := fs.Bool("quiet", false, "no progress bar: one line per epoch, for logs")
+	profile := cpuProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -62,6 +63,11 @@ func runTrain(args []string) error {
 		}
 	}
 	setThreads(*threads)
+	stopProfile, err := profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
