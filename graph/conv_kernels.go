@@ -184,6 +184,7 @@ func addTo[T float](dst, src []T) {
 func convForward[T float](g convGeom, x, w, b, y []T, s *scratch) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	cols := buffers[T](s, 0, workers(g.N), g.colRows*g.colLn)
+	pre := prepackA(false, g.O, g.colRows, w, g.colRows, s.packed()) // W, shared by every image
 	parallelFor(g.N, func(wk, n int) {
 		col := cols[wk]
 		xi, yi := x[n*inSz:(n+1)*inSz], y[n*outSz:(n+1)*outSz]
@@ -192,7 +193,7 @@ func convForward[T float](g convGeom, x, w, b, y []T, s *scratch) {
 		} else {
 			im2col(g, xi, col)
 		}
-		gemm(false, false, g.O, g.colLn, g.colRows, 1, w, g.colRows, col, g.colLn, 0, yi, g.colLn)
+		gemmPrepacked(pre, false, false, g.O, g.colLn, g.colRows, 1, w, g.colRows, col, g.colLn, 0, yi, g.colLn)
 		if b != nil {
 			for o := 0; o < g.O; o++ {
 				bo := b[o]
@@ -211,15 +212,16 @@ func convForward[T float](g convGeom, x, w, b, y []T, s *scratch) {
 func convBackwardInput[T float](g convGeom, dy, w, dx []T, s *scratch) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	cols := buffers[T](s, 0, workers(g.N), g.colRows*g.colLn)
+	pre := prepackA(true, g.colRows, g.O, w, g.colRows, s.packed()) // W^T, shared by every image
 	parallelFor(g.N, func(wk, n int) {
 		dxi := dx[n*inSz : (n+1)*inSz]
 		dyi := dy[n*outSz : (n+1)*outSz]
 		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
-			gemm(true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, dxi, g.colLn)
+			gemmPrepacked(pre, true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, dxi, g.colLn)
 			return
 		}
 		col := cols[wk]
-		gemm(true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, col, g.colLn)
+		gemmPrepacked(pre, true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, col, g.colLn)
 		clear(dxi)
 		col2im(g, col, dxi)
 	})

@@ -4,7 +4,18 @@ package graph
 // from one run to the next: a ZFNet training step otherwise allocates and
 // drops about 275 MB of it, which the garbage collector lets the heap grow
 // by before collecting (peak memory) and then spends time collecting.
-type scratch struct{ sets [2]any }
+type scratch struct {
+	sets [2]any
+	pack []float32 // an operand packed for the assembly SGEMM
+}
+
+// packed is the buffer for a packed GEMM operand; nil s gives a fresh one.
+func (s *scratch) packed() *[]float32 {
+	if s == nil {
+		return new([]float32)
+	}
+	return &s.pack
+}
 
 // buffers returns set number set of s: n buffers of size elements, made
 // on first use or when the shape changed. A nil s allocates afresh.

@@ -99,6 +99,34 @@ func sgAligned(buf *[]float32, n int) []float32 {
 // sgemmFast computes row-major C = alpha*op(A)*op(B) + beta*C with the
 // AVX2 kernels; it returns false, doing nothing, where they are unavailable.
 func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	return sgemmWith(tA, tB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
+}
+
+// sgemmPrepackA packs all of op(A) (m x k) into buf, as sgemmWith takes it,
+// for a series of products with the same left operand; nil where the
+// assembly SGEMM is unavailable.
+func sgemmPrepackA(tA bool, m, k int, a []float32, lda int, buf *[]float32) []float32 {
+	if !sgemmAsmOK || m == 0 || k == 0 {
+		return nil
+	}
+	ra, ca := m, k
+	if tA {
+		ra, ca = k, m
+	}
+	if lda < max(1, ca) || len(a) < (ra-1)*lda+ca {
+		panic("sgemm: bad lda or insufficient length of a")
+	}
+	pre := sgAligned(buf, sgPadM(m)*k)
+	for pc := 0; pc < k; pc += sgKC {
+		sgPackA(tA, a, lda, 0, pc, m, min(sgKC, k-pc), pre[pc*sgPadM(m):])
+	}
+	return pre
+}
+
+// sgemmWith is sgemmFast with op(A) already packed by sgemmPrepackA
+// (preA; nil: pack here). Packing only copies, so the result is the same
+// to the bit either way.
+func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, preA []float32, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	if !sgemmAsmOK {
 		return false
 	}
@@ -133,7 +161,7 @@ func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 	bufs := sgemmPool.Get().(*sgemmBufs)
 	defer sgemmPool.Put(bufs)
 	if extra == 0 {
-		job.block(0, m, 0, n, nil, nil, bufs)
+		job.block(0, m, 0, n, preA, nil, bufs)
 		return true
 	}
 
@@ -144,12 +172,14 @@ func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 	parts := extra + 1
 	splitN := n >= m
 	size, tile := m, sgMR
-	var preA, preB []float32
+	var preB []float32
 	if splitN {
 		size, tile = n, sgNR
-		preA = sgAligned(&bufs.pre, sgPadM(m)*k)
-		for pc := 0; pc < k; pc += sgKC {
-			sgPackA(tA, a, lda, 0, pc, m, min(sgKC, k-pc), preA[pc*sgPadM(m):])
+		if preA == nil {
+			preA = sgAligned(&bufs.pre, sgPadM(m)*k)
+			for pc := 0; pc < k; pc += sgKC {
+				sgPackA(tA, a, lda, 0, pc, m, min(sgKC, k-pc), preA[pc*sgPadM(m):])
+			}
 		}
 	} else {
 		preB = sgAligned(&bufs.pre, sgPadN(n)*k)
@@ -171,7 +201,7 @@ func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 			if splitN {
 				job.block(0, m, lo, hi, preA, nil, bufs)
 			} else {
-				job.block(lo, hi, 0, n, nil, preB, bufs)
+				job.block(lo, hi, 0, n, preA, preB, bufs)
 			}
 		}
 	}

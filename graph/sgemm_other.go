@@ -10,3 +10,11 @@ const sgemmAsmOK = false
 func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	return false
 }
+
+// sgemmPrepackA has nothing to pack for: there is no assembly SGEMM.
+func sgemmPrepackA(tA bool, m, k int, a []float32, lda int, buf *[]float32) []float32 { return nil }
+
+// sgemmWith declines like sgemmFast.
+func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, preA []float32, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	return false
+}

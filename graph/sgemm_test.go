@@ -239,3 +239,41 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// TestGemmPrepackedSameBits: a product with op(A) packed up front equals the
+// one that packs as it goes, to the bit, serial and split over Ps, for
+// shapes past the k and m blocks.
+func TestGemmPrepackedSameBits(t *testing.T) {
+	if !sgemmAsmOK {
+		t.Skip("SKIP: no assembly SGEMM here (no AVX2, or ZFNET_NOASM): gemmPrepacked is gemm")
+	}
+	rng := rand.New(rand.NewSource(9))
+	for _, procs := range []int{1, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		for _, tA := range []bool{false, true} {
+			for _, sz := range [][3]int{{48, 196, 288}, {7, 5, 3}, {300, 900, 600}, {1000, 40, 300}, {40, 1000, 300}} {
+				m, n, k := sz[0], sz[1], sz[2]
+				a, b := sgemmRandSlice(rng, m*k), sgemmRandSlice(rng, k*n)
+				want, got := sgemmRandSlice(rng, m*n), make([]float32, m*n)
+				copy(got, want)
+				lda := k // op(A) = A, m x k
+				if tA {
+					lda = m // A is k x m
+				}
+				var buf []float32
+				pre := prepackA(tA, m, k, a, lda, &buf)
+				if pre == nil {
+					t.Fatal("prepackA packed nothing with the assembly SGEMM on")
+				}
+				gemm(tA, false, m, n, k, 0.5, a, lda, b, n, 1, want, n)
+				gemmPrepacked(pre, tA, false, m, n, k, 0.5, a, lda, b, n, 1, got, n)
+				for i := range want {
+					if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+						t.Fatalf("procs %d tA %v %v: c[%d] = %v, want %v", procs, tA, sz, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		runtime.GOMAXPROCS(prev)
+	}
+}
