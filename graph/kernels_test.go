@@ -161,3 +161,25 @@ func TestIm2colSameMatchesRowByRow(t *testing.T) {
 		}
 	}
 }
+
+// TestMomentumStepMatchesGo: the AVX update against the Go loop, bit for
+// bit, at every length to 40, with and without weight decay.
+func TestMomentumStepMatchesGo(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for _, wd := range []float32{0, 5e-4} {
+			w, v, g := benchData(n, 1), benchData(n, 2), benchData(n, 3)
+			for i := 0; i < n; i += 7 {
+				w[i] = specialFloats[i%len(specialFloats)]
+			}
+			w2, v2 := append([]float32(nil), w...), append([]float32(nil), v...)
+			MomentumStep(w, v, g, 0.01, 0.9, wd)
+			momentumGo(w2, v2, g, 0.01, 0.9, wd)
+			for i := range w {
+				if math.Float32bits(w[i]) != math.Float32bits(w2[i]) && !(w[i] != w[i] && w2[i] != w2[i]) ||
+					math.Float32bits(v[i]) != math.Float32bits(v2[i]) && !(v[i] != v[i] && v2[i] != v2[i]) {
+					t.Fatalf("n=%d wd=%v [%d]: w %v v %v, Go loop w %v v %v", n, wd, i, w[i], v[i], w2[i], v2[i])
+				}
+			}
+		}
+	}
+}

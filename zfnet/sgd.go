@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -37,10 +38,7 @@ func (s *SGD) Step(p *nn.Param, g []float32) {
 		wd = float32(s.WeightDecay)
 	}
 	chunks(len(w), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v[i] = mu*v[i] + g[i] + wd*w[i]
-			w[i] -= lr * v[i]
-		}
+		graph.MomentumStep(w[lo:hi], v[lo:hi], g[lo:hi], lr, mu, wd)
 	})
 	if p.Filters && s.FilterRadius > 0 {
 		RenormalizeFilters(p, s.FilterRadius)
