@@ -211,3 +211,69 @@ func TestMaxPoolNaNIsAnError(t *testing.T) {
 		t.Error("switches recorded from a failed pass")
 	}
 }
+
+// TestConv2dNoInputGrad: leaving out the input gradient changes nothing
+// else: the same weight and bias gradients as Conv2d's (which the finite
+// differences above check), no transposed convolution in the graph, and
+// asking for the input's gradient is an error.
+func TestConv2dNoInputGrad(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	x, w, b := randDense(rng, 1, 2, 3, 7, 6), randDense(rng, 1, 4, 3, 3, 3), randDense(rng, 1, 4)
+	r := randDense(rng, 1, 2, 4, 4, 3)
+	grads := func(conv func(x, w, b *G.Node, stride, pad int) (*G.Node, error)) (*G.ExprGraph, [][]float64, error) {
+		g := G.NewGraph()
+		xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(x.Shape()...), G.WithValue(x.Clone()), G.WithName("x"))
+		wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(w.Shape()...), G.WithValue(w.Clone()), G.WithName("w"))
+		bn := G.NewTensor(g, tensor.Float64, 1, G.WithShape(b.Shape()...), G.WithValue(b.Clone()), G.WithName("b"))
+		rn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(r.Shape()...), G.WithValue(r), G.WithName("r"))
+		y, err := conv(xn, wn, bn, 2, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		cost := G.Must(G.Sum(G.Must(G.HadamardProd(y, rn))))
+		if _, err := G.Grad(cost, wn, bn); err != nil {
+			return nil, nil, err
+		}
+		m := G.NewTapeMachine(g, G.BindDualValues(wn, bn))
+		defer m.Close()
+		if err := m.RunAll(); err != nil {
+			return nil, nil, err
+		}
+		var out [][]float64
+		for _, n := range []*G.Node{wn, bn} {
+			gv, err := n.Grad()
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, append([]float64(nil), sliceOf[float64](gv.(*tensor.Dense))...))
+		}
+		return g, out, nil
+	}
+	_, want, err := grads(Conv2d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, got, err := grads(Conv2dNoInputGrad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		for j := range want[i] {
+			if got[i][j] != want[i][j] {
+				t.Fatalf("gradient %d [%d] = %v, Conv2d's %v", i, j, got[i][j], want[i][j])
+			}
+		}
+	}
+	for _, n := range g.AllNodes() {
+		if n.Op() != nil && strings.HasPrefix(n.Op().String(), "ConvTranspose2d") {
+			t.Errorf("graph holds %v: the input gradient was built", n.Op())
+		}
+	}
+	g2 := G.NewGraph()
+	xn := G.NewTensor(g2, tensor.Float64, 4, G.WithShape(x.Shape()...), G.WithValue(x), G.WithName("x"))
+	wn := G.NewTensor(g2, tensor.Float64, 4, G.WithShape(w.Shape()...), G.WithValue(w), G.WithName("w"))
+	y := G.Must(Conv2dNoInputGrad(xn, wn, nil, 1, 0))
+	if _, err := G.Grad(G.Must(G.Sum(y)), xn); err == nil {
+		t.Error("differentiating by the data input of Conv2dNoInputGrad: no error")
+	}
+}

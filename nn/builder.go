@@ -22,8 +22,13 @@ type Builder struct {
 	Record bool
 	// Seed is the base of every dropout layer's seed.
 	Seed uint64
+	// InputGrad keeps gradients with respect to the inputs (Input nodes)
+	// in the graph, for differentiating by the image. Off, a layer reading
+	// an input leaves that gradient out: training never uses it.
+	InputGrad bool
 
 	params      map[*Param]*G.Node
+	inputs      map[*G.Node]bool
 	order       []*Param
 	Switches    map[string]*graph.Switches
 	Activations map[string]*graph.Activation
@@ -35,6 +40,7 @@ func NewBuilder(train, record bool, seed uint64) *Builder {
 	return &Builder{
 		G: G.NewGraph(), Train: train, Record: record, Seed: seed,
 		params:      map[*Param]*G.Node{},
+		inputs:      map[*G.Node]bool{},
 		Switches:    map[string]*graph.Switches{},
 		Activations: map[string]*graph.Activation{},
 		Dropouts:    map[string]*graph.DropoutState{},
@@ -64,8 +70,13 @@ func (b *Builder) Bound() ([]*Param, G.Nodes) {
 
 // Input adds a float32 input placeholder of the given shape.
 func (b *Builder) Input(name string, shape ...int) *G.Node {
-	return G.NewTensor(b.G, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name))
+	n := G.NewTensor(b.G, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name))
+	b.inputs[n] = true
+	return n
 }
+
+// isData says whether x is an input that gets no gradient.
+func (b *Builder) isData(x *G.Node) bool { return b.inputs[x] && !b.InputGrad }
 
 // seedFor derives a layer's dropout seed from the builder's and its name,
 // so layers draw independent masks.

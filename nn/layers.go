@@ -27,7 +27,11 @@ func NewConv2d(name string, in, out, kernel, stride, pad int) *Conv2d {
 func (l *Conv2d) Name() string     { return l.ID }
 func (l *Conv2d) Params() []*Param { return []*Param{l.Weight, l.Bias} }
 func (l *Conv2d) Forward(b *Builder, x *G.Node) (*G.Node, error) {
-	y, err := graph.Conv2d(x, b.Bind(l.Weight), b.Bind(l.Bias), l.Stride, l.Pad)
+	conv := graph.Conv2d
+	if b.isData(x) {
+		conv = graph.Conv2dNoInputGrad
+	}
+	y, err := conv(x, b.Bind(l.Weight), b.Bind(l.Bias), l.Stride, l.Pad)
 	return y, wrapErr(err, l)
 }
 func (l *Conv2d) OutShape(in [3]int) ([3]int, error) {

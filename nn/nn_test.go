@@ -78,3 +78,28 @@ func TestRecordingBuilderKeepsReLUOutputs(t *testing.T) {
 		t.Fatal("no switches for pool1")
 	}
 }
+
+// TestInputGradOnlyWhenAsked: a convolution reading an Input leaves out the
+// input's gradient unless the builder asks for it; later layers keep theirs.
+func TestInputGradOnlyWhenAsked(t *testing.T) {
+	for _, want := range []bool{false, true} {
+		b := NewBuilder(true, false, 1)
+		b.InputGrad = want
+		c1, c2 := NewConv2d("conv1", 1, 2, 3, 1, 1), NewConv2d("conv2", 2, 2, 3, 1, 1)
+		x := b.Input("x", 1, 1, 5, 5)
+		h, err := c1.Forward(b, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := c2.Forward(b, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(h.Op().String(), "inputGrad=true"); got != want {
+			t.Errorf("InputGrad %v: conv1 is %v", want, h.Op())
+		}
+		if !strings.Contains(y.Op().String(), "inputGrad=true") {
+			t.Errorf("conv2 reads an activation, not an input, yet is %v", y.Op())
+		}
+	}
+}
