@@ -37,7 +37,6 @@ type convOp struct {
 	Stride, Pad int
 	Bias        bool
 	NoInputGrad bool // x is data: no gradient with respect to it
-	work        scratch
 }
 
 func (op *convOp) Arity() int {
@@ -110,9 +109,9 @@ func (op *convOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	y := op.get(x.Dtype(), g.N, g.O, g.OH, g.OW)
 	if x.Dtype() == tensor.Float32 {
-		convForward(g, sliceOf[float32](x), sliceOf[float32](w), optSlice[float32](b), sliceOf[float32](y), &op.work)
+		convForward(g, sliceOf[float32](x), sliceOf[float32](w), optSlice[float32](b), sliceOf[float32](y))
 	} else {
-		convForward(g, sliceOf[float64](x), sliceOf[float64](w), optSlice[float64](b), sliceOf[float64](y), &op.work)
+		convForward(g, sliceOf[float64](x), sliceOf[float64](w), optSlice[float64](b), sliceOf[float64](y))
 	}
 	return y, nil
 }

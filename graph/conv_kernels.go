@@ -181,10 +181,12 @@ func addTo[T float](dst, src []T) {
 // convForward computes y = conv(x, w) + b for the whole batch; each image is
 // one GEMM, W (O x CKK) times its columns (CKK x OH*OW), which lands directly
 // in NCHW order: no transpose.
-func convForward[T float](g convGeom, x, w, b, y []T, s *scratch) {
+func convForward[T float](g convGeom, x, w, b, y []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	cols := buffers[T](s, 0, workers(g.N), g.colRows*g.colLn)
-	pre := prepackA(false, g.O, g.colRows, w, g.colRows, s.packed()) // W, shared by every image
+	cols, giveCols := borrowSet[T](workers(g.N), g.colRows*g.colLn)
+	defer giveCols()
+	pre, givePre := prepackA(false, g.O, g.colRows, w, g.colRows) // W, shared by every image
+	defer givePre()
 	parallelFor(g.N, func(wk, n int) {
 		col := cols[wk]
 		xi, yi := x[n*inSz:(n+1)*inSz], y[n*outSz:(n+1)*outSz]
@@ -209,10 +211,12 @@ func convForward[T float](g convGeom, x, w, b, y []T, s *scratch) {
 // convBackwardInput computes dx = conv^T(dy, w): per image W^T (CKK x O)
 // times dy (O x OH*OW), folded back with col2im. It is also the transposed
 // convolution the deconvnet filters with.
-func convBackwardInput[T float](g convGeom, dy, w, dx []T, s *scratch) {
+func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	cols := buffers[T](s, 0, workers(g.N), g.colRows*g.colLn)
-	pre := prepackA(true, g.colRows, g.O, w, g.colRows, s.packed()) // W^T, shared by every image
+	cols, giveCols := borrowSet[T](workers(g.N), g.colRows*g.colLn)
+	defer giveCols()
+	pre, givePre := prepackA(true, g.colRows, g.O, w, g.colRows) // W^T, shared by every image
+	defer givePre()
 	parallelFor(g.N, func(wk, n int) {
 		dxi := dx[n*inSz : (n+1)*inSz]
 		dyi := dy[n*outSz : (n+1)*outSz]
@@ -238,11 +242,14 @@ const weightGradParts = 2
 // the image's columns transposed. Each part sums a fixed, contiguous range of
 // images into its own buffer, the parts run in parallel, and the buffers are
 // added in order.
-func convBackwardWeight[T float](g convGeom, x, dy, dw []T, s *scratch) {
+func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	p := min(g.N, weightGradParts)
-	parts := append([][]T{dw}, buffers[T](s, 0, p-1, len(dw))...)
-	cols := buffers[T](s, 1, p, g.colRows*g.colLn)
+	extra, giveParts := borrowSet[T](p-1, len(dw))
+	defer giveParts()
+	parts := append([][]T{dw}, extra...)
+	cols, giveCols := borrowSet[T](p, g.colRows*g.colLn)
+	defer giveCols()
 	chunk := (g.N + p - 1) / p
 	parallelFor(p, func(_, w int) {
 		clear(parts[w])

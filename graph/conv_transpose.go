@@ -23,7 +23,6 @@ type convTransposeOp struct {
 	opBase
 	outBuf
 	Stride, Pad, OutH, OutW int
-	work                    scratch
 }
 
 func (op *convTransposeOp) Arity() int         { return 2 }
@@ -93,9 +92,9 @@ func (op *convTransposeOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	x := op.get(y.Dtype(), g.N, g.C, g.H, g.W)
 	if y.Dtype() == tensor.Float32 {
-		convBackwardInput(g, sliceOf[float32](y), sliceOf[float32](w), sliceOf[float32](x), &op.work)
+		convBackwardInput(g, sliceOf[float32](y), sliceOf[float32](w), sliceOf[float32](x))
 	} else {
-		convBackwardInput(g, sliceOf[float64](y), sliceOf[float64](w), sliceOf[float64](x), &op.work)
+		convBackwardInput(g, sliceOf[float64](y), sliceOf[float64](w), sliceOf[float64](x))
 	}
 	return x, nil
 }
@@ -129,7 +128,6 @@ type convWeightGradOp struct {
 	opBase
 	outBuf
 	Stride, Pad, KH, KW int
-	work                scratch
 }
 
 func (op *convWeightGradOp) Arity() int         { return 2 }
@@ -194,9 +192,9 @@ func (op *convWeightGradOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	dw := op.get(x.Dtype(), g.O, g.C, g.KH, g.KW)
 	if x.Dtype() == tensor.Float32 {
-		convBackwardWeight(g, sliceOf[float32](x), sliceOf[float32](dy), sliceOf[float32](dw), &op.work)
+		convBackwardWeight(g, sliceOf[float32](x), sliceOf[float32](dy), sliceOf[float32](dw))
 	} else {
-		convBackwardWeight(g, sliceOf[float64](x), sliceOf[float64](dy), sliceOf[float64](dw), &op.work)
+		convBackwardWeight(g, sliceOf[float64](x), sliceOf[float64](dy), sliceOf[float64](dw))
 	}
 	return dw, nil
 }

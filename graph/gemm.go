@@ -39,13 +39,16 @@ func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 }
 
 // prepackA packs op(a) (m x k) once for a series of gemmPrepacked calls
-// that share it, as a convolution's weights meet every image of a batch;
-// nil when there is nothing to gain (no assembly SGEMM, float64).
-func prepackA[T float](tA bool, m, k int, a []T, lda int, buf *[]float32) []float32 {
-	if a32, ok := any(a).([]float32); ok {
-		return sgemmPrepackA(tA, m, k, a32, lda, buf)
+// that share it, as a convolution's weights meet every image of a batch,
+// into a borrowed buffer that give returns; nil when there is nothing to
+// gain (no assembly SGEMM, float64).
+func prepackA[T float](tA bool, m, k int, a []T, lda int) (pre []float32, give func()) {
+	a32, ok := any(a).([]float32)
+	if !ok {
+		return nil, func() {}
 	}
-	return nil
+	buf, give := borrowPtr[float32](0)
+	return sgemmPrepackA(tA, m, k, a32, lda, buf), give
 }
 
 // gemmPrepacked is gemm with op(a) packed by prepackA (pre; nil: gemm).

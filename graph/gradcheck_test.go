@@ -277,3 +277,32 @@ func TestConv2dNoInputGrad(t *testing.T) {
 		t.Error("differentiating by the data input of Conv2dNoInputGrad: no error")
 	}
 }
+
+// TestLRNCachesOnlyForGradients: an LRN nothing differentiates keeps no
+// copy of its scales; once a gradient is built, the forward pass caches
+// them for it.
+func TestLRNCachesOnlyForGradients(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, differentiate := range []bool{false, true} {
+		g := G.NewGraph()
+		x := G.NewTensor(g, tensor.Float64, 4, G.WithShape(2, 6, 3, 3), G.WithValue(randDense(rng, 1, 2, 6, 3, 3)), G.WithName("x"))
+		y, err := LRN(x, DefaultLRN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost := G.Must(G.Sum(y))
+		if differentiate {
+			if _, err := G.Grad(cost, x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m := G.NewTapeMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+		if cached := y.Op().(*lrnOp).Cache.pw != nil; cached != differentiate {
+			t.Errorf("differentiated %v: cached %v", differentiate, cached)
+		}
+	}
+}

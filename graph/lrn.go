@@ -49,7 +49,6 @@ type lrnOp struct {
 	P     LRNParams
 	Grad  bool      // the gradient op: inputs (x, dy), output dx
 	Cache *lrnCache // shared by a forward op and its gradient op; may be nil
-	work  any       // []*lrnWork[T]: per-worker scratch, kept between runs
 }
 
 func (op *lrnOp) Arity() int {
@@ -93,6 +92,9 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 	// The forward pass leaves scale^-beta and scale in the shared cache for
 	// the backward pass of the same step, which then skips recomputing them.
 	cache := op.Cache
+	if cache != nil && !cache.wanted {
+		cache = nil // nothing differentiates this graph: keep no copies
+	}
 	var pw, scale []T
 	if cache != nil {
 		if op.Grad {
@@ -111,18 +113,18 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 			cache.x = &x[0]
 		}
 	}
-	// Scratch is kept per worker from one run to the next: a training step
-	// would otherwise allocate several copies of the activation per layer.
-	work, _ := op.work.([]*lrnWork[T])
-	if p := workers(n); len(work) < p {
-		work = make([]*lrnWork[T], p)
-		op.work = work
+	// Per-worker scratch for one image at a time, borrowed (scratch.go).
+	p := workers(n)
+	bufs, give := borrowSet[T](3*p, c*l)
+	defer give()
+	runs, giveRuns := borrowSet[float64](p, l)
+	defer giveRuns()
+	work := make([]lrnWork[T], p)
+	for w := range work {
+		work[w] = lrnWork[T]{sq: bufs[3*w], pw: bufs[3*w+1], scale: bufs[3*w+2], run: runs[w]}
 	}
 	parallelFor(n, func(wk, i int) {
-		if work[wk] == nil || len(work[wk].sq) != c*l {
-			work[wk] = &lrnWork[T]{sq: make([]T, c*l), pw: make([]T, c*l), scale: make([]T, c*l), run: make([]float64, l)}
-		}
-		ws := work[wk]
+		ws := &work[wk]
 		lo, hi := i*c*l, (i+1)*c*l
 		pwi, si, cached := ws.pw, ws.scale, pw != nil
 		if cached {
@@ -147,6 +149,9 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 type lrnCache struct {
 	pw, scale any // []T
 	x         any // *T: the first element of the forward input
+	// wanted is set when the gradient op is made (SymDiff, while the graph
+	// is built): inference graphs, never differentiated, keep no cache.
+	wanted bool
 }
 
 // lrnWork is one worker's scratch for one image: squares (or the backward
@@ -265,6 +270,9 @@ func (op *lrnOp) DiffWRT(n int) []bool {
 func (op *lrnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if op.Grad {
 		return nil, errors.Errorf("%v: second derivatives are not implemented", op)
+	}
+	if op.Cache != nil {
+		op.Cache.wanted = true
 	}
 	dx, err := apply(&lrnOp{P: op.P, Grad: true, Cache: op.Cache}, in[0], grad)
 	return G.Nodes{dx}, err

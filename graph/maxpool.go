@@ -53,7 +53,6 @@ type maxPoolOp struct {
 	K, S, P int
 	Sw      *Switches
 	ID      uint64
-	work    scratch // integer keys of the planes
 }
 
 func (op *maxPoolOp) Arity() int         { return 1 }
@@ -122,7 +121,9 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 	_, isF32 := any(x).([]float32)
 	var keys [][]int32
 	if isF32 {
-		keys = buffers[int32](&op.work, 0, workers(sw.N*sw.C), in)
+		var give func()
+		keys, give = borrowSet[int32](workers(sw.N*sw.C), in)
+		defer give()
 	}
 	parallelFor(sw.N*sw.C, func(wk int, p int) {
 		plane, yp, ip := x[p*in:(p+1)*in], y[p*out:(p+1)*out], sw.Index[p*out:(p+1)*out]

@@ -66,7 +66,7 @@ func BenchmarkOpMask(b *testing.B) {
 func BenchmarkOpLRN(b *testing.B) {
 	forShapes(b, func(b *testing.B, s opShape, x []float32) {
 		xt, dyt := denseOf(x, s), denseOf(benchData(len(x), 3), s)
-		fwd := &lrnOp{P: DefaultLRN, Cache: &lrnCache{}}
+		fwd := &lrnOp{P: DefaultLRN, Cache: &lrnCache{wanted: true}}
 		bwd := &lrnOp{P: DefaultLRN, Grad: true, Cache: fwd.Cache}
 		for b.Loop() {
 			if _, err := fwd.Do(xt); err != nil {
@@ -102,23 +102,22 @@ func BenchmarkOpConv(b *testing.B) {
 	w, bias := benchData(g.O*g.colRows, 2), benchData(g.O, 3)
 	y := make([]float32, g.N*g.O*g.colLn)
 	dy, dx, dw := benchData(len(y), 4), make([]float32, len(x)), make([]float32, len(w))
-	s := &scratch{}
 	flops := int64(2 * g.N * g.O * g.colRows * g.colLn)
 	b.Run("forward", func(b *testing.B) {
 		for b.Loop() {
-			convForward(g, x, w, bias, y, s)
+			convForward(g, x, w, bias, y)
 		}
 		b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 	b.Run("input-grad", func(b *testing.B) {
 		for b.Loop() {
-			convBackwardInput(g, dy, w, dx, s)
+			convBackwardInput(g, dy, w, dx)
 		}
 		b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 	b.Run("weight-grad", func(b *testing.B) {
 		for b.Loop() {
-			convBackwardWeight(g, x, dy, dw, s)
+			convBackwardWeight(g, x, dy, dw)
 		}
 		b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})

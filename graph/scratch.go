@@ -1,37 +1,53 @@
 package graph
 
-// scratch is an op's working memory (im2col matrices, partial sums), kept
-// from one run to the next: a ZFNet training step otherwise allocates and
-// drops about 275 MB of it, which the garbage collector lets the heap grow
-// by before collecting (peak memory) and then spends time collecting.
-type scratch struct {
-	sets [2]any
-	pack []float32 // an operand packed for the assembly SGEMM
+import (
+	"reflect"
+	"sync"
+)
+
+// Working memory (im2col matrices, packed weights, partial sums, LRN
+// squares, pooling keys) is borrowed from pools shared by every op and
+// given back when the op returns. The ops of a graph run one at a time, so
+// a few buffers of the largest size serve a whole network: kept per op,
+// ZFNet's scratch held about 200 MB between runs; allocated per call, a
+// training step dropped 275 MB for the garbage collector, which let the
+// heap (and peak memory) grow by as much before collecting.
+
+var pools sync.Map // reflect.Type of T -> *sync.Pool of *[]T
+
+func poolOf[T any]() *sync.Pool {
+	key := reflect.TypeFor[T]()
+	if p, ok := pools.Load(key); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := pools.LoadOrStore(key, &sync.Pool{})
+	return p.(*sync.Pool)
 }
 
-// packed is the buffer for a packed GEMM operand; nil s gives a fresh one.
-func (s *scratch) packed() *[]float32 {
-	if s == nil {
-		return new([]float32)
+// borrowPtr lends a buffer holding at least n elements, of undefined
+// contents, as a pointer the borrower may grow; give it back with the
+// returned function (and not use it after).
+func borrowPtr[T any](n int) (*[]T, func()) {
+	p := poolOf[T]()
+	b, _ := p.Get().(*[]T)
+	if b == nil || cap(*b) < n {
+		s := make([]T, n) // a smaller pooled buffer is dropped
+		b = &s
 	}
-	return &s.pack
+	*b = (*b)[:n]
+	return b, func() { p.Put(b) }
 }
 
-// buffers returns set number set of s: n buffers of size elements, made
-// on first use or when the shape changed. A nil s allocates afresh.
-func buffers[T any](s *scratch, set, n, size int) [][]T {
-	var bs [][]T
-	if s != nil {
-		bs, _ = s.sets[set].([][]T)
+// borrowSet lends k buffers of n elements each, contents undefined.
+func borrowSet[T any](k, n int) ([][]T, func()) {
+	bufs, gives := make([][]T, k), make([]func(), k)
+	for i := range bufs {
+		b, give := borrowPtr[T](n)
+		bufs[i], gives[i] = *b, give
 	}
-	if len(bs) < n || (n > 0 && len(bs[0]) != size) {
-		bs = make([][]T, n)
-		for i := range bs {
-			bs[i] = make([]T, size)
-		}
-		if s != nil {
-			s.sets[set] = bs
+	return bufs, func() {
+		for _, give := range gives {
+			give()
 		}
 	}
-	return bs[:n]
 }

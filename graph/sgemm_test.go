@@ -260,8 +260,8 @@ func TestGemmPrepackedSameBits(t *testing.T) {
 				if tA {
 					lda = m // A is k x m
 				}
-				var buf []float32
-				pre := prepackA(tA, m, k, a, lda, &buf)
+				pre, give := prepackA(tA, m, k, a, lda)
+				defer give()
 				if pre == nil {
 					t.Fatal("prepackA packed nothing with the assembly SGEMM on")
 				}
