@@ -677,6 +677,7 @@ func TestProjectThroughLRN(t *testing.T) {
 
 	// The gradient by autodiff: a fresh inference graph over the model.
 	b := nn.NewBuilder(false, false, 0)
+	b.InputGrad = true // differentiated by the image
 	xn := b.Input("x", batch, in[0], in[1], in[2])
 	_, outs, err := m.Build(b, xn)
 	if err != nil {
