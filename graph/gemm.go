@@ -47,7 +47,7 @@ func prepackA[T float](tA bool, m, k int, a []T, lda int) (pre []float32, give f
 	if !ok {
 		return nil, func() {}
 	}
-	buf, give := borrowPtr[float32](0)
+	buf, give := borrowPtr[float32](sgemmPackedSize(m, k))
 	return sgemmPrepackA(tA, m, k, a32, lda, buf), give
 }
 

@@ -246,3 +246,21 @@ func TestConvBackwardInputGroupedSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestBorrowSizeClasses: a loan has the length asked for and a power-of-two
+// capacity below twice that, so pooled buffers stay in their size class.
+func TestBorrowSizeClasses(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 100, 128, 129, 1 << 20, 1<<20 + 1} {
+		b, give := borrowPtr[float32](n)
+		c := cap(*b)
+		if len(*b) != n || c&(c-1) != 0 || c < n || c > 2*max(n, 1) {
+			t.Errorf("borrow %d: len %d cap %d", n, len(*b), c)
+		}
+		give()
+	}
+	set, give := borrowSet[int32](3, 10)
+	if len(set) != 3 || len(set[2]) != 10 {
+		t.Errorf("borrowSet(3, 10): %d buffers, the last of %d", len(set), len(set[2]))
+	}
+	give()
+}

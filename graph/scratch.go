@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"math/bits"
 	"reflect"
 	"sync"
 )
@@ -13,10 +14,18 @@ import (
 // training step dropped 275 MB for the garbage collector, which let the
 // heap (and peak memory) grow by as much before collecting.
 
-var pools sync.Map // reflect.Type of T -> *sync.Pool of *[]T
+var pools sync.Map // poolKey -> *sync.Pool of *[]T
 
-func poolOf[T any]() *sync.Pool {
-	key := reflect.TypeFor[T]()
+// poolKey names a pool: element type and size class. Buffers of class c
+// hold 2^c elements, so a small request never keeps a large buffer busy
+// and the pools hold at most twice what is in use at once.
+type poolKey struct {
+	t     reflect.Type
+	class int
+}
+
+func poolOf[T any](class int) *sync.Pool {
+	key := poolKey{reflect.TypeFor[T](), class}
 	if p, ok := pools.Load(key); ok {
 		return p.(*sync.Pool)
 	}
@@ -24,18 +33,23 @@ func poolOf[T any]() *sync.Pool {
 	return p.(*sync.Pool)
 }
 
-// borrowPtr lends a buffer holding at least n elements, of undefined
-// contents, as a pointer the borrower may grow; give it back with the
-// returned function (and not use it after).
+// borrowPtr lends a buffer of n elements, of undefined contents, as a
+// pointer the borrower may grow (up to its capacity, 2^class); give it back
+// with the returned function (and not use it after).
 func borrowPtr[T any](n int) (*[]T, func()) {
-	p := poolOf[T]()
+	class := bits.Len(uint(max(n, 1) - 1)) // smallest c with 2^c >= n
+	p := poolOf[T](class)
 	b, _ := p.Get().(*[]T)
 	if b == nil || cap(*b) < n {
-		s := make([]T, n) // a smaller pooled buffer is dropped
+		s := make([]T, n, 1<<class)
 		b = &s
 	}
 	*b = (*b)[:n]
-	return b, func() { p.Put(b) }
+	return b, func() {
+		if c := cap(*b); c&(c-1) == 0 { // grown past its class: let it go
+			poolOf[T](bits.Len(uint(c - 1))).Put(b)
+		}
+	}
 }
 
 // borrowSet lends k buffers of n elements each, contents undefined.

@@ -102,6 +102,10 @@ func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 	return sgemmWith(tA, tB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
 }
 
+// sgemmPackedSize is the buffer sgemmPrepackA needs for an m x k op(A),
+// alignment slack included.
+func sgemmPackedSize(m, k int) int { return sgPadM(m)*k + 16 }
+
 // sgemmPrepackA packs all of op(A) (m x k) into buf, as sgemmWith takes it,
 // for a series of products with the same left operand; nil where the
 // assembly SGEMM is unavailable.
