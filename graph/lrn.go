@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -167,31 +166,15 @@ type lrnWork[T float] struct {
 func windowSums[T float](c, l, lo, hi int, v []T, run []float64, emit func(ch int, sums []float64)) {
 	clear(run)
 	for k := 0; k <= min(hi, c-1); k++ {
-		addMap(run, v[k*l:(k+1)*l], false)
+		accumulate(run, v[k*l:(k+1)*l], false)
 	}
 	for ch := 0; ch < c; ch++ {
 		emit(ch, run)
 		if k := ch + hi + 1; k < c {
-			addMap(run, v[k*l:(k+1)*l], false)
+			accumulate(run, v[k*l:(k+1)*l], false)
 		}
 		if k := ch - lo; k >= 0 {
-			addMap(run, v[k*l:(k+1)*l], true)
-		}
-	}
-}
-
-// addMap adds (sub: subtracts) one map onto the running sum.
-func addMap[T float](run []float64, v []T, sub bool) {
-	if v32, ok := any(v).([]float32); ok {
-		accumulate(run, v32, sub)
-		return
-	}
-	run = run[:len(v)]
-	for j, x := range v {
-		if sub {
-			run[j] -= float64(x)
-		} else {
-			run[j] += float64(x)
+			accumulate(run, v[k*l:(k+1)*l], true)
 		}
 	}
 }
@@ -200,35 +183,11 @@ func addMap[T float](run []float64, v []T, sub bool) {
 // and pw_c = scale_c^-beta for one image.
 func lrnScale[T float](p LRNParams, c, l int, x, pw, scale []T, ws *lrnWork[T]) {
 	sq := ws.sq[:len(x)]
+	square(x, sq)
 	a := p.Alpha / float64(p.Size)
-	if x32, ok := any(x).([]float32); ok && p.Beta == 0.75 {
-		sq32, scale32, pw32 := any(sq).([]float32), any(scale).([]float32), any(pw).([]float32)
-		square(x32, sq32)
-		windowSums(c, l, p.Size/2, (p.Size-1)/2, sq32, ws.run, func(ch int, sums []float64) {
-			scale075(sums, p.K, a, scale32[ch*l:(ch+1)*l], pw32[ch*l:(ch+1)*l])
-		})
-		return
-	}
-	for i, v := range x {
-		sq[i] = v * v
-	}
 	windowSums(c, l, p.Size/2, (p.Size-1)/2, sq, ws.run, func(ch int, sums []float64) {
-		scale, pw := scale[ch*l:(ch+1)*l], pw[ch*l:(ch+1)*l]
-		for j, s := range sums {
-			s = max(s, 0) // the running sum may dip below 0 by rounding
-			sc := p.K + a*s
-			scale[j], pw[j] = T(sc), T(powNeg(sc, p.Beta))
-		}
+		scaleRow(sums, p.K, a, p.Beta, scale[ch*l:(ch+1)*l], pw[ch*l:(ch+1)*l])
 	})
-}
-
-// powNeg is s^-beta, with a fast path for the paper's beta = 0.75.
-func powNeg(s, beta float64) float64 {
-	if beta == 0.75 {
-		r := math.Sqrt(s)
-		return 1 / (r * math.Sqrt(r))
-	}
-	return math.Pow(s, -beta)
 }
 
 // lrnBackward: with y_c = x_c scale_c^-beta,
@@ -239,24 +198,10 @@ func powNeg(s, beta float64) float64 {
 // scale are the forward pass's.
 func lrnBackward[T float](p LRNParams, c, l int, x, dy, dx, pw, scale []T, ws *lrnWork[T]) {
 	t := ws.sq[:c*l] // dy_c * y_c / scale_c
+	backwardTerms(dy, x, pw, scale, t, dx)
 	f := 2 * p.Beta * p.Alpha / float64(p.Size)
-	if x32, ok := any(x).([]float32); ok {
-		dx32, t32 := any(dx).([]float32), any(t).([]float32)
-		backwardTerms(any(dy).([]float32), x32, any(pw).([]float32), any(scale).([]float32), t32, dx32)
-		windowSums(c, l, (p.Size-1)/2, p.Size/2, t32, ws.run, func(j int, sums []float64) {
-			backwardCross(dx32[j*l:(j+1)*l], x32[j*l:(j+1)*l], sums, f)
-		})
-		return
-	}
-	for i, v := range x {
-		t[i] = dy[i] * v * pw[i] / scale[i]
-		dx[i] = dy[i] * pw[i]
-	}
 	windowSums(c, l, (p.Size-1)/2, p.Size/2, t, ws.run, func(j int, sums []float64) {
-		xj, dxj := x[j*l:(j+1)*l], dx[j*l:(j+1)*l]
-		for q, s := range sums {
-			dxj[q] -= T(f * float64(xj[q]) * s)
-		}
+		backwardCross(dx[j*l:(j+1)*l], x[j*l:(j+1)*l], sums, f)
 	})
 }
 

@@ -2,14 +2,15 @@ package graph
 
 import "math"
 
-// The inner loops of cross-map LRN on float32 data, written once in Go
-// (here) and once with AVX (lrn_kernels_amd64.s) for the bulk of each
-// slice. The two give the same bits: every step is one IEEE operation in
-// the same order (no fused multiply-add), and square root and division
-// are correctly rounded in both.
+// The inner loops of cross-map LRN, written once in Go (here, for float32
+// and float64) and once with AVX (lrn_kernels_amd64.s) for the bulk of each
+// float32 slice. The two give the same bits: every step is one IEEE
+// operation in the same order (no fused multiply-add), and square root and
+// division are correctly rounded in both. The entry points without the Go
+// suffix pick the AVX loop where it exists (lrn_kernels_amd64.go).
 
 // accumulateGo adds (sub: subtracts) v, widened to float64, onto run.
-func accumulateGo(run []float64, v []float32, sub bool) {
+func accumulateGo[T float](run []float64, v []T, sub bool) {
 	run = run[:len(v)]
 	if sub {
 		for j, x := range v {
@@ -22,19 +23,28 @@ func accumulateGo(run []float64, v []float32, sub bool) {
 	}
 }
 
-// scale075Go is lrnScale's inner loop for beta = 0.75: from window sums of
-// squares it writes scale = K + a*max(s, 0) and pw = scale^-0.75.
-func scale075Go(sums []float64, k, a float64, scale, pw []float32) {
+// scaleGo is lrnScale's inner loop: from window sums of squares it writes
+// scale = K + a*max(s, 0) and pw = scale^-beta.
+func scaleGo[T float](sums []float64, k, a, beta float64, scale, pw []T) {
 	scale, pw = scale[:len(sums)], pw[:len(sums)]
 	for j, s := range sums {
 		sc := k + a*max(s, 0) // the running sum may dip below 0 by rounding
-		r := math.Sqrt(sc)
-		scale[j], pw[j] = float32(sc), float32(1/(r*math.Sqrt(r)))
+		scale[j], pw[j] = T(sc), T(powNeg(sc, beta))
 	}
 }
 
+// powNeg is s^-beta, with a fast path for the paper's beta = 0.75 (the
+// one scale075AVX computes).
+func powNeg(s, beta float64) float64 {
+	if beta == 0.75 {
+		r := math.Sqrt(s)
+		return 1 / (r * math.Sqrt(r))
+	}
+	return math.Pow(s, -beta)
+}
+
 // squareGo writes sq = x*x.
-func squareGo(x, sq []float32) {
+func squareGo[T float](x, sq []T) {
 	sq = sq[:len(x)]
 	for i, v := range x {
 		sq[i] = v * v
@@ -43,7 +53,7 @@ func squareGo(x, sq []float32) {
 
 // backwardTermsGo writes t = dy*x*pw/scale (the terms the backward window
 // sums) and dx = dy*pw (the gradient's direct part).
-func backwardTermsGo(dy, x, pw, scale, t, dx []float32) {
+func backwardTermsGo[T float](dy, x, pw, scale, t, dx []T) {
 	n := len(x)
 	dy, pw, scale, t, dx = dy[:n], pw[:n], scale[:n], t[:n], dx[:n]
 	for i, v := range x {
@@ -53,9 +63,52 @@ func backwardTermsGo(dy, x, pw, scale, t, dx []float32) {
 }
 
 // backwardCrossGo subtracts the cross-map part: dx -= f*x*s.
-func backwardCrossGo(dx, x []float32, sums []float64, f float64) {
+func backwardCrossGo[T float](dx, x []T, sums []float64, f float64) {
 	dx, x = dx[:len(sums)], x[:len(sums)]
 	for q, s := range sums {
-		dx[q] -= float32(f * float64(x[q]) * s)
+		dx[q] -= T(f * float64(x[q]) * s)
 	}
+}
+
+// The entry points: float32 slices go to the AVX dispatchers (which fall
+// back to the Go loops themselves), everything else to the Go loops.
+
+func accumulate[T float](run []float64, v []T, sub bool) {
+	if v32, ok := any(v).([]float32); ok {
+		accumulate32(run, v32, sub)
+		return
+	}
+	accumulateGo(run, v, sub)
+}
+
+func scaleRow[T float](sums []float64, k, a, beta float64, scale, pw []T) {
+	if s32, ok := any(scale).([]float32); ok && beta == 0.75 {
+		scale075(sums, k, a, s32, any(pw).([]float32))
+		return
+	}
+	scaleGo(sums, k, a, beta, scale, pw)
+}
+
+func square[T float](x, sq []T) {
+	if x32, ok := any(x).([]float32); ok {
+		square32(x32, any(sq).([]float32))
+		return
+	}
+	squareGo(x, sq)
+}
+
+func backwardTerms[T float](dy, x, pw, scale, t, dx []T) {
+	if x32, ok := any(x).([]float32); ok {
+		backwardTerms32(any(dy).([]float32), x32, any(pw).([]float32), any(scale).([]float32), any(t).([]float32), any(dx).([]float32))
+		return
+	}
+	backwardTermsGo(dy, x, pw, scale, t, dx)
+}
+
+func backwardCross[T float](dx, x []T, sums []float64, f float64) {
+	if x32, ok := any(x).([]float32); ok {
+		backwardCross32(any(dx).([]float32), x32, sums, f)
+		return
+	}
+	backwardCrossGo(dx, x, sums, f)
 }

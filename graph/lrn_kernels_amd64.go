@@ -18,7 +18,7 @@ func backwardCrossAVX(dx, x *float32, sums *float64, n int, f float64)
 // The dispatchers run the AVX loop over the largest multiple of its width
 // and the Go loop over the rest (sgemmAsmOK: AVX2 present, ZFNET_NOASM unset).
 
-func accumulate(run []float64, v []float32, sub bool) {
+func accumulate32(run []float64, v []float32, sub bool) {
 	if m := len(v) &^ 3; sgemmAsmOK && m > 0 {
 		_ = run[len(v)-1]
 		accumulateAVX(&run[0], &v[0], m, sub)
@@ -33,10 +33,10 @@ func scale075(sums []float64, k, a float64, scale, pw []float32) {
 		scale075AVX(&sums[0], m, k, a, &scale[0], &pw[0])
 		sums, scale, pw = sums[m:], scale[m:], pw[m:]
 	}
-	scale075Go(sums, k, a, scale, pw)
+	scaleGo(sums, k, a, 0.75, scale, pw)
 }
 
-func square(x, sq []float32) {
+func square32(x, sq []float32) {
 	if m := len(x) &^ 7; sgemmAsmOK && m > 0 {
 		_ = sq[len(x)-1]
 		squareAVX(&x[0], &sq[0], m)
@@ -45,7 +45,7 @@ func square(x, sq []float32) {
 	squareGo(x, sq)
 }
 
-func backwardTerms(dy, x, pw, scale, t, dx []float32) {
+func backwardTerms32(dy, x, pw, scale, t, dx []float32) {
 	if n, m := len(x), len(x)&^7; sgemmAsmOK && m > 0 {
 		_, _, _, _, _ = dy[n-1], pw[n-1], scale[n-1], t[n-1], dx[n-1]
 		backwardTermsAVX(&dy[0], &x[0], &pw[0], &scale[0], &t[0], &dx[0], m)
@@ -54,7 +54,7 @@ func backwardTerms(dy, x, pw, scale, t, dx []float32) {
 	backwardTermsGo(dy, x, pw, scale, t, dx)
 }
 
-func backwardCross(dx, x []float32, sums []float64, f float64) {
+func backwardCross32(dx, x []float32, sums []float64, f float64) {
 	if n, m := len(sums), len(sums)&^3; sgemmAsmOK && m > 0 {
 		_, _ = dx[n-1], x[n-1]
 		backwardCrossAVX(&dx[0], &x[0], &sums[0], m, f)

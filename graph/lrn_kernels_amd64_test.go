@@ -64,7 +64,7 @@ func TestLRNKernelsAVXMatchGo(t *testing.T) {
 		sums := f64(n)
 		sa, pa, sb, pb := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 		scale075AVX(&sums[0], n, 2, 2e-5, &sa[0], &pa[0])
-		scale075Go(sums, 2, 2e-5, sb, pb)
+		scaleGo(sums, 2, 2e-5, 0.75, sb, pb)
 		same32("scale", n, sa, sb)
 		same32("pw", n, pa, pb)
 
@@ -94,7 +94,7 @@ func TestLRNKernelsAVXMatchGo(t *testing.T) {
 		sums := f64(n)
 		sa, pa, sb, pb := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 		scale075(sums, 2, 2e-5, sa, pa)
-		scale075Go(sums, 2, 2e-5, sb, pb)
+		scaleGo(sums, 2, 2e-5, 0.75, sb, pb)
 		same32("scale075", n, pa, pb)
 		v, a := f32(n, false), f64(n)
 		b := append([]float64(nil), a...)

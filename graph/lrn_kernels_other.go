@@ -2,12 +2,16 @@
 
 package graph
 
-func accumulate(run []float64, v []float32, sub bool) { accumulateGo(run, v, sub) }
+// Without AVX the float32 entry points are the Go loops.
 
-func scale075(sums []float64, k, a float64, scale, pw []float32) { scale075Go(sums, k, a, scale, pw) }
+func accumulate32(run []float64, v []float32, sub bool) { accumulateGo(run, v, sub) }
 
-func square(x, sq []float32) { squareGo(x, sq) }
+func scale075(sums []float64, k, a float64, scale, pw []float32) {
+	scaleGo(sums, k, a, 0.75, scale, pw)
+}
 
-func backwardTerms(dy, x, pw, scale, t, dx []float32) { backwardTermsGo(dy, x, pw, scale, t, dx) }
+func square32(x, sq []float32) { squareGo(x, sq) }
 
-func backwardCross(dx, x []float32, sums []float64, f float64) { backwardCrossGo(dx, x, sums, f) }
+func backwardTerms32(dy, x, pw, scale, t, dx []float32) { backwardTermsGo(dy, x, pw, scale, t, dx) }
+
+func backwardCross32(dx, x []float32, sums []float64, f float64) { backwardCrossGo(dx, x, sums, f) }
