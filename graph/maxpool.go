@@ -129,16 +129,18 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 		plane, yp, ip := x[p*in:(p+1)*in], y[p*out:(p+1)*out], sw.Index[p*out:(p+1)*out]
 		// A NaN never wins a comparison, so it is looked for once per plane
 		// rather than in every (overlapping) window.
-		nan := -1
+		look := true // for a NaN; float32 planes know whether they hold one
 		if isF32 {
-			nan = orderKeys32(any(plane).([]float32), keys[wk])
+			look = orderKeys32(any(plane).([]float32), keys[wk])
 		}
-		if nan < 0 && (!isF32 || nan == nanSomewhere) {
-			for i, v := range plane {
-				if v != v {
-					nan = i
-					break
-				}
+		nan := -1
+		for i, v := range plane {
+			if !look {
+				break
+			}
+			if v != v {
+				nan = i
+				break
 			}
 		}
 		if nan >= 0 {
@@ -203,16 +205,13 @@ func argmax3x3(k []int32, w int) int32 {
 	return int32(last - int(uint32(m)))
 }
 
-// nanSomewhere is orderKeys32's answer for a plane holding a NaN.
-const nanSomewhere = -2
-
 // orderKeys32 writes, for every value of plane, an integer that orders like
 // the value: key(a) > key(b) exactly when a > b, with -0 and +0 sharing a
 // key as they compare equal. Comparing keys instead of floats lets the
 // compiler select without branching; on the signs after a convolution a
-// branch mispredicts about every other new maximum. It returns -1, or
-// nanSomewhere if the plane holds a NaN (whose keys order nothing).
-func orderKeys32(plane []float32, key []int32) int {
+// branch mispredicts about every other new maximum. It reports whether the
+// plane holds a NaN (whose keys order nothing).
+func orderKeys32(plane []float32, key []int32) (hasNaN bool) {
 	key = key[:len(plane)]
 	var nan int32
 	for i, v := range plane {
@@ -221,10 +220,7 @@ func orderKeys32(plane []float32, key []int32) int {
 		key[i] = (mag ^ s) - s  // -mag for negatives: -0 -> 0
 		nan |= 0x7f800000 - mag // negative exactly for a NaN
 	}
-	if nan < 0 {
-		return nanSomewhere
-	}
-	return -1
+	return nan < 0
 }
 
 func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
