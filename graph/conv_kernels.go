@@ -226,10 +226,10 @@ func convForwardEach[T float](g convGeom, x, b, y, w []T, pre []float32) {
 // last panel of at most 8 columns through a 6x8 kernel that sums in a
 // different order. So images are grouped only when a plane has no such
 // panel (colLn % 16 is 0 or above 8), and the group's columns are padded to
-// whole panels (panelRound) so it has none either.
+// a multiple of 16 (sgNR) so it has none either.
 func imagesPerGEMM(g convGeom) int {
 	const wantCols = 512
-	if r := g.colLn % gemmPanel; r != 0 && r <= gemmPanel/2 {
+	if r := g.colLn % 16; r != 0 && r <= 8 {
 		return 1
 	}
 	gr := (wantCols + g.colLn - 1) / g.colLn
@@ -241,8 +241,10 @@ func imagesPerGEMM(g convGeom) int {
 // side by side (rows ld apart), the product into a scratch matrix, then each
 // image's block copied to its place in y.
 func convForwardGrouped[T float](g convGeom, gr int, x, b, y, w []T, pre []float32) {
+	const panel = 16 // the SGEMM's panel width, sgNR
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	ld, groups := panelRound(gr*g.colLn), (g.N+gr-1)/gr
+	ld := (gr*g.colLn + panel - 1) / panel * panel
+	groups := (g.N + gr - 1) / gr
 	p := workers(groups)
 	cols, giveCols := borrowSet[T](p, g.colRows*ld)
 	defer giveCols()
@@ -255,7 +257,7 @@ func convForwardGrouped[T float](g convGeom, gr int, x, b, y, w []T, pre []float
 		for i := 0; i < k; i++ {
 			im2colLd(g, x[(n0+i)*inSz:(n0+i+1)*inSz], col[i*g.colLn:], ld)
 		}
-		n := panelRound(k * g.colLn)
+		n := (k*g.colLn + panel - 1) / panel * panel
 		for r := 0; r < g.colRows; r++ {
 			clear(col[r*ld+k*g.colLn : r*ld+n]) // padding columns
 		}
@@ -269,9 +271,6 @@ func convForwardGrouped[T float](g convGeom, gr int, x, b, y, w []T, pre []float
 		}
 	})
 }
-
-// panelRound rounds a column count up to whole SGEMM panels.
-func panelRound(n int) int { return (n + gemmPanel - 1) / gemmPanel * gemmPanel }
 
 // addBias adds b[o] to row o (l values) of y; nil b adds nothing.
 func addBias[T float](y, b []T, l int) {
@@ -314,8 +313,10 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 // as convForwardGrouped: their output gradients side by side (rows ld
 // apart, padded to whole panels), one product, then col2im per image.
 func convBackwardInputGrouped[T float](g convGeom, gr int, dy, w, dx []T, pre []float32) {
+	const panel = 16 // the SGEMM's panel width, sgNR
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	ld, groups := panelRound(gr*g.colLn), (g.N+gr-1)/gr
+	ld := (gr*g.colLn + panel - 1) / panel * panel
+	groups := (g.N + gr - 1) / gr
 	p := workers(groups)
 	ins, giveIns := borrowSet[T](p, g.O*ld)
 	defer giveIns()
@@ -325,7 +326,7 @@ func convBackwardInputGrouped[T float](g convGeom, gr int, dy, w, dx []T, pre []
 		n0, n1 := grp*gr, min((grp+1)*gr, g.N)
 		k := n1 - n0
 		in, col := ins[wk], cols[wk]
-		n := panelRound(k * g.colLn)
+		n := (k*g.colLn + panel - 1) / panel * panel
 		for o := 0; o < g.O; o++ {
 			row := in[o*ld : o*ld+n]
 			for i := 0; i < k; i++ {

@@ -38,9 +38,6 @@ func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 	}
 }
 
-// gemmPanel is the column panel width of the assembly SGEMM (sgNR).
-const gemmPanel = 16
-
 // prepackA packs op(a) (m x k) once for a series of gemmPrepacked calls
 // that share it, as a convolution's weights meet every image of a batch,
 // into a borrowed buffer that give returns; nil when there is nothing to

@@ -61,11 +61,11 @@ func init() {
 }
 
 const (
-	sgMR = 6         // micro-tile rows
-	sgNR = gemmPanel // micro-tile columns (16)
-	sgKC = 256       // k block: a 16-wide B panel is 16 KiB, in L1
-	sgMC = 144       // m block: a packed A block is 144 KiB, in L2
-	sgNC = 4096      // n block: a packed B block is 4 MiB, in L3
+	sgMR = 6    // micro-tile rows
+	sgNR = 16   // micro-tile columns
+	sgKC = 256  // k block: a 16-wide B panel is 16 KiB, in L1
+	sgMC = 144  // m block: a packed A block is 144 KiB, in L2
+	sgNC = 4096 // n block: a packed B block is 4 MiB, in L3
 
 	// Problems with fewer flops than this run on the calling goroutine.
 	sgParallelFlops = 4 << 20
