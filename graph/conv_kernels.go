@@ -140,15 +140,12 @@ func im2colSame[T float](g convGeom, x, col []T, ld int) {
 
 // col2im is im2col's adjoint: it adds every column entry back onto the
 // input position it was read from. x must be zeroed by the caller.
-func col2im[T float](g convGeom, col, x []T) { col2imLd(g, col, x, g.colLn) }
-
-// col2imLd is col2im from a matrix whose rows are ld apart.
-func col2imLd[T float](g convGeom, col, x []T, ld int) {
+func col2im[T float](g convGeom, col, x []T) {
 	for c := 0; c < g.C; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
-				row := col[((c*g.KH+kh)*g.KW+kw)*ld:][:g.colLn]
+				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
 				for oh := 0; oh < g.OH; oh++ {
 					ih := oh*g.Stride - g.Pad + kh
 					if ih < 0 || ih >= g.H {
@@ -286,15 +283,11 @@ func addBias[T float](y, b []T, l int) {
 // times dy (O x OH*OW), folded back with col2im. It is also the transposed
 // convolution the deconvnet filters with.
 func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
-	pre, givePre := prepackA(true, g.colRows, g.O, w, g.colRows) // W^T, shared by every image
-	defer givePre()
-	if gr := imagesPerGEMM(g); gr > 1 && pre != nil && !(g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0) {
-		convBackwardInputGrouped(g, gr, dy, w, dx, pre)
-		return
-	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	cols, giveCols := borrowSet[T](workers(g.N), g.colRows*g.colLn)
 	defer giveCols()
+	pre, givePre := prepackA(true, g.colRows, g.O, w, g.colRows) // W^T, shared by every image
+	defer givePre()
 	parallelFor(g.N, func(wk, n int) {
 		dxi := dx[n*inSz : (n+1)*inSz]
 		dyi := dy[n*outSz : (n+1)*outSz]
@@ -306,40 +299,6 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 		gemmPrepacked(pre, true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, col, g.colLn)
 		clear(dxi)
 		col2im(g, col, dxi)
-	})
-}
-
-// convBackwardInputGrouped is convBackwardInput with gr images per GEMM,
-// as convForwardGrouped: their output gradients side by side (rows ld
-// apart, padded to whole panels), one product, then col2im per image.
-func convBackwardInputGrouped[T float](g convGeom, gr int, dy, w, dx []T, pre []float32) {
-	const panel = 16 // the SGEMM's panel width, sgNR
-	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	ld := (gr*g.colLn + panel - 1) / panel * panel
-	groups := (g.N + gr - 1) / gr
-	p := workers(groups)
-	ins, giveIns := borrowSet[T](p, g.O*ld)
-	defer giveIns()
-	cols, giveCols := borrowSet[T](p, g.colRows*ld)
-	defer giveCols()
-	parallelFor(groups, func(wk, grp int) {
-		n0, n1 := grp*gr, min((grp+1)*gr, g.N)
-		k := n1 - n0
-		in, col := ins[wk], cols[wk]
-		n := (k*g.colLn + panel - 1) / panel * panel
-		for o := 0; o < g.O; o++ {
-			row := in[o*ld : o*ld+n]
-			for i := 0; i < k; i++ {
-				copy(row[i*g.colLn:(i+1)*g.colLn], dy[(n0+i)*outSz+o*g.colLn:])
-			}
-			clear(row[k*g.colLn:]) // padding columns
-		}
-		gemmPrepacked(pre, true, false, g.colRows, n, g.O, 1, w, g.colRows, in, ld, 0, col, ld)
-		for i := 0; i < k; i++ {
-			dxi := dx[(n0+i)*inSz : (n0+i+1)*inSz]
-			clear(dxi)
-			col2imLd(g, col[i*g.colLn:], dxi, ld)
-		}
 	})
 }
 

@@ -214,39 +214,6 @@ func TestConvForwardGroupedSameBits(t *testing.T) {
 	}
 }
 
-// TestConvBackwardInputGroupedSameBits: the input gradient (and the
-// deconvnet's transposed convolution) with several images per GEMM gives
-// the bits of one GEMM per image.
-func TestConvBackwardInputGroupedSameBits(t *testing.T) {
-	if !sgemmAsmOK {
-		t.Skip("SKIP: no assembly SGEMM here (no AVX2, or ZFNET_NOASM): images are never grouped")
-	}
-	for _, c := range []struct{ n, ch, hw, o int }{{8, 16, 13, 24}, {7, 8, 4, 10}, {5, 12, 5, 7}} {
-		g, err := newConvGeom(c.n, c.ch, c.hw, c.hw, c.o, 3, 3, 1, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gr := imagesPerGEMM(g)
-		dy, w := benchData(g.N*g.O*g.colLn, 1), benchData(g.O*g.colRows, 2)
-		want, got := make([]float32, g.N*g.C*g.H*g.W), benchData(g.N*g.C*g.H*g.W, 4)
-		pre, give := prepackA(true, g.colRows, g.O, w, g.colRows)
-		convBackwardInputGrouped(g, gr, dy, w, got, pre)
-		give()
-		// One GEMM per image: the plain path, grouping off.
-		inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-		col := make([]float32, g.colRows*g.colLn)
-		for n := 0; n < g.N; n++ {
-			gemm(true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dy[n*outSz:(n+1)*outSz], g.colLn, 0, col, g.colLn)
-			col2im(g, col, want[n*inSz:(n+1)*inSz])
-		}
-		for i := range want {
-			if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
-				t.Fatalf("%+v, %d per GEMM: dx[%d] = %v, one GEMM per image %v", c, gr, i, got[i], want[i])
-			}
-		}
-	}
-}
-
 // TestBorrowSizeClasses: a loan has the length asked for and a power-of-two
 // capacity below twice that, so pooled buffers stay in their size class.
 func TestBorrowSizeClasses(t *testing.T) {
