@@ -30,25 +30,21 @@ func newConvGeom(n, c, h, w, o, kh, kw, stride, pad int) (convGeom, error) {
 // im2col lays out one image's receptive fields as columns: row
 // (c*KH+kh)*KW+kw, column oh*OW+ow holds x[c, oh*s-p+kh, ow*s-p+kw], zero
 // where that falls in the padding.
-func im2col[T float](g convGeom, x, col []T) { im2colLd(g, x, col, g.colLn) }
-
-// im2colLd is im2col into a matrix whose rows are ld apart (ld >= colLn),
-// so several images can sit side by side.
-func im2colLd[T float](g convGeom, x, col []T, ld int) {
+func im2col[T float](g convGeom, x, col []T) {
 	if g.Stride == 1 && g.OW == g.W && g.OH == g.H {
-		im2colSame(g, x, col, ld)
+		im2colSame(g, x, col)
 		return
 	}
-	im2colAny(g, x, col, ld)
+	im2colAny(g, x, col)
 }
 
 // im2colAny is im2col for every geometry, row by row.
-func im2colAny[T float](g convGeom, x, col []T, ld int) {
+func im2colAny[T float](g convGeom, x, col []T) {
 	for c := 0; c < g.C; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
-				row := col[((c*g.KH+kh)*g.KW+kw)*ld:][:g.colLn]
+				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
 				for oh := 0; oh < g.OH; oh++ {
 					dst := row[oh*g.OW : (oh+1)*g.OW]
 					ih := oh*g.Stride - g.Pad + kh
@@ -92,7 +88,7 @@ func im2colAny[T float](g convGeom, x, col []T, ld int) {
 // as the input). Then each row of col is the plane shifted by
 // (kh-Pad)*W + kw-Pad: one copy of the rows that exist, and zeros where a
 // shifted row wraps around into its neighbour or falls off the plane.
-func im2colSame[T float](g convGeom, x, col []T, ld int) {
+func im2colSame[T float](g convGeom, x, col []T) {
 	w, h := g.W, g.H
 	for c := 0; c < g.C; c++ {
 		plane := x[c*h*w : (c+1)*h*w]
@@ -102,7 +98,7 @@ func im2colSame[T float](g convGeom, x, col []T, ld int) {
 			oh1 := max(min(h, h-dh), oh0)
 			for kw := 0; kw < g.KW; kw++ {
 				dw := kw - g.Pad
-				row := col[((c*g.KH+kh)*g.KW+kw)*ld:][:g.colLn]
+				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
 				clear(row[:oh0*w])
 				clear(row[oh1*w:])
 				if oh0 >= oh1 {
@@ -186,20 +182,11 @@ func addTo[T float](dst, src []T) {
 // one GEMM, W (O x CKK) times its columns (CKK x OH*OW), which lands directly
 // in NCHW order: no transpose.
 func convForward[T float](g convGeom, x, w, b, y []T) {
-	pre, givePre := prepackA(false, g.O, g.colRows, w, g.colRows) // W, shared by every image
-	defer givePre()
-	if gr := imagesPerGEMM(g); gr > 1 && pre != nil {
-		convForwardGrouped(g, gr, x, b, y, w, pre)
-		return
-	}
-	convForwardEach(g, x, b, y, w, pre)
-}
-
-// convForwardEach is convForward with one GEMM per image.
-func convForwardEach[T float](g convGeom, x, b, y, w []T, pre []float32) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	cols, giveCols := borrowSet[T](workers(g.N), g.colRows*g.colLn)
 	defer giveCols()
+	pre, givePre := prepackA(false, g.O, g.colRows, w, g.colRows) // W, shared by every image
+	defer givePre()
 	parallelFor(g.N, func(wk, n int) {
 		col := cols[wk]
 		xi, yi := x[n*inSz:(n+1)*inSz], y[n*outSz:(n+1)*outSz]
@@ -209,74 +196,16 @@ func convForwardEach[T float](g convGeom, x, b, y, w []T, pre []float32) {
 			im2col(g, xi, col)
 		}
 		gemmPrepacked(pre, false, false, g.O, g.colLn, g.colRows, 1, w, g.colRows, col, g.colLn, 0, yi, g.colLn)
-		addBias(yi, b, g.colLn)
-	})
-}
-
-// imagesPerGEMM is how many images convForward puts side by side in one
-// GEMM: a small output plane (zfnet's 13x13 layers: 169 columns) leaves the
-// SGEMM's packed weights little to work on per call, and three or four
-// images per call run 30 to 45% faster there.
-//
-// The results stay the same to the bit only if every output column goes
-// through the same micro-kernel as in a GEMM of its own: the SGEMM runs a
-// last panel of at most 8 columns through a 6x8 kernel that sums in a
-// different order. So images are grouped only when a plane has no such
-// panel (colLn % 16 is 0 or above 8), and the group's columns are padded to
-// a multiple of 16 (sgNR) so it has none either.
-func imagesPerGEMM(g convGeom) int {
-	const wantCols = 512
-	if r := g.colLn % 16; r != 0 && r <= 8 {
-		return 1
-	}
-	gr := (wantCols + g.colLn - 1) / g.colLn
-	perWorker := (g.N + workers(g.N) - 1) / workers(g.N)
-	return max(1, min(gr, perWorker))
-}
-
-// convForwardGrouped is convForward with gr images per GEMM: their columns
-// side by side (rows ld apart), the product into a scratch matrix, then each
-// image's block copied to its place in y.
-func convForwardGrouped[T float](g convGeom, gr int, x, b, y, w []T, pre []float32) {
-	const panel = 16 // the SGEMM's panel width, sgNR
-	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	ld := (gr*g.colLn + panel - 1) / panel * panel
-	groups := (g.N + gr - 1) / gr
-	p := workers(groups)
-	cols, giveCols := borrowSet[T](p, g.colRows*ld)
-	defer giveCols()
-	outs, giveOuts := borrowSet[T](p, g.O*ld)
-	defer giveOuts()
-	parallelFor(groups, func(wk, grp int) {
-		n0, n1 := grp*gr, min((grp+1)*gr, g.N)
-		k := n1 - n0
-		col, out := cols[wk], outs[wk]
-		for i := 0; i < k; i++ {
-			im2colLd(g, x[(n0+i)*inSz:(n0+i+1)*inSz], col[i*g.colLn:], ld)
-		}
-		n := (k*g.colLn + panel - 1) / panel * panel
-		for r := 0; r < g.colRows; r++ {
-			clear(col[r*ld+k*g.colLn : r*ld+n]) // padding columns
-		}
-		gemmPrepacked(pre, false, false, g.O, n, g.colRows, 1, w, g.colRows, col, ld, 0, out, ld)
-		for i := 0; i < k; i++ {
-			yi := y[(n0+i)*outSz : (n0+i+1)*outSz]
+		if b != nil {
 			for o := 0; o < g.O; o++ {
-				copy(yi[o*g.colLn:(o+1)*g.colLn], out[o*ld+i*g.colLn:])
+				bo := b[o]
+				row := yi[o*g.colLn : (o+1)*g.colLn]
+				for i := range row {
+					row[i] += bo
+				}
 			}
-			addBias(yi, b, g.colLn)
 		}
 	})
-}
-
-// addBias adds b[o] to row o (l values) of y; nil b adds nothing.
-func addBias[T float](y, b []T, l int) {
-	for o, bo := range b {
-		row := y[o*l : (o+1)*l]
-		for i := range row {
-			row[i] += bo
-		}
-	}
 }
 
 // convBackwardInput computes dx = conv^T(dy, w): per image W^T (CKK x O)

@@ -137,7 +137,7 @@ func TestIm2colSameMatchesRowByRow(t *testing.T) {
 			x := benchData(g.C*g.H*g.W, uint64(k))
 			a, b := benchData(g.colRows*g.colLn, 9), benchData(g.colRows*g.colLn, 10) // garbage to overwrite
 			im2col(g, x, a)
-			im2colAny(g, x, b, g.colLn)
+			im2colAny(g, x, b)
 			// Both against the definition: row (c, kh, kw), column (oh, ow)
 			// holds x[c, oh-p+kh, ow-p+kw], zero off the plane.
 			for c := 0; c < g.C; c++ {
@@ -179,36 +179,6 @@ func TestMomentumStepMatchesGo(t *testing.T) {
 					math.Float32bits(v[i]) != math.Float32bits(v2[i]) && !(v[i] != v[i] && v2[i] != v2[i]) {
 					t.Fatalf("n=%d wd=%v [%d]: w %v v %v, Go loop w %v v %v", n, wd, i, w[i], v[i], w2[i], v2[i])
 				}
-			}
-		}
-	}
-}
-
-// TestConvForwardGroupedSameBits: several images per GEMM give the bits of
-// one GEMM per image, on planes that group (169 = 13x13 columns, 16, 25) and
-// with a batch that leaves a short last group.
-func TestConvForwardGroupedSameBits(t *testing.T) {
-	if !sgemmAsmOK {
-		t.Skip("SKIP: no assembly SGEMM here (no AVX2, or ZFNET_NOASM): images are never grouped")
-	}
-	for _, c := range []struct{ n, ch, hw, o int }{{8, 16, 13, 24}, {7, 8, 4, 10}, {5, 12, 5, 7}, {3, 4, 13, 13}} {
-		g, err := newConvGeom(c.n, c.ch, c.hw, c.hw, c.o, 3, 3, 1, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gr := imagesPerGEMM(g)
-		if gr < 2 {
-			t.Fatalf("%+v: not grouped (%d per GEMM)", c, gr)
-		}
-		x, w, b := benchData(g.N*g.C*g.H*g.W, 1), benchData(g.O*g.colRows, 2), benchData(g.O, 3)
-		want, got := make([]float32, g.N*g.O*g.colLn), benchData(g.N*g.O*g.colLn, 4)
-		pre, give := prepackA(false, g.O, g.colRows, w, g.colRows)
-		convForwardEach(g, x, b, want, w, pre)
-		convForwardGrouped(g, gr, x, b, got, w, pre)
-		give()
-		for i := range want {
-			if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
-				t.Fatalf("%+v, %d per GEMM: y[%d] = %v, one GEMM per image %v", c, gr, i, got[i], want[i])
 			}
 		}
 	}
