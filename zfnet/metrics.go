@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/pkg/errors"
@@ -49,6 +50,7 @@ func PlotTrainingCurve(path, title string, rows []EpochMetrics) error {
 	loss, errRate := plot.New(), plot.New()
 	loss.Title.Text, errRate.Title.Text = title+": loss", title+": top-1 error (%)"
 	loss.X.Label.Text, errRate.X.Label.Text = "epoch", "epoch"
+	loss.X.Tick.Marker, errRate.X.Tick.Marker = epochTicks{}, epochTicks{}
 	series := func(get func(EpochMetrics) float64) plotter.XYs {
 		xy := make(plotter.XYs, len(rows))
 		for i, r := range rows {
@@ -67,6 +69,20 @@ func PlotTrainingCurve(path, title string, rows []EpochMetrics) error {
 		return errors.Wrap(err, "training curve")
 	}
 	return SavePlots(path, 5*vg.Inch, 4*vg.Inch, loss, errRate)
+}
+
+// epochTicks marks whole epochs (about eight of them), where plot's
+// default ticker would label 2.5 and 12.5.
+type epochTicks struct{}
+
+func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
+	first, last := math.Ceil(lo), math.Floor(hi)
+	step := math.Max(1, math.Ceil((last-first)/8))
+	var ts []plot.Tick
+	for v := first; v <= last; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.Itoa(int(v))})
+	}
+	return ts
 }
 
 // SavePlots writes plots side by side into one PNG (atomically).
