@@ -168,3 +168,18 @@ func TestSignalWritesCheckpointAndResumes(t *testing.T) {
 		t.Fatalf("resume: exit %d\n%s", code, text)
 	}
 }
+
+// TestDefaultRunDir: without --out, runs on different data get different
+// folders, and the default run keeps the README's runs/zfnet-small-mnist.
+func TestDefaultRunDir(t *testing.T) {
+	for _, c := range []struct{ arch, data, want string }{
+		{"zfnet-small", "mnist", "runs/zfnet-small-mnist"},
+		{"zfnet-small", "fashion-mnist", "runs/zfnet-small-fashion-mnist"},
+		{"zfnet", "folder:/data/my photos/", "runs/zfnet-folder-my-photos"},
+		{"zfnet-small", "cifar10:cifar-10-batches-bin", "runs/zfnet-small-cifar10-cifar-10-batches-bin"},
+	} {
+		if got := defaultRunDir(c.arch, c.data); got != filepath.FromSlash(c.want) {
+			t.Errorf("defaultRunDir(%q, %q) = %q, want %q", c.arch, c.data, got, c.want)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func runTrain(args []string) error {
 	fs.BoolVar(&cfg.Flip, "flip", cfg.Flip, "random horizontal flips (photographs; not for digits)")
 	snaps := intList(cfg.Snapshots)
 	fs.Var(&snaps, "snapshots", "epochs whose weights are kept in snapshots/ (feature evolution)")
-	fs.StringVar(&cfg.Out, "out", cfg.Out, "run folder")
+	fs.StringVar(&cfg.Out, "out", "", "run folder (default runs/ARCH-DATA, e.g. runs/zfnet-small-mnist)")
 	resume := fs.String("resume", "", "continue the run in this folder (its configuration wins; --epochs may extend it)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "data decoding goroutines (0: one per core)")
 	threads := fs.Int("threads", 0, "CPU threads for compute (0: all)")
@@ -55,6 +55,9 @@ func runTrain(args []string) error {
 		return fmt.Errorf("unexpected arguments %q (all options are flags)", fs.Args())
 	}
 	cfg.Init, cfg.Snapshots = zfnet.Init(init), snaps
+	if cfg.Out == "" {
+		cfg.Out = defaultRunDir(cfg.Arch, cfg.Data)
+	}
 	if *resume != "" {
 		// The checkpoint's configuration wins; --epochs counts only when given.
 		cfg.Out = *resume
@@ -85,4 +88,21 @@ func runTrain(args []string) error {
 	}
 	b.logf("test top-1 %.2f%%  top-5 %.2f%% on %d images; weights: %s", 100*ev.Top1, 100*ev.Top5, ev.Examples, filepath.Join(cfg.Out, zfnet.WeightsFile))
 	return nil
+}
+
+// defaultRunDir names a run folder after the architecture and the data
+// set, so that runs on different data do not collide: runs/zfnet-small-mnist,
+// runs/zfnet-small-fashion-mnist, runs/zfnet-folder-photos for folder:/x/photos.
+func defaultRunDir(arch, data string) string {
+	name := data
+	if kind, path, ok := strings.Cut(data, ":"); ok {
+		name = kind + "-" + filepath.Base(filepath.Clean(path))
+	}
+	name = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '-'
+	}, name)
+	return filepath.Join("runs", arch+"-"+name)
 }
