@@ -156,6 +156,18 @@ func (a Arch) WithInput(c, h, w, classes int) Arch {
 	return a
 }
 
+// WithDropout returns the architecture with every dropout layer's
+// probability set to p (layers without dropout stay without).
+func (a Arch) WithDropout(p float64) Arch {
+	a.FCs = append([]FC(nil), a.FCs...)
+	for i := range a.FCs {
+		if a.FCs[i].Dropout > 0 {
+			a.FCs[i].Dropout = p
+		}
+	}
+	return a
+}
+
 func (a Arch) String() string {
 	return fmt.Sprintf("%s (input %dx%dx%d, %d classes)", a.Name, a.Input[0], a.Input[1], a.Input[2], a.Classes)
 }

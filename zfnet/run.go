@@ -232,11 +232,7 @@ func ArchFor(name string, set *data.Set, dropout float64) (Arch, data.Preprocess
 		pre = data.ImageNetPreprocess(data.Geometry{C: a.Input[0], H: a.Input[1], W: a.Input[2]})
 	}
 	if dropout >= 0 {
-		for i := range a.FCs {
-			if a.FCs[i].Dropout > 0 {
-				a.FCs[i].Dropout = dropout
-			}
-		}
+		a = a.WithDropout(dropout)
 	}
 	return a, pre, nil
 }
