@@ -24,6 +24,27 @@ func Conv2dNoInputGrad(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	return conv2d(&convOp{Stride: stride, Pad: pad, Bias: b != nil, NoInputGrad: true}, x, w, b)
 }
 
+// GroupedConv2d is Conv2d with the input and output maps split into groups
+// (PyTorch's groups, Caffe's group: AlexNet's conv2, conv4 and conv5 have
+// 2): w is (O, C/groups, KH, KW) and output maps [g*O/groups,
+// (g+1)*O/groups) convolve only input maps [g*C/groups, (g+1)*C/groups).
+// groups = 1 is Conv2d, to the bit. C and O must be divisible by groups.
+func GroupedConv2d(x, w, b *G.Node, stride, pad, groups int) (*G.Node, error) {
+	if groups < 1 {
+		return nil, errors.Errorf("GroupedConv2d: groups must be >= 1, got %d", groups)
+	}
+	return conv2d(&convOp{Stride: stride, Pad: pad, Bias: b != nil, Groups: groups}, x, w, b)
+}
+
+// GroupedConv2dNoInputGrad is GroupedConv2d for an x that is data (see
+// Conv2dNoInputGrad).
+func GroupedConv2dNoInputGrad(x, w, b *G.Node, stride, pad, groups int) (*G.Node, error) {
+	if groups < 1 {
+		return nil, errors.Errorf("GroupedConv2dNoInputGrad: groups must be >= 1, got %d", groups)
+	}
+	return conv2d(&convOp{Stride: stride, Pad: pad, Bias: b != nil, NoInputGrad: true, Groups: groups}, x, w, b)
+}
+
 func conv2d(op *convOp, x, w, b *G.Node) (*G.Node, error) {
 	if b == nil {
 		return apply(op, x, w)
@@ -37,6 +58,21 @@ type convOp struct {
 	Stride, Pad int
 	Bias        bool
 	NoInputGrad bool // x is data: no gradient with respect to it
+	// Groups splits the maps into independent convolutions; 0 means 1, so
+	// that every op literal written before groups existed means what it did.
+	Groups int
+}
+
+// groupsOf is the number of groups an op's Groups field means, at least 1.
+func groupsOf(g int) int { return max(g, 1) }
+
+// groupsSuffix names the groups in an op's String, where there are several
+// (one group prints as it did before groups existed).
+func groupsSuffix(g int) string {
+	if groupsOf(g) == 1 {
+		return ""
+	}
+	return fmt.Sprintf(", groups=%d", g)
 }
 
 func (op *convOp) Arity() int {
@@ -54,7 +90,7 @@ func (op *convOp) Type() hm.Type {
 }
 
 func (op *convOp) String() string {
-	return fmt.Sprintf("Conv2d{stride=%d, pad=%d, bias=%t, inputGrad=%t}", op.Stride, op.Pad, op.Bias, !op.NoInputGrad)
+	return fmt.Sprintf("Conv2d{stride=%d, pad=%d, bias=%t, inputGrad=%t%s}", op.Stride, op.Pad, op.Bias, !op.NoInputGrad, groupsSuffix(op.Groups))
 }
 func (op *convOp) WriteHash(h hasher) { writeHash(h, op) }
 func (op *convOp) Hashcode() uint32   { return hashcode(op) }
@@ -63,10 +99,11 @@ func (op *convOp) geom(xs, ws tensor.Shape) (convGeom, error) {
 	if len(xs) != 4 || len(ws) != 4 {
 		return convGeom{}, errors.Errorf("%v: input %v and weights %v must both be 4-D", op, xs, ws)
 	}
-	if xs[1] != ws[1] {
-		return convGeom{}, errors.Errorf("%v: input has %d channels, weights %v expect %d", op, xs[1], ws, ws[1])
+	gr := groupsOf(op.Groups)
+	if xs[1] != ws[1]*gr {
+		return convGeom{}, errors.Errorf("%v: input has %d channels, weights %v expect %d", op, xs[1], ws, ws[1]*gr)
 	}
-	g, err := newConvGeom(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], op.Stride, op.Pad)
+	g, err := newGroupedConvGeom(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], op.Stride, op.Pad, gr)
 	return g, errors.Wrapf(err, "%v: input %v weights %v", op, xs, ws)
 }
 
@@ -138,12 +175,12 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	var dx *G.Node
 	if !op.NoInputGrad {
 		var err error
-		if dx, err = apply(&convTransposeOp{Stride: op.Stride, Pad: op.Pad, OutH: xs[2], OutW: xs[3]}, grad, w); err != nil {
+		if dx, err = apply(&convTransposeOp{Stride: op.Stride, Pad: op.Pad, OutH: xs[2], OutW: xs[3], Groups: op.Groups}, grad, w); err != nil {
 			return nil, err
 		}
 	}
 	ws := w.Shape()
-	dw, err := apply(&convWeightGradOp{Stride: op.Stride, Pad: op.Pad, KH: ws[2], KW: ws[3]}, x, grad)
+	dw, err := apply(&convWeightGradOp{Stride: op.Stride, Pad: op.Pad, KH: ws[2], KW: ws[3], Groups: op.Groups}, x, grad)
 	if err != nil {
 		return nil, err
 	}

@@ -3,31 +3,49 @@ package graph
 import "github.com/pkg/errors"
 
 // convGeom is the geometry of one 2-D convolution: input N x C x H x W,
-// weights O x C x KH x KW, output N x O x OH x OW (floor mode, as PyTorch).
+// weights O x C/Groups x KH x KW, output N x O x OH x OW (floor mode, as
+// PyTorch). With Groups > 1 (PyTorch's groups) output maps
+// [g*O/Groups, (g+1)*O/Groups) see only input maps [g*C/Groups,
+// (g+1)*C/Groups). As the maps of a group are contiguous in NCHW, group g of
+// image n is an ungrouped convolution of the slice holding them: the kernels
+// below loop over (image, group) pairs, and with one group run exactly the
+// loops they ran before groups existed (bit-identical results).
 type convGeom struct {
 	N, C, H, W     int
 	O, KH, KW      int
 	Stride, Pad    int
 	OH, OW         int
-	colRows, colLn int // im2col matrix: C*KH*KW rows of OH*OW
+	Groups         int
+	cg, og         int // input and output maps per group
+	colRows, colLn int // im2col matrix of one group: cg*KH*KW rows of OH*OW
 }
 
 func newConvGeom(n, c, h, w, o, kh, kw, stride, pad int) (convGeom, error) {
-	g := convGeom{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, Stride: stride, Pad: pad}
+	return newGroupedConvGeom(n, c, h, w, o, kh, kw, stride, pad, 1)
+}
+
+// newGroupedConvGeom is newConvGeom for a convolution of groups groups; c
+// and o are the total input and output maps.
+func newGroupedConvGeom(n, c, h, w, o, kh, kw, stride, pad, groups int) (convGeom, error) {
+	g := convGeom{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, Stride: stride, Pad: pad, Groups: groups}
 	if stride < 1 || pad < 0 {
 		return g, errors.Errorf("stride must be >= 1 and pad >= 0, got stride %d pad %d", stride, pad)
 	}
+	if groups < 1 || c%groups != 0 || o%groups != 0 {
+		return g, errors.Errorf("groups must be >= 1 and divide the %d input and %d output maps, got groups %d", c, o, groups)
+	}
+	g.cg, g.og = c/groups, o/groups
 	if h+2*pad < kh || w+2*pad < kw {
 		return g, errors.Errorf("kernel %dx%d larger than padded input %dx%d", kh, kw, h+2*pad, w+2*pad)
 	}
 	g.OH = (h+2*pad-kh)/stride + 1
 	g.OW = (w+2*pad-kw)/stride + 1
-	g.colRows = c * kh * kw
+	g.colRows = g.cg * kh * kw
 	g.colLn = g.OH * g.OW
 	return g, nil
 }
 
-// im2col lays out one image's receptive fields as columns: row
+// im2col lays out one group of one image's receptive fields (cg maps) as columns: row
 // (c*KH+kh)*KW+kw, column oh*OW+ow holds x[c, oh*s-p+kh, ow*s-p+kw], zero
 // where that falls in the padding.
 func im2col[T float](g convGeom, x, col []T) {
@@ -40,7 +58,7 @@ func im2col[T float](g convGeom, x, col []T) {
 
 // im2colAny is im2col for every geometry, row by row.
 func im2colAny[T float](g convGeom, x, col []T) {
-	for c := 0; c < g.C; c++ {
+	for c := 0; c < g.cg; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
@@ -90,7 +108,7 @@ func im2colAny[T float](g convGeom, x, col []T) {
 // shifted row wraps around into its neighbour or falls off the plane.
 func im2colSame[T float](g convGeom, x, col []T) {
 	w, h := g.W, g.H
-	for c := 0; c < g.C; c++ {
+	for c := 0; c < g.cg; c++ {
 		plane := x[c*h*w : (c+1)*h*w]
 		for kh := 0; kh < g.KH; kh++ {
 			dh := kh - g.Pad
@@ -137,7 +155,7 @@ func im2colSame[T float](g convGeom, x, col []T) {
 // col2im is im2col's adjoint: it adds every column entry back onto the
 // input position it was read from. x must be zeroed by the caller.
 func col2im[T float](g convGeom, col, x []T) {
-	for c := 0; c < g.C; c++ {
+	for c := 0; c < g.cg; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
@@ -178,27 +196,34 @@ func addTo[T float](dst, src []T) {
 	}
 }
 
-// convForward computes y = conv(x, w) + b for the whole batch; each image is
-// one GEMM, W (O x CKK) times its columns (CKK x OH*OW), which lands directly
-// in NCHW order: no transpose.
+// convForward computes y = conv(x, w) + b for the whole batch; each image
+// (each group of an image) is one GEMM, W (O x CKK) times its columns
+// (CKK x OH*OW), which lands directly in NCHW order: no transpose.
 func convForward[T float](g convGeom, x, w, b, y []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	cols, giveCols := borrowSet[T](workers(g.N), g.colRows*g.colLn)
+	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows // one group's slice of x, y, w
+	cols, giveCols := borrowSet[T](workers(g.N*g.Groups), g.colRows*g.colLn)
 	defer giveCols()
-	pre, givePre := prepackA(false, g.O, g.colRows, w, g.colRows) // W, shared by every image
-	defer givePre()
-	parallelFor(g.N, func(wk, n int) {
+	pres := make([][]float32, g.Groups)
+	for gi := range pres {
+		pre, givePre := prepackA(false, g.og, g.colRows, w[gi*gw:(gi+1)*gw], g.colRows) // W, shared by every image
+		defer givePre()
+		pres[gi] = pre
+	}
+	parallelFor(g.N*g.Groups, func(wk, t int) {
+		n, gi := t/g.Groups, t%g.Groups
 		col := cols[wk]
-		xi, yi := x[n*inSz:(n+1)*inSz], y[n*outSz:(n+1)*outSz]
+		xi, yi := x[n*inSz+gi*gin:][:gin], y[n*outSz+gi*gout:][:gout]
+		wg := w[gi*gw : (gi+1)*gw]
 		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
 			col = xi
 		} else {
 			im2col(g, xi, col)
 		}
-		gemmPrepacked(pre, false, false, g.O, g.colLn, g.colRows, 1, w, g.colRows, col, g.colLn, 0, yi, g.colLn)
+		gemmPrepacked(pres[gi], false, false, g.og, g.colLn, g.colRows, 1, wg, g.colRows, col, g.colLn, 0, yi, g.colLn)
 		if b != nil {
-			for o := 0; o < g.O; o++ {
-				bo := b[o]
+			for o := 0; o < g.og; o++ {
+				bo := b[gi*g.og+o]
 				row := yi[o*g.colLn : (o+1)*g.colLn]
 				for i := range row {
 					row[i] += bo
@@ -208,24 +233,31 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 	})
 }
 
-// convBackwardInput computes dx = conv^T(dy, w): per image W^T (CKK x O)
-// times dy (O x OH*OW), folded back with col2im. It is also the transposed
-// convolution the deconvnet filters with.
+// convBackwardInput computes dx = conv^T(dy, w): per image (and group) W^T
+// (CKK x O) times dy (O x OH*OW), folded back with col2im. It is also the
+// transposed convolution the deconvnet filters with.
 func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
-	cols, giveCols := borrowSet[T](workers(g.N), g.colRows*g.colLn)
+	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows
+	cols, giveCols := borrowSet[T](workers(g.N*g.Groups), g.colRows*g.colLn)
 	defer giveCols()
-	pre, givePre := prepackA(true, g.colRows, g.O, w, g.colRows) // W^T, shared by every image
-	defer givePre()
-	parallelFor(g.N, func(wk, n int) {
-		dxi := dx[n*inSz : (n+1)*inSz]
-		dyi := dy[n*outSz : (n+1)*outSz]
+	pres := make([][]float32, g.Groups)
+	for gi := range pres {
+		pre, givePre := prepackA(true, g.colRows, g.og, w[gi*gw:(gi+1)*gw], g.colRows) // W^T, shared by every image
+		defer givePre()
+		pres[gi] = pre
+	}
+	parallelFor(g.N*g.Groups, func(wk, t int) {
+		n, gi := t/g.Groups, t%g.Groups
+		dxi := dx[n*inSz+gi*gin:][:gin]
+		dyi := dy[n*outSz+gi*gout:][:gout]
+		wg := w[gi*gw : (gi+1)*gw]
 		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
-			gemmPrepacked(pre, true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, dxi, g.colLn)
+			gemmPrepacked(pres[gi], true, false, g.colRows, g.colLn, g.og, 1, wg, g.colRows, dyi, g.colLn, 0, dxi, g.colLn)
 			return
 		}
 		col := cols[wk]
-		gemmPrepacked(pre, true, false, g.colRows, g.colLn, g.O, 1, w, g.colRows, dyi, g.colLn, 0, col, g.colLn)
+		gemmPrepacked(pres[gi], true, false, g.colRows, g.colLn, g.og, 1, wg, g.colRows, dyi, g.colLn, 0, col, g.colLn)
 		clear(dxi)
 		col2im(g, col, dxi)
 	})
@@ -239,11 +271,12 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 const weightGradParts = 2
 
 // convBackwardWeight computes dw = sum over images of dy (O x OH*OW) times
-// the image's columns transposed. Each part sums a fixed, contiguous range of
-// images into its own buffer, the parts run in parallel, and the buffers are
-// added in order.
+// the image's columns transposed (per group: each group's weights see only
+// its own maps). Each part sums a fixed, contiguous range of images into its
+// own buffer, the parts run in parallel, and the buffers are added in order.
 func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
+	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows
 	p := min(g.N, weightGradParts)
 	extra, giveParts := borrowSet[T](p-1, len(dw))
 	defer giveParts()
@@ -254,13 +287,15 @@ func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	parallelFor(p, func(_, w int) {
 		clear(parts[w])
 		for n := w * chunk; n < min((w+1)*chunk, g.N); n++ {
-			c, xi := cols[w], x[n*inSz:(n+1)*inSz]
-			if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
-				c = xi
-			} else {
-				im2col(g, xi, c)
+			for gi := 0; gi < g.Groups; gi++ {
+				c, xi := cols[w], x[n*inSz+gi*gin:][:gin]
+				if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
+					c = xi
+				} else {
+					im2col(g, xi, c)
+				}
+				gemm(false, true, g.og, g.colRows, g.colLn, 1, dy[n*outSz+gi*gout:][:gout], g.colLn, c, g.colLn, 1, parts[w][gi*gw:(gi+1)*gw], g.colRows)
 			}
-			gemm(false, true, g.O, g.colRows, g.colLn, 1, dy[n*outSz:(n+1)*outSz], g.colLn, c, g.colLn, 1, parts[w], g.colRows)
 		}
 	})
 	for _, part := range parts[1:] {

@@ -19,10 +19,23 @@ func ConvTranspose2d(y, w *G.Node, stride, pad, outH, outW int) (*G.Node, error)
 	return apply(&convTransposeOp{Stride: stride, Pad: pad, OutH: outH, OutW: outW}, y, w)
 }
 
+// GroupedConvTranspose2d is ConvTranspose2d for a GroupedConv2d's weights
+// w (O, C/groups, KH, KW): y (N, O, OH, OW) becomes (N, C, outH, outW), each
+// group's output maps projected onto its own input maps. It equals the
+// grouped convolution's gradient with respect to its input; groups = 1 is
+// ConvTranspose2d, to the bit.
+func GroupedConvTranspose2d(y, w *G.Node, stride, pad, groups, outH, outW int) (*G.Node, error) {
+	if groups < 1 {
+		return nil, errors.Errorf("GroupedConvTranspose2d: groups must be >= 1, got %d", groups)
+	}
+	return apply(&convTransposeOp{Stride: stride, Pad: pad, OutH: outH, OutW: outW, Groups: groups}, y, w)
+}
+
 type convTransposeOp struct {
 	opBase
 	outBuf
 	Stride, Pad, OutH, OutW int
+	Groups                  int // 0 means 1 (see convOp)
 }
 
 func (op *convTransposeOp) Arity() int         { return 2 }
@@ -30,7 +43,7 @@ func (op *convTransposeOp) Type() hm.Type      { return fnType(4, 4, 4) }
 func (op *convTransposeOp) WriteHash(h hasher) { writeHash(h, op) }
 func (op *convTransposeOp) Hashcode() uint32   { return hashcode(op) }
 func (op *convTransposeOp) String() string {
-	return fmt.Sprintf("ConvTranspose2d{stride=%d, pad=%d, out=%dx%d}", op.Stride, op.Pad, op.OutH, op.OutW)
+	return fmt.Sprintf("ConvTranspose2d{stride=%d, pad=%d, out=%dx%d%s}", op.Stride, op.Pad, op.OutH, op.OutW, groupsSuffix(op.Groups))
 }
 
 // geom is the geometry of the forward convolution this op transposes.
@@ -41,7 +54,7 @@ func (op *convTransposeOp) geom(ys, ws tensor.Shape) (convGeom, error) {
 	if ys[1] != ws[0] {
 		return convGeom{}, errors.Errorf("%v: input has %d channels, weights %v have %d output maps", op, ys[1], ws, ws[0])
 	}
-	g, err := newConvGeom(ys[0], ws[1], op.OutH, op.OutW, ws[0], ws[2], ws[3], op.Stride, op.Pad)
+	g, err := newGroupedConvGeom(ys[0], ws[1]*groupsOf(op.Groups), op.OutH, op.OutW, ws[0], ws[2], ws[3], op.Stride, op.Pad, groupsOf(op.Groups))
 	if err != nil {
 		return g, errors.Wrapf(err, "%v", op)
 	}
@@ -109,12 +122,12 @@ func (op *convTransposeOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, erro
 		return nil, err
 	}
 	y, w := in[0], in[1]
-	dy, err := apply(&convOp{Stride: op.Stride, Pad: op.Pad}, grad, w)
+	dy, err := apply(&convOp{Stride: op.Stride, Pad: op.Pad, Groups: op.Groups}, grad, w)
 	if err != nil {
 		return nil, err
 	}
 	ws := w.Shape()
-	dw, err := apply(&convWeightGradOp{Stride: op.Stride, Pad: op.Pad, KH: ws[2], KW: ws[3]}, grad, y)
+	dw, err := apply(&convWeightGradOp{Stride: op.Stride, Pad: op.Pad, KH: ws[2], KW: ws[3], Groups: op.Groups}, grad, y)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +141,7 @@ type convWeightGradOp struct {
 	opBase
 	outBuf
 	Stride, Pad, KH, KW int
+	Groups              int // 0 means 1 (see convOp)
 }
 
 func (op *convWeightGradOp) Arity() int         { return 2 }
@@ -135,14 +149,14 @@ func (op *convWeightGradOp) Type() hm.Type      { return fnType(4, 4, 4) }
 func (op *convWeightGradOp) WriteHash(h hasher) { writeHash(h, op) }
 func (op *convWeightGradOp) Hashcode() uint32   { return hashcode(op) }
 func (op *convWeightGradOp) String() string {
-	return fmt.Sprintf("Conv2dWeightGrad{stride=%d, pad=%d, kernel=%dx%d}", op.Stride, op.Pad, op.KH, op.KW)
+	return fmt.Sprintf("Conv2dWeightGrad{stride=%d, pad=%d, kernel=%dx%d%s}", op.Stride, op.Pad, op.KH, op.KW, groupsSuffix(op.Groups))
 }
 
 func (op *convWeightGradOp) geom(xs, dys tensor.Shape) (convGeom, error) {
 	if len(xs) != 4 || len(dys) != 4 {
 		return convGeom{}, errors.Errorf("%v: input %v and gradient %v must both be 4-D", op, xs, dys)
 	}
-	g, err := newConvGeom(xs[0], xs[1], xs[2], xs[3], dys[1], op.KH, op.KW, op.Stride, op.Pad)
+	g, err := newGroupedConvGeom(xs[0], xs[1], xs[2], xs[3], dys[1], op.KH, op.KW, op.Stride, op.Pad, groupsOf(op.Groups))
 	if err != nil {
 		return g, errors.Wrapf(err, "%v", op)
 	}
@@ -168,7 +182,7 @@ func (op *convWeightGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tensor.Shape{g.O, g.C, g.KH, g.KW}, nil
+	return tensor.Shape{g.O, g.cg, g.KH, g.KW}, nil
 }
 
 func (op *convWeightGradOp) Do(vs ...G.Value) (G.Value, error) {
@@ -190,7 +204,7 @@ func (op *convWeightGradOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	dw := op.get(x.Dtype(), g.O, g.C, g.KH, g.KW)
+	dw := op.get(x.Dtype(), g.O, g.cg, g.KH, g.KW)
 	if x.Dtype() == tensor.Float32 {
 		convBackwardWeight(g, sliceOf[float32](x), sliceOf[float32](dy), sliceOf[float32](dw))
 	} else {

@@ -32,6 +32,36 @@ var ErrNotFinite = errors.New("the input is not finite")
 // floor mode.
 func PoolOutputSize(in, kernel, stride, pad int) int { return (in+2*pad-kernel)/stride + 1 }
 
+// PoolOutputSizeMode is PyTorch's pooling output size (pooling_output_shape,
+// dilation 1): floor((in + 2*pad - kernel)/stride) + 1 in floor mode;
+// in ceil mode ceil((in + 2*pad - kernel)/stride) + 1, less one when the
+// last window would start past the input and its left padding (at
+// (out-1)*stride >= in + pad), so that every window holds an input cell. A
+// result below 1 means the input is too small for the window.
+func PoolOutputSizeMode(in, kernel, stride, pad int, ceil bool) int {
+	if stride < 1 {
+		return 0
+	}
+	num := in + 2*pad - kernel
+	if ceil {
+		num += stride - 1
+	}
+	out := floorDiv(num, stride) + 1
+	if ceil && (out-1)*stride >= in+pad {
+		out--
+	}
+	return out
+}
+
+// floorDiv is a/b rounded toward minus infinity (b > 0).
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
 // MaxPool takes the maximum of kernel x kernel windows of x (N, C, H, W) at
 // the given stride over an implicitly padded input, with PyTorch's
 // semantics: a padded cell never wins, ties go to the first maximum in
@@ -39,11 +69,21 @@ func PoolOutputSize(in, kernel, stride, pad int) int { return (in+2*pad-kernel)/
 // which the returned *Switches exposes after every forward run. A window
 // holding a NaN makes the run fail with an error instead of choosing.
 func MaxPool(x *G.Node, kernel, stride, pad int) (*G.Node, *Switches, error) {
+	return MaxPoolMode(x, kernel, stride, pad, false)
+}
+
+// MaxPoolMode is MaxPool with PyTorch's ceil_mode when ceil is set: the
+// output size is PoolOutputSizeMode's, and the last windows, which may run
+// past the input (and its right padding), are clipped to it, so that no
+// padded cell wins there either. pytorchcv's ZFNet and Caffe's networks pool
+// this way (Caffe always rounds up). Unpool works with the switches as for
+// MaxPool, given the input's height and width.
+func MaxPoolMode(x *G.Node, kernel, stride, pad int, ceil bool) (*G.Node, *Switches, error) {
 	if kernel < 1 || stride < 1 || pad < 0 || 2*pad > kernel {
 		return nil, nil, errors.Errorf("MaxPool: need kernel >= 1, stride >= 1 and 0 <= pad <= kernel/2, got kernel %d stride %d pad %d", kernel, stride, pad)
 	}
 	sw := &Switches{}
-	n, err := apply(&maxPoolOp{K: kernel, S: stride, P: pad, Sw: sw, ID: nextID()}, x)
+	n, err := apply(&maxPoolOp{K: kernel, S: stride, P: pad, Ceil: ceil, Sw: sw, ID: nextID()}, x)
 	return n, sw, err
 }
 
@@ -51,6 +91,7 @@ type maxPoolOp struct {
 	opBase
 	outBuf
 	K, S, P int
+	Ceil    bool // PyTorch's ceil_mode (output size only: windows are clipped anyway)
 	Sw      *Switches
 	ID      uint64
 }
@@ -60,17 +101,24 @@ func (op *maxPoolOp) Type() hm.Type      { return fnType(4, 4) }
 func (op *maxPoolOp) WriteHash(h hasher) { writeHash(h, op) }
 func (op *maxPoolOp) Hashcode() uint32   { return hashcode(op) }
 func (op *maxPoolOp) String() string {
-	return fmt.Sprintf("MaxPool{kernel=%d, stride=%d, pad=%d, id=%d}", op.K, op.S, op.P, op.ID)
+	return fmt.Sprintf("MaxPool{kernel=%d, stride=%d, pad=%d, ceil=%t, id=%d}", op.K, op.S, op.P, op.Ceil, op.ID)
 }
 
 func (op *maxPoolOp) outShape(s tensor.Shape) (tensor.Shape, error) {
 	if len(s) != 4 {
 		return nil, errors.Errorf("%v: input %v must be 4-D (N, C, H, W)", op, s)
 	}
-	if s[2]+2*op.P < op.K || s[3]+2*op.P < op.K {
+	if !op.Ceil {
+		if s[2]+2*op.P < op.K || s[3]+2*op.P < op.K {
+			return nil, errors.Errorf("%v: input %v is smaller than the window", op, s)
+		}
+		return tensor.Shape{s[0], s[1], PoolOutputSize(s[2], op.K, op.S, op.P), PoolOutputSize(s[3], op.K, op.S, op.P)}, nil
+	}
+	oh, ow := PoolOutputSizeMode(s[2], op.K, op.S, op.P, true), PoolOutputSizeMode(s[3], op.K, op.S, op.P, true)
+	if oh < 1 || ow < 1 {
 		return nil, errors.Errorf("%v: input %v is smaller than the window", op, s)
 	}
-	return tensor.Shape{s[0], s[1], PoolOutputSize(s[2], op.K, op.S, op.P), PoolOutputSize(s[3], op.K, op.S, op.P)}, nil
+	return tensor.Shape{s[0], s[1], oh, ow}, nil
 }
 
 func (op *maxPoolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
