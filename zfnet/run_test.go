@@ -33,14 +33,22 @@ func weightsOf(t *testing.T, path string) map[string][]float32 {
 // TestResumeIsExact interrupts a run mid-epoch, resumes it, and checks the
 // final weights equal those of an uninterrupted run with the same seed, bit
 // for bit: batches, augmentation, dropout masks and solver state all resume.
+// The resumed run must also be a resume, not a restart that happens to end
+// with the same bits: it performs exactly the remaining steps, and its
+// progress reports (epoch, batch, running loss and accuracy) are those of
+// the uninterrupted run from the batch after the checkpoint on.
 func TestResumeIsExact(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains twice")
 	}
 	dir := t.TempDir()
 	whole := quickRun(filepath.Join(dir, "whole"))
-	if _, err := Train(context.Background(), whole, false, Hooks{}); err != nil {
+	var wholeSteps []Progress
+	if _, err := Train(context.Background(), whole, false, Hooks{Step: func(p Progress) { wholeSteps = append(wholeSteps, p) }}); err != nil {
 		t.Fatal(err)
+	}
+	if len(wholeSteps) != 16 { // 512 examples in batches of 64, two epochs
+		t.Fatalf("uninterrupted run: %d steps, want 16", len(wholeSteps))
 	}
 	cut := quickRun(filepath.Join(dir, "cut"))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -60,8 +68,22 @@ func TestResumeIsExact(t *testing.T) {
 	if ck.State.Epoch != 1 || ck.State.Batch != 3 {
 		t.Fatalf("checkpoint at epoch %d batch %d, want epoch 1 batch 3", ck.State.Epoch, ck.State.Batch)
 	}
-	if _, err := Train(context.Background(), RunConfig{Out: cut.Out}, true, Hooks{}); err != nil {
+	var resumed []Progress
+	if _, err := Train(context.Background(), RunConfig{Out: cut.Out}, true, Hooks{Step: func(p Progress) { resumed = append(resumed, p) }}); err != nil {
 		t.Fatal(err)
+	}
+	if len(resumed) != len(wholeSteps)-11 {
+		t.Fatalf("resumed run performed %d steps, want the %d remaining after step 11", len(resumed), len(wholeSteps)-11)
+	}
+	for i, p := range resumed {
+		w := wholeSteps[11+i]
+		if p.Epoch != w.Epoch || p.Batch != w.Batch || p.Batches != w.Batches || p.Loss != w.Loss || p.Acc != w.Acc {
+			t.Fatalf("resumed step %d: epoch %d batch %d/%d loss %v acc %v; the uninterrupted run had epoch %d batch %d/%d loss %v acc %v",
+				i+1, p.Epoch, p.Batch, p.Batches, p.Loss, p.Acc, w.Epoch, w.Batch, w.Batches, w.Loss, w.Acc)
+		}
+	}
+	if resumed[0].Epoch != 2 || resumed[0].Batch != 4 {
+		t.Fatalf("the resumed run's first report is epoch %d batch %d, want epoch 2 batch 4", resumed[0].Epoch, resumed[0].Batch)
 	}
 	a, b := weightsOf(t, filepath.Join(whole.Out, WeightsFile)), weightsOf(t, filepath.Join(cut.Out, WeightsFile))
 	if len(a) == 0 || len(a) != len(b) {
