@@ -68,6 +68,9 @@ type Preprocess struct {
 	PadCrop  int      // Small: training crops are taken from the picture padded by this many zero pixels (after mean subtraction) on each side
 	Flip     bool     // training: mirror left-right with probability 1/2 (off for digits, where it changes meaning)
 	Filter   ResizeFilter
+	// Normalize, when set, transforms every input after cropping (the
+	// presets of networks trained elsewhere: torchvision, Caffe).
+	Normalize *Normalize
 	// Logf receives the one-time notice that pictures are converted between
 	// gray and colour to fit Geometry.C; nil means log.Printf.
 	Logf func(format string, args ...any)
@@ -118,6 +121,9 @@ func (p Preprocess) Validate() error {
 		}
 	default:
 		return errors.Errorf("preprocess: unknown kind %v", p.Kind)
+	}
+	if err := p.Normalize.Validate(p.Geometry.C); err != nil {
+		return errors.Wrap(err, "preprocess")
 	}
 	if p.Filter < CatmullRom || p.Filter > BiLinear {
 		return errors.Errorf("preprocess: unknown resize filter %d", p.Filter)
@@ -179,10 +185,17 @@ func (p Preprocess) TenCrops() [10]Crop {
 	return out
 }
 
-// ApplyCrop subtracts the mean (when not nil) from a base picture and cuts
-// the crop out of it into dst (Geometry.Size() floats). base must have
-// BaseGeometry; mean, if given, too.
+// ApplyCrop subtracts the mean (when not nil) from a base picture, cuts
+// the crop out of it into dst (Geometry.Size() floats) and applies
+// Normalize, if set. base must have BaseGeometry; mean, if given, too.
 func (p Preprocess) ApplyCrop(base []float32, mean *Mean, c Crop, dst []float32) {
+	p.applyCrop(base, mean, c, dst)
+	if p.Normalize != nil {
+		p.Normalize.apply(dst, p.Geometry)
+	}
+}
+
+func (p Preprocess) applyCrop(base []float32, mean *Mean, c Crop, dst []float32) {
 	b := p.BaseGeometry()
 	g := p.Geometry
 	var m []float32
