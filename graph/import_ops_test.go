@@ -228,3 +228,80 @@ func TestGroupedConvErrors(t *testing.T) {
 		}()
 	}
 }
+
+func TestGradAvgPool(t *testing.T) {
+	rng := rand.New(rand.NewSource(14))
+	for _, c := range []struct {
+		h, w, k, s, p    int
+		ceil, includePad bool
+	}{
+		{7, 7, 3, 2, 1, false, true}, {7, 7, 3, 2, 1, false, false},
+		{8, 7, 3, 2, 1, true, true}, {8, 7, 3, 2, 1, true, false},
+		{6, 5, 2, 2, 0, true, true}, {5, 6, 3, 3, 1, true, false},
+	} {
+		x := randDense(rng, 1, 2, 2, c.h, c.w)
+		gradCheck(t, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+			return AvgPool(in[0], c.k, c.s, c.p, c.ceil, c.includePad)
+		}, []*tensor.Dense{x}, nil)
+		oh, ow := PoolOutputSizeMode(c.h, c.k, c.s, c.p, c.ceil), PoolOutputSizeMode(c.w, c.k, c.s, c.p, c.ceil)
+		gradCheck(t, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+			return AvgPoolTranspose(in[0], c.k, c.s, c.p, c.ceil, c.includePad, c.h, c.w)
+		}, []*tensor.Dense{randDense(rng, 1, 2, 2, oh, ow)}, nil)
+	}
+}
+
+func TestGradAdaptiveAvgPool(t *testing.T) {
+	rng := rand.New(rand.NewSource(15))
+	for _, c := range []struct{ h, w, oh, ow int }{{7, 7, 3, 3}, {6, 6, 6, 6}, {5, 7, 3, 2}, {3, 4, 5, 6}, {7, 5, 1, 1}} {
+		gradCheck(t, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+			return AdaptiveAvgPool(in[0], c.oh, c.ow)
+		}, []*tensor.Dense{randDense(rng, 1, 2, 2, c.h, c.w)}, nil)
+		gradCheck(t, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+			return AdaptiveAvgPoolTranspose(in[0], c.h, c.w)
+		}, []*tensor.Dense{randDense(rng, 1, 2, 2, c.oh, c.ow)}, nil)
+	}
+}
+
+// TestPoolErrors: bad pooling parameters and shapes are errors, never panics.
+func TestPoolErrors(t *testing.T) {
+	g := G.NewGraph()
+	mk := func(name string, shape ...int) *G.Node {
+		return G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name))
+	}
+	x := mk("x", 1, 2, 5, 5)
+	for _, c := range []struct {
+		name   string
+		build  func() (*G.Node, error)
+		expect string
+	}{
+		{"avg kernel 0", func() (*G.Node, error) { return AvgPool(x, 0, 1, 0, false, true) }, "kernel >= 1"},
+		{"avg pad > kernel/2", func() (*G.Node, error) { return AvgPool(x, 3, 1, 2, true, true) }, "pad"},
+		{"avg input too small", func() (*G.Node, error) { return AvgPool(x, 7, 1, 0, false, true) }, "smaller than the window"},
+		{"avg 3-D", func() (*G.Node, error) { return AvgPool(mk("x3", 2, 5, 5), 3, 2, 0, false, true) }, "4-D"},
+		{"avg transpose wrong size", func() (*G.Node, error) { return AvgPoolTranspose(mk("y", 1, 2, 3, 3), 3, 2, 0, false, true, 9, 9) }, "pools to 4x4"},
+		{"avg transpose no size", func() (*G.Node, error) { return AvgPoolTranspose(mk("y2", 1, 2, 3, 3), 3, 2, 0, false, true, 0, 7) }, "input size"},
+		{"adaptive 0", func() (*G.Node, error) { return AdaptiveAvgPool(x, 0, 3) }, "output size"},
+		{"adaptive 2-D", func() (*G.Node, error) { return AdaptiveAvgPool(mk("x2", 2, 5), 1, 1) }, "4-D"},
+		{"adaptive transpose no size", func() (*G.Node, error) { return AdaptiveAvgPoolTranspose(mk("y3", 1, 2, 3, 3), 5, -1) }, "input size"},
+		{"max ceil too small", func() (*G.Node, error) {
+			y, _, err := MaxPoolMode(mk("x4", 1, 1, 1, 1), 3, 2, 0, true)
+			return y, err
+		}, "smaller than the window"},
+		{"max ceil bad pad", func() (*G.Node, error) {
+			y, _, err := MaxPoolMode(x, 3, 2, 2, true)
+			return y, err
+		}, "pad"},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", c.name, r)
+				}
+			}()
+			_, err := c.build()
+			if err == nil || !strings.Contains(err.Error(), c.expect) {
+				t.Errorf("%s: got error %v, want one mentioning %q", c.name, err, c.expect)
+			}
+		}()
+	}
+}
