@@ -305,3 +305,70 @@ func TestPoolErrors(t *testing.T) {
 		}()
 	}
 }
+
+func TestGradLRNWithinMap(t *testing.T) {
+	rng := rand.New(rand.NewSource(16))
+	for _, p := range []LRNParams{
+		{Size: 3, Alpha: 0.5, Beta: 0.75, K: 1, WithinMap: true},
+		{Size: 5, Alpha: 2, Beta: 0.6, K: 1.5, WithinMap: true},
+		{Size: 7, Alpha: 1, Beta: 0.75, K: 1, WithinMap: true}, // window wider than the 4x6 map
+		{Size: 1, Alpha: 0.3, Beta: 0.5, K: 2, WithinMap: true},
+	} {
+		gradCheck(t, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return LRN(in[0], p) },
+			[]*tensor.Dense{randDense(rng, 2, 2, 3, 4, 6)}, nil)
+	}
+}
+
+// TestLRNBackwardWithinMap: the deconvnet's LRNBackward through a
+// within-map normalization equals the LRN's gradient (which the finite
+// differences check) applied to the same signal, to the bit.
+func TestLRNBackwardWithinMap(t *testing.T) {
+	rng := rand.New(rand.NewSource(17))
+	p := LRNParams{Size: 5, Alpha: 1e-2, Beta: 0.75, K: 1, WithinMap: true}
+	forDtypes(t, func(t *testing.T, dt tensor.Dtype) {
+		x, r := convert(t, randDense(rng, 3, 2, 3, 6, 5), dt), convert(t, randDense(rng, 1, 2, 3, 6, 5), dt)
+		g := G.NewGraph()
+		xn := G.NewTensor(g, dt, 4, G.WithShape(2, 3, 6, 5), G.WithValue(x), G.WithName("x"))
+		rn := G.NewTensor(g, dt, 4, G.WithShape(2, 3, 6, 5), G.WithValue(r), G.WithName("r"))
+		y := must(t)(LRN(xn, p))
+		if _, err := G.Grad(G.Must(G.Sum(G.Must(G.HadamardProd(y, rn)))), xn); err != nil {
+			t.Fatal(err)
+		}
+		m := G.NewTapeMachine(g, G.BindDualValues(xn))
+		defer m.Close()
+		if err := m.RunAll(); err != nil {
+			t.Fatalf("%+v", err)
+		}
+		want := floats(t, "grad", grad(t, xn))
+
+		act := &Activation{Enabled: true}
+		act.record(x)
+		g2 := G.NewGraph()
+		sig := G.NewTensor(g2, dt, 4, G.WithShape(2, 3, 6, 5), G.WithValue(r), G.WithName("sig"))
+		back := must(t)(LRNBackward(sig, act, p))
+		m2 := G.NewTapeMachine(g2)
+		defer m2.Close()
+		if err := m2.RunAll(); err != nil {
+			t.Fatalf("%+v", err)
+		}
+		got := floats(t, "LRNBackward", back.Value())
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("[%d]: LRNBackward %v, LRN's gradient %v", i, got[i], want[i])
+			}
+		}
+	})
+}
+
+func TestLRNWithinMapErrors(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(1, 2, 5, 5), G.WithName("x"))
+	for _, p := range []LRNParams{{Size: 4, Alpha: 1, Beta: 0.75, K: 1, WithinMap: true}, {Size: 0, Alpha: 1, Beta: 0.75, K: 1, WithinMap: true}} {
+		if _, err := LRN(x, p); err == nil {
+			t.Errorf("LRN(%+v): no error", p)
+		}
+		if _, err := LRNBackward(x, &Activation{}, p); err == nil {
+			t.Errorf("LRNBackward(%+v): no error", p)
+		}
+	}
+}

@@ -18,9 +18,32 @@ import (
 // divided by Size. TensorFlow's tf.nn.local_response_normalization does not
 // divide: its (depth_radius r, alpha_tf, beta, bias) equal Size = 2r+1,
 // Alpha = alpha_tf*Size, K = bias here.
+//
+// With WithinMap set, the window is spatial instead (Caffe's LRN with
+// norm_region WITHIN_CHANNEL):
+//
+//	b_c(i,j) = a_c(i,j) / (K + Alpha/Size^2 * sum_{(i',j') in window(i,j)} a_c(i',j')^2)^Beta,
+//
+// window(i,j) the Size x Size square centred on (i,j), zero outside the map
+// (padding (Size-1)/2). Alpha is divided by Size^2, the window's area:
+// Caffe computes the sum as an average pooling of the squares with padding
+// counted (each window's divisor is Size^2), then scales it by alpha. Size
+// must be odd, as Caffe requires. Caffe's within-channel LRN ignores its k
+// and adds 1: import it with K = 1.
 type LRNParams struct {
 	Size           int
 	Alpha, Beta, K float64
+	WithinMap      bool // normalize over a spatial window within each map (Caffe's WITHIN_CHANNEL)
+}
+
+// desc names the parameters as the ops print them (within-map only when
+// set, so cross-map ops print as they always have).
+func (p LRNParams) desc() string {
+	w := ""
+	if p.WithinMap {
+		w = ", withinMap=true"
+	}
+	return fmt.Sprintf("size=%d, alpha=%g, beta=%g, k=%g%s", p.Size, p.Alpha, p.Beta, p.K, w)
 }
 
 // DefaultLRN is the paper's (and AlexNet's) normalization: n=5, alpha=1e-4,
@@ -31,10 +54,14 @@ func (p LRNParams) validate() error {
 	if p.Size < 1 || p.K <= 0 || p.Alpha < 0 || p.Beta < 0 {
 		return errors.Errorf("LRN: need Size >= 1, K > 0, Alpha >= 0, Beta >= 0; got %+v", p)
 	}
+	if p.WithinMap && p.Size%2 == 0 {
+		return errors.Errorf("LRN: a within-map window needs an odd Size (centred on its pixel), got %+v", p)
+	}
 	return nil
 }
 
-// LRN normalizes x (N, C, H, W) across its feature maps.
+// LRN normalizes x (N, C, H, W) across its feature maps, or within each
+// map when p.WithinMap is set.
 func LRN(x *G.Node, p LRNParams) (*G.Node, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -67,7 +94,7 @@ func (op *lrnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return sam
 func (op *lrnOp) WriteHash(h hasher)                                { writeHash(h, op) }
 func (op *lrnOp) Hashcode() uint32                                  { return hashcode(op) }
 func (op *lrnOp) String() string {
-	return fmt.Sprintf("LRN{size=%d, alpha=%g, beta=%g, k=%g, grad=%t}", op.P.Size, op.P.Alpha, op.P.Beta, op.P.K, op.Grad)
+	return fmt.Sprintf("LRN{%s, grad=%t}", op.P.desc(), op.Grad)
 }
 
 func (op *lrnOp) Do(vs ...G.Value) (G.Value, error) {
@@ -116,11 +143,19 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 	p := workers(n)
 	bufs, give := borrowSet[T](3*p, c*l)
 	defer give()
-	runs, giveRuns := borrowSet[float64](p, l)
+	within := op.P.WithinMap
+	nrun := l
+	if within {
+		nrun = 2 * l // and the row sums of the spatial window
+	}
+	runs, giveRuns := borrowSet[float64](p, nrun)
 	defer giveRuns()
 	work := make([]lrnWork[T], p)
 	for w := range work {
-		work[w] = lrnWork[T]{sq: bufs[3*w], pw: bufs[3*w+1], scale: bufs[3*w+2], run: runs[w]}
+		work[w] = lrnWork[T]{sq: bufs[3*w], pw: bufs[3*w+1], scale: bufs[3*w+2], run: runs[w][:l], h: s[2], w: s[3]}
+		if within {
+			work[w].rows = runs[w][l:]
+		}
 	}
 	parallelFor(n, func(wk, i int) {
 		ws := &work[wk]
@@ -129,13 +164,17 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 		if cached {
 			pwi, si = pw[lo:hi], scale[lo:hi]
 		}
+		scaleFn, backwardFn := lrnScale[T], lrnBackward[T]
+		if within {
+			scaleFn, backwardFn = lrnScaleWithin[T], lrnBackwardWithin[T]
+		}
 		if op.Grad {
 			if !cached {
-				lrnScale(op.P, c, l, x[lo:hi], pwi, si, ws)
+				scaleFn(op.P, c, l, x[lo:hi], pwi, si, ws)
 			}
-			lrnBackward(op.P, c, l, x[lo:hi], sliceOf[T](ts[1])[lo:hi], out[lo:hi], pwi, si, ws)
+			backwardFn(op.P, c, l, x[lo:hi], sliceOf[T](ts[1])[lo:hi], out[lo:hi], pwi, si, ws)
 		} else {
-			lrnScale(op.P, c, l, x[lo:hi], pwi, si, ws)
+			scaleFn(op.P, c, l, x[lo:hi], pwi, si, ws)
 			for j, v := range x[lo:hi] {
 				out[lo+j] = v * pwi[j]
 			}
@@ -158,6 +197,8 @@ type lrnCache struct {
 type lrnWork[T float] struct {
 	sq, pw, scale []T
 	run           []float64
+	rows          []float64 // within-map: row sums of the window
+	h, w          int       // the map's size
 }
 
 // windowSums computes, for every map ch of one image (c maps of l
@@ -205,6 +246,62 @@ func lrnBackward[T float](p LRNParams, c, l int, x, dy, dx, pw, scale []T, ws *l
 	})
 }
 
+// lrnScaleWithin is lrnScale for the within-map window: scale = K +
+// Alpha/Size^2 * sum of squares over the Size x Size window of each pixel.
+func lrnScaleWithin[T float](p LRNParams, c, l int, x, pw, scale []T, ws *lrnWork[T]) {
+	sq := ws.sq[:len(x)]
+	square(x, sq)
+	a := p.Alpha / float64(p.Size*p.Size)
+	for ch := 0; ch < c; ch++ {
+		boxSums(ws.h, ws.w, (p.Size-1)/2, sq[ch*l:(ch+1)*l], ws.rows, ws.run)
+		scaleRow(ws.run, p.K, a, p.Beta, scale[ch*l:(ch+1)*l], pw[ch*l:(ch+1)*l])
+	}
+}
+
+// lrnBackwardWithin is lrnBackward for the within-map window: with y_q =
+// x_q scale_q^-beta,
+//
+//	dx_q = dy_q scale_q^-beta - 2 beta Alpha/Size^2 x_q sum_{q' : q in window(q')} dy_q' y_q' / scale_q',
+//
+// and as the window is centred (Size odd), q is in window(q') exactly when
+// q' is in window(q): the sum is the same box filter as the forward's.
+func lrnBackwardWithin[T float](p LRNParams, c, l int, x, dy, dx, pw, scale []T, ws *lrnWork[T]) {
+	t := ws.sq[:c*l] // dy_q * y_q / scale_q
+	backwardTerms(dy, x, pw, scale, t, dx)
+	a := p.Alpha / float64(p.Size*p.Size)
+	f := 2 * p.Beta * a
+	for ch := 0; ch < c; ch++ {
+		boxSums(ws.h, ws.w, (p.Size-1)/2, t[ch*l:(ch+1)*l], ws.rows, ws.run)
+		backwardCross(dx[ch*l:(ch+1)*l], x[ch*l:(ch+1)*l], ws.run, f)
+	}
+}
+
+// boxSums writes to sums the sum of the h x w map v over the (2r+1) x
+// (2r+1) window centred on each position, zero outside the map, in float64:
+// rows first (into rows), then columns of those.
+func boxSums[T float](h, w, r int, v []T, rows, sums []float64) {
+	rows, sums = rows[:h*w], sums[:h*w]
+	for i := 0; i < h; i++ {
+		src, dst := v[i*w:(i+1)*w], rows[i*w:(i+1)*w]
+		for j := range dst {
+			var s float64
+			for _, e := range src[max(j-r, 0):min(j+r+1, w)] {
+				s += float64(e)
+			}
+			dst[j] = s
+		}
+	}
+	for i := 0; i < h; i++ {
+		dst := sums[i*w : (i+1)*w]
+		clear(dst)
+		for k := max(i-r, 0); k < min(i+r+1, h); k++ {
+			for j, e := range rows[k*w : (k+1)*w] {
+				dst[j] += e
+			}
+		}
+	}
+}
+
 func (op *lrnOp) DiffWRT(n int) []bool {
 	if op.Grad {
 		return []bool{false, false}
@@ -226,7 +323,8 @@ func (op *lrnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 // LRNBackward propagates a signal dy through an LRN layer linearized at the
 // input a forward pass recorded (the LRN's input activation): the LRN's
 // gradient. The deconvnet uses it when asked to go through normalization
-// instead of skipping it.
+// instead of skipping it. It serves cross-map and within-map (p.WithinMap)
+// normalizations alike.
 func LRNBackward(dy *G.Node, input *Activation, p LRNParams) (*G.Node, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -248,7 +346,7 @@ func (op *lrnRecordedOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { re
 func (op *lrnRecordedOp) WriteHash(h hasher)                                { writeHash(h, op) }
 func (op *lrnRecordedOp) Hashcode() uint32                                  { return hashcode(op) }
 func (op *lrnRecordedOp) String() string {
-	return fmt.Sprintf("LRNBackward{size=%d, alpha=%g, beta=%g, k=%g, id=%d}", op.P.Size, op.P.Alpha, op.P.Beta, op.P.K, op.ID)
+	return fmt.Sprintf("LRNBackward{%s, id=%d}", op.P.desc(), op.ID)
 }
 func (op *lrnRecordedOp) DiffWRT(int) []bool { return []bool{false} }
 func (op *lrnRecordedOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
