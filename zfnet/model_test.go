@@ -5,7 +5,6 @@ import (
 	"math/rand"
 	"runtime"
 	"testing"
-	"time"
 )
 
 func TestZFNetSpatialSizes(t *testing.T) {
@@ -31,41 +30,6 @@ func TestZFNetSpatialSizes(t *testing.T) {
 	if p := m.Param("fc6.weight"); p == nil || p.Value.Shape()[1] != 512*6*6 {
 		t.Errorf("fc6.weight: want 4096 x 18432")
 	}
-}
-
-func TestSmallStepSpeed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("speed probe")
-	}
-	a, _ := LookupArch("zfnet-small")
-	m, err := New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Initialize(InitHe, 1)
-	cfg := DefaultTrainConfig()
-	tr, err := NewTrainer(m, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := make([]float32, 128*28*28)
-	rng := rand.New(rand.NewSource(1))
-	for i := range x {
-		x[i] = rng.Float32()
-	}
-	labels := make([]int, 128)
-	for i := range labels {
-		labels[i] = i % 10
-	}
-	start := time.Now()
-	for s := 0; s < 5; s++ {
-		r, err := tr.Step(x, labels, 128)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("loss %.4f", r.Loss)
-	}
-	t.Logf("%.1f images/s", 5*128/time.Since(start).Seconds())
 }
 
 func TestInitializeIsSeeded(t *testing.T) {
@@ -116,7 +80,9 @@ func TestInitializeIsSeeded(t *testing.T) {
 // rate of 0 and no momentum: the solver's velocity then equals the gradient,
 // which must be the same every time (ops reuse their output buffers across
 // runs, and Gorgonia's bound dual values would add each run onto the last:
-// neither may leak into the next step).
+// neither may leak into the next step). The first run's gradient is checked
+// against independent values first (checkGradient), so the later runs are
+// compared with a right answer, not only with each other.
 func TestGradientsDoNotAccumulate(t *testing.T) {
 	a, _ := LookupArch("zfnet-small")
 	for i := range a.FCs {
@@ -141,6 +107,7 @@ func TestGradientsDoNotAccumulate(t *testing.T) {
 			t.Fatal(err)
 		}
 		if run == 0 {
+			checkGradient(t, m, x, labels, tr.SGD.Velocity)
 			first = map[string][]float32{}
 			for k, v := range tr.SGD.Velocity {
 				first[k] = append([]float32(nil), v...)
@@ -187,5 +154,140 @@ func TestGradientsIndependentOfThreads(t *testing.T) {
 				t.Fatalf("%s[%d]: %v on one core, %v on four", k, i, v[i], four[k][i])
 			}
 		}
+	}
+}
+
+// ceLoss is the mean cross-entropy of the model on a batch, computed here in
+// float64 from the inference graph's logits (no dropout), independently of
+// the training graph's loss op.
+func ceLoss(t *testing.T, p *Predictor, x []float32, labels []int) (float64, []float32) {
+	t.Helper()
+	z, err := p.Logits(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := p.Model.Arch.Classes
+	var loss float64
+	for n, l := range labels {
+		zl := make([]float64, k)
+		for c := range zl {
+			zl[c] = float64(z[n*k+c])
+		}
+		loss -= logSoftmax(zl, l)
+	}
+	return loss / float64(len(labels)), z
+}
+
+// checkGradient compares a dropout-free model's gradient g (by parameter
+// name) on one batch with two independent computations:
+//   - the last layer's, by hand: d loss/d bias = mean over the batch of
+//     softmax(z) - onehot(label), d loss/d W = the same outer the input of
+//     the last layer (read from a recording inference graph);
+//   - every parameter's, by central differences of the float64 loss above
+//     along the gradient: L(w + e g) - L(w - e g) = 2 e |g|^2 to first order.
+//
+// Every parameter's gradient must also be non-zero: the loss reaches every
+// layer.
+func checkGradient(t *testing.T, m *Model, x []float32, labels []int, g map[string][]float32) {
+	t.Helper()
+	p, err := NewPredictor(m, len(labels), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	loss0, z := ceLoss(t, p, x, labels)
+	last := m.Layers[len(m.Layers)-1].Name()              // fc8
+	in, err := p.Output(m.Layers[len(m.Layers)-2].Name()) // the last hidden layer's output
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := in.Data().([]float32)
+	k, n := m.Arch.Classes, len(labels)
+	d := len(h) / n
+	gb, gw := make([]float64, k), make([]float64, k*d)
+	for i, l := range labels {
+		zl := make([]float64, k)
+		for c := range zl {
+			zl[c] = float64(z[i*k+c])
+		}
+		for c := 0; c < k; c++ {
+			r := math.Exp(logSoftmax(zl, c))
+			if c == l {
+				r--
+			}
+			r /= float64(n)
+			gb[c] += r
+			for j := 0; j < d; j++ {
+				gw[c*d+j] += r * float64(h[i*d+j])
+			}
+		}
+	}
+	for name, want := range map[string][]float64{last + ".bias": gb, last + ".weight": gw} {
+		got := g[name]
+		if len(got) != len(want) {
+			t.Fatalf("%s: gradient has %d values, want %d", name, len(got), len(want))
+		}
+		for i := range want {
+			if math.Abs(float64(got[i])-want[i]) > 1e-5+1e-3*math.Abs(want[i]) {
+				t.Fatalf("%s[%d]: gradient %v, by hand %v", name, i, got[i], want[i])
+			}
+		}
+	}
+	for _, prm := range m.Params() {
+		gp := g[prm.Name]
+		var ss float64
+		for _, v := range gp {
+			ss += float64(v) * float64(v)
+		}
+		if !(ss > 0) {
+			t.Errorf("%s: gradient norm %v; the loss does not reach this layer", prm.Name, math.Sqrt(ss))
+			continue
+		}
+		w := prm.Data()
+		orig := append([]float32(nil), w...)
+		e := 2e-3 / ss // a loss change of about 4e-3 either way
+		step := func(sign float64) float64 {
+			for i := range w {
+				w[i] = orig[i] + float32(sign*e*float64(gp[i]))
+			}
+			l, _ := ceLoss(t, p, x, labels)
+			return l
+		}
+		diff := step(1) - step(-1)
+		copy(w, orig)
+		if want := 2 * e * ss; math.Abs(diff-want) > 0.05*want {
+			t.Errorf("%s: L(w+eg) - L(w-eg) = %.4g, the gradient predicts %.4g", prm.Name, diff, want)
+		}
+	}
+	if l, _ := ceLoss(t, p, x, labels); l != loss0 {
+		t.Fatalf("the weights were not restored: loss %v, was %v", l, loss0)
+	}
+}
+
+// TestPaperInitLoss: at the paper's N(0, 0.01^2) init with zero biases the
+// logits are nearly zero, so the first step's loss is ln(classes) to within
+// 0.01 (a loss far from it means a wrong init scale or a wrong loss).
+func TestPaperInitLoss(t *testing.T) {
+	a, _ := LookupArch("zfnet-small")
+	m, _ := New(a)
+	if err := m.Initialize(InitPaper, 3); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(m, TrainConfig{Batch: 8, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	rng := rand.New(rand.NewSource(5))
+	x := make([]float32, 8*28*28)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	r, err := tr.Step(x, []int{0, 1, 2, 3, 4, 5, 6, 7}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := math.Log(10); math.Abs(r.Loss-want) > 0.01 {
+		t.Errorf("loss %.5f at the paper's init, want ln 10 = %.5f within 0.01", r.Loss, want)
 	}
 }
