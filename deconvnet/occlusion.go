@@ -120,7 +120,11 @@ func Occlude(net *Net, x []float32, label int, cfg OcclusionConfig) (*OcclusionR
 			}
 			clean = append([]float32(nil), row...)
 			p := zfnet.Softmax(logits)
-			res.CleanP, res.CleanPred = p[label], argmax(p)
+			pred, err := zfnet.Argmax(p) // the one ranking rule: ties to the lower class, NaN an error
+			if err != nil {
+				return errors.Wrap(err, "class probabilities")
+			}
+			res.CleanP, res.CleanPred = p[label], pred
 			return nil
 		})
 	if err != nil {
@@ -137,7 +141,11 @@ func Occlude(net *Net, x []float32, label int, cfg OcclusionConfig) (*OcclusionR
 		return nil, errors.Errorf("occlusion: layer %s has %d feature maps, asked for map %d", cfg.Layer, maps, cfg.Map)
 	}
 	if res.Map < 0 {
-		res.Map = argmax(clean) / hw
+		best, err := zfnet.Argmax(clean)
+		if err != nil {
+			return nil, errors.Wrapf(err, "occlusion: layer %s on the unoccluded image", cfg.Layer)
+		}
+		res.Map = best / hw
 	}
 	res.CleanAct = mapTotal(clean, res.Map, hw)
 	proj, picked, err := net.ProjectTargets(cfg.Layer, []Target{{Map: res.Map, Strongest: true}}, Options{})
@@ -168,7 +176,11 @@ func Occlude(net *Net, x []float32, label int, cfg OcclusionConfig) (*OcclusionR
 		}
 		res.Activation[i] = mapTotal(row, res.Map, hw)
 		p := zfnet.Softmax(logits)
-		res.PTrue[i], res.Predicted[i] = p[label], argmax(p)
+		pred, err := zfnet.Argmax(p)
+		if err != nil {
+			return errors.Wrapf(err, "class probabilities with the square at position %d", i)
+		}
+		res.PTrue[i], res.Predicted[i] = p[label], pred
 		return nil
 	}
 	if err := net.forwardEach(n, input, visit); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/zfnet"
 )
 
 // The paper's Fig. 2 shows, for a feature map, its nine strongest
@@ -349,9 +350,14 @@ func (s *layerSearch) offer(d *Net, b *data.Batch) error {
 	for r := 0; r < b.Valid; r++ {
 		for mi, m := range s.maps {
 			plane := a[(r*c+m)*hw : (r*c+m+1)*hw]
-			best := argmax(plane)
+			// The one ranking rule (zfnet.Argmax): ties to the first
+			// position, a NaN activation an error rather than a silent loser.
+			best, err := zfnet.Argmax(plane)
+			if err != nil {
+				return errors.Wrapf(err, "top-k: layer %s, map %d of example %d", s.layer, m, b.Indices[r])
+			}
 			v := plane[best]
-			if !(v > 0) { // a map that does not fire says nothing (and NaN never wins)
+			if !(v > 0) { // a map that does not fire says nothing
 				continue
 			}
 			s.heaps[mi].offer(entry{value: v, index: b.Indices[r], label: b.Labels[r], fmap: m, y: best / w, x: best % w})

@@ -54,16 +54,17 @@ func Evaluate(p *Predictor, loader *data.Loader, progress func(done, total int))
 			if l < 0 || l >= k {
 				return nil, errors.Errorf("example %d has label %d, the model has %d classes", b.Indices[j], l, k)
 			}
-			res.Loss -= math.Log(math.Max(row[l], 1e-30))
-			rank, best := 0, 0
-			for c, v := range row {
-				if v > row[l] {
-					rank++
-				}
-				if v > row[best] {
-					best = c
-				}
+			// One ranking rule (rank.go): ties go to the lower class, as
+			// in the confusion table's argmax; NaN is an error.
+			rank, err := Rank(row, l)
+			if err != nil {
+				return nil, errors.Wrapf(err, "example %d", b.Indices[j])
 			}
+			best, err := Argmax(row)
+			if err != nil {
+				return nil, errors.Wrapf(err, "example %d", b.Indices[j])
+			}
+			res.Loss -= math.Log(math.Max(row[l], 1e-30))
 			if rank == 0 {
 				top1++
 			}

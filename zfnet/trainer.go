@@ -133,7 +133,14 @@ func (t *Trainer) Step(x []float32, labels []int, valid int) (StepResult, error)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return res, ErrDiverged
 	}
-	res.Correct, res.Top5 = countCorrect(t.logitVal.(*tensor.Dense).Data().([]float32), labels[:valid], t.Model.Arch.Classes)
+	logits := t.logitVal.(*tensor.Dense).Data().([]float32)
+	if CheckFiniteScores("logits", logits[:valid*t.Model.Arch.Classes], t.Model.Arch.Classes) != nil {
+		res.Loss = math.NaN()
+		return res, ErrDiverged
+	}
+	if res.Correct, res.Top5, err = countCorrect(logits, labels[:valid], t.Model.Arch.Classes); err != nil {
+		return res, err
+	}
 	for i, p := range t.params {
 		g, ok := graph.LastOutput(t.gradNodes[i])
 		if !ok {
@@ -167,15 +174,13 @@ func fillBatch(xt, tt *tensor.Dense, x []float32, labels []int, valid, classes i
 	return nil
 }
 
-// countCorrect counts top-1 and top-5 hits among the labelled rows.
-func countCorrect(logits []float32, labels []int, k int) (top1, top5 int) {
+// countCorrect counts top-1 and top-5 hits among the labelled rows, ranked
+// as everywhere else (Rank: ties go to the lower class, NaN is an error).
+func countCorrect(logits []float32, labels []int, k int) (top1, top5 int, err error) {
 	for i, l := range labels {
-		row := logits[i*k : (i+1)*k]
-		rank := 0
-		for _, v := range row {
-			if v > row[l] {
-				rank++
-			}
+		rank, err := Rank(logits[i*k:(i+1)*k], l)
+		if err != nil {
+			return 0, 0, errors.Wrapf(err, "example %d of the batch", i)
 		}
 		if rank == 0 {
 			top1++
@@ -184,7 +189,7 @@ func countCorrect(logits []float32, labels []int, k int) (top1, top5 int) {
 			top5++
 		}
 	}
-	return
+	return top1, top5, nil
 }
 
 func scalar(v G.Value) (float64, error) {
