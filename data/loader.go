@@ -50,6 +50,11 @@ func NewLoader(src Source, cfg LoaderConfig) (*Loader, error) {
 		if bg := cfg.Pre.BaseGeometry(); cfg.Mean.Geometry() != bg || len(cfg.Mean.Pix) != bg.Size() {
 			return nil, errors.Errorf("loader %s: mean image is %v with %d values; expected %v (the preprocessing's base geometry)", src.Name(), cfg.Mean.Geometry(), len(cfg.Mean.Pix), bg)
 		}
+		// A mean from a checkpoint or a file: a NaN in it would reach every
+		// input (see finite.go).
+		if err := CheckFinite("loader "+src.Name()+": mean image", cfg.Mean.Geometry(), cfg.Mean.Pix); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.TenCrop && cfg.Train {
 		return nil, errors.Errorf("loader %s: ten crops are for testing; expected Train false with TenCrop", src.Name())

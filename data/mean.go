@@ -165,7 +165,11 @@ func ReadNpy(r io.Reader, name string) (*Mean, error) {
 		a.Shape[1] > 1<<15 || a.Shape[2] > 1<<15 || len(a.Data) != a.Shape[0]*a.Shape[1]*a.Shape[2] {
 		return nil, errors.Errorf("%s: mean image of shape %v; expected (C, H, W) with C 1 or 3", name, a.Shape)
 	}
-	return &Mean{C: a.Shape[0], H: a.Shape[1], W: a.Shape[2], Pix: a.Data}, nil
+	m := &Mean{C: a.Shape[0], H: a.Shape[1], W: a.Shape[2], Pix: a.Data}
+	if err := CheckFinite(name+": mean image", m.Geometry(), m.Pix); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // LoadNpy reads a mean from path (see ReadNpy).

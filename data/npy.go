@@ -96,6 +96,11 @@ func ReadNpyArray(r io.Reader, name string) (*NpyArray, error) {
 		return nil, errors.Wrapf(err, "%s", name)
 	}
 	size := map[string]int{"<f4": 4, "<f8": 8}[a.Descr]
+	if a.Descr == "<f2" || a.Descr == "|f2" || a.Descr == "=f2" {
+		// Float64 would be read here but not as weights (they must be
+		// float32), so the one conversion that works everywhere is named.
+		return nil, errors.Errorf("%s: dtype %s (float16); convert to float32 first: numpy a.astype(numpy.float32), PyTorch {k: v.float().numpy() for k, v in model.state_dict().items()}", name, a.Descr)
+	}
 	if size == 0 {
 		return nil, errors.Errorf("%s: dtype %s, expected little-endian float32 ('<f4') or float64 ('<f8')", name, a.Descr)
 	}

@@ -303,6 +303,12 @@ func (p Preprocess) base(src Source, i int, sc *scratch, note *notifier) ([]floa
 			return nil, 0, im.Path, errors.Errorf("%s: %d pixel values for %dx%dx%d; expected a 1- or 3-channel picture", im.Path, len(im.Pix), im.C, im.H, im.W)
 		}
 		label, path, native = im.Label, im.Path, im.C
+		// Float pixels from a source (not from a decoder, whose bytes are
+		// always finite): refused here, naming the file and position, since
+		// resampling or the network's ReLU would hide them (finite.go).
+		if err := CheckFinite(im.Path, Geometry{C: im.C, H: im.H, W: im.W}, im.Pix[:im.C*im.H*im.W]); err != nil {
+			return nil, 0, path, err
+		}
 		if n := len(src.Classes()); label != Unlabeled && (label < 0 || label >= n) {
 			return nil, 0, path, errors.Errorf("%s: label %d out of range; expected 0 to %d", path, label, n-1)
 		}

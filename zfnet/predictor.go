@@ -5,6 +5,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/nn"
 )
@@ -55,18 +56,28 @@ func (p *Predictor) Close() error { return p.vm.Close() }
 func (p *Predictor) Builder() *nn.Builder { return p.b }
 
 // Logits runs a batch (Batch*C*H*W floats, NCHW) and returns a copy of the
-// logits (Batch x classes).
+// logits (Batch x classes). A NaN or infinite input value is an error naming
+// its position (the network's ReLU would turn NaN into 0 and hide it: see
+// data/finite.go), and so are non-finite logits (from non-finite weights).
 func (p *Predictor) Logits(x []float32) ([]float32, error) {
 	xd := p.x.Data().([]float32)
 	if len(x) != len(xd) {
 		return nil, errors.Errorf("batch has %d floats, the graph expects %d (%v)", len(x), len(xd), p.x.Shape())
+	}
+	in := p.Model.Arch.Input
+	if err := data.CheckFinite("input", data.Geometry{C: in[0], H: in[1], W: in[2]}, x); err != nil {
+		return nil, err
 	}
 	copy(xd, x)
 	defer p.vm.Reset()
 	if err := p.vm.RunAll(); err != nil {
 		return nil, errors.Wrap(err, "forward pass")
 	}
-	return append([]float32(nil), p.logitVal.(*tensor.Dense).Data().([]float32)...), nil
+	logits := append([]float32(nil), p.logitVal.(*tensor.Dense).Data().([]float32)...)
+	if err := CheckFiniteScores("forward pass: logits", logits, p.Model.Arch.Classes); err != nil {
+		return nil, err
+	}
+	return logits, nil
 }
 
 // Output is a layer's output (N, C, H, W) or (N, features) from the latest

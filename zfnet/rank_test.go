@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pkg/errors"
@@ -150,5 +151,51 @@ func TestEvaluateEqualLogits(t *testing.T) {
 	}
 	if math.Abs(ev.Loss-math.Log(10)) > 1e-6 {
 		t.Errorf("loss %g, want ln 10", ev.Loss)
+	}
+}
+
+// A NaN pixel is an error naming its position, not a prediction: ReLU
+// would otherwise turn it into 0.
+func TestPredictorNonFiniteInput(t *testing.T) {
+	m := zeroModel(t)
+	p, err := NewPredictor(m, 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := make([]float32, 2*28*28)
+	x[28*28+3*28+5] = float32(math.NaN())
+	if _, err := p.Logits(x); err == nil || !strings.Contains(err.Error(), "example 1, channel 0, row 3, column 5") {
+		t.Errorf("NaN input: %v; want an error at example 1, channel 0, row 3, column 5", err)
+	}
+	tr, err := NewTrainer(m, TrainConfig{Batch: 2, LR: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if _, err := tr.Step(x, []int{0, 1}, 2); err == nil || !strings.Contains(err.Error(), "row 3, column 5") {
+		t.Errorf("training on a NaN input: %v; want an error naming the position", err)
+	}
+}
+
+// Non-finite weights give non-finite logits: evaluation fails instead of
+// printing NaN%.
+func TestEvaluateNonFiniteLogits(t *testing.T) {
+	m := zeroModel(t)
+	last := m.Params()[len(m.Params())-1] // the last layer's bias
+	last.Data()[3] = float32(math.Inf(1))
+	g := data.Geometry{C: 1, H: 28, W: 28}
+	p, err := NewPredictor(m, 10, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	loader, err := data.NewLoader(balanced(10, 1, g), data.LoaderConfig{BatchSize: 10, Pre: data.SmallPreprocess(g), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := Evaluate(p, loader, nil)
+	if err == nil || !strings.Contains(err.Error(), "class 3") {
+		t.Errorf("an infinite logit: %+v, %v; want an error naming class 3", ev, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/nn"
 )
@@ -159,6 +160,12 @@ func fillBatch(xt, tt *tensor.Dense, x []float32, labels []int, valid, classes i
 	batch := tt.Shape()[0]
 	if len(x) != len(xd) {
 		return errors.Errorf("batch has %d floats, the graph expects %d (%v)", len(x), len(xd), xt.Shape())
+	}
+	// Non-finite inputs are refused, not trained on: ReLU would turn NaN
+	// into 0 (see data/finite.go).
+	s := xt.Shape()
+	if err := data.CheckFinite("training batch", data.Geometry{C: s[1], H: s[2], W: s[3]}, x); err != nil {
+		return err
 	}
 	if valid < 1 || valid > batch || len(labels) < valid {
 		return errors.Errorf("batch: %d valid examples and %d labels for a batch of %d", valid, len(labels), batch)
