@@ -28,7 +28,7 @@ rng = np.random.default_rng(7)
 def expect(prefix, name, arr):
     """Saves the float32 values a reader must produce for tensor name."""
     np.save(os.path.join("expect", f"{prefix}__{name}.npy"),
-            np.ascontiguousarray(np.asarray(arr, dtype=np.float32)))
+            np.array(arr, dtype=np.float32, order="C"))
 
 
 # ---- PyTorch state_dicts ---------------------------------------------------
@@ -67,6 +67,9 @@ torch.save(sd, "legacy.pth", _use_new_zipfile_serialization=False)
 
 # A malicious pickle: asks for posix.system. Written opcode by opcode; it is
 # never unpickled here.
+FIXED = (2020, 1, 1, 0, 0, 0)  # zip timestamps: reruns write the same bytes
+
+
 def evil_pickle():
     p = b"\x80\x02"                       # PROTO 2
     p += b"cposix\nsystem\n"              # GLOBAL posix.system
@@ -78,14 +81,14 @@ def evil_pickle():
 
 
 with zipfile.ZipFile("evil.pth", "w", zipfile.ZIP_STORED) as z:
-    z.writestr("archive/data.pkl", evil_pickle())
-    z.writestr("archive/version", "3\n")
+    z.writestr(zipfile.ZipInfo("archive/data.pkl", FIXED), evil_pickle())
+    z.writestr(zipfile.ZipInfo("archive/version", FIXED), "3\n")
 with zipfile.ZipFile("evil_eval.pth", "w", zipfile.ZIP_STORED) as z:
     # builtins.eval through STACK_GLOBAL (protocol 4)
     p = b"\x80\x04"
     p += b"\x8c\x08builtins\x94\x8c\x04eval\x94\x93\x94"
     p += b"\x8c\x011\x94\x85\x94R\x94."
-    z.writestr("archive/data.pkl", p)
+    z.writestr(zipfile.ZipInfo("archive/data.pkl", FIXED), p)
 
 
 # ---- safetensors, written by hand -------------------------------------------
