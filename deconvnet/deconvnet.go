@@ -190,7 +190,7 @@ func (d *Net) projection(layer string, opt Options) (*projection, error) {
 		var err error
 		switch l := m.Layers[i].(type) {
 		case *nn.Conv2d:
-			sig, err = graph.ConvTranspose2d(sig, b.Bind(l.Weight), l.Stride, l.Pad, inShape[1], inShape[2])
+			sig, err = graph.GroupedConvTranspose2d(sig, b.Bind(l.Weight), l.Stride, l.Pad, l.GroupCount(), inShape[1], inShape[2])
 		case *nn.Linear:
 			in := inShape[:]
 			if i > 0 {
@@ -199,13 +199,22 @@ func (d *Net) projection(layer string, opt Options) (*projection, error) {
 			sig, err = graph.LinearTranspose(sig, b.Bind(l.Weight), append([]int{d.Batch}, in...)...)
 		case *nn.MaxPool:
 			sig, err = graph.Unpool(sig, fb.Switches[l.ID], inShape[1], inShape[2])
+		case *nn.AvgPool:
+			// An average spreads its output evenly over its window: the
+			// transpose (and gradient) of the pooling.
+			sig, err = graph.AvgPoolTranspose(sig, l.Kernel, l.Stride, l.Pad, l.Ceil, !l.ExcludePad, inShape[1], inShape[2])
+		case *nn.AdaptiveAvgPool:
+			if !l.Identity(inShape) {
+				sig, err = graph.AdaptiveAvgPoolTranspose(sig, inShape[1], inShape[2])
+			}
 		case *nn.ReLU:
 			sig, err = rectify(sig, fb.Activations[l.ID], opt.Rule)
 		case *nn.LRN:
 			if opt.ThroughLRN {
 				act := fb.Activations[inputReLU(m, i)]
 				if act == nil {
-					return nil, errors.Errorf("projecting through %s: its input is not a recorded ReLU", l.ID)
+					return nil, errors.Errorf("projecting through %s: its input is not a recorded ReLU (in %s it follows %s); "+
+						"project without going through normalization, as the paper does", l.ID, m.Arch.Name, m.Layers[i-1].Name())
 				}
 				sig, err = graph.LRNBackward(sig, act, l.P)
 			}
@@ -242,7 +251,7 @@ func isFlat(m *zfnet.Model, i int) bool {
 		switch m.Layers[i].(type) {
 		case *nn.Linear:
 			return true
-		case *nn.Conv2d, *nn.MaxPool:
+		case *nn.Conv2d, *nn.MaxPool, *nn.AvgPool, *nn.AdaptiveAvgPool:
 			return false
 		}
 	}

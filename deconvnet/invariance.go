@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -131,25 +132,45 @@ func (r *InvarianceResult) Curve(s, i int) *InvarianceCurve { return &r.Curves[s
 // ZFNet and zfnet-small), the paper's "layer 7"; with a single fc layer it
 // falls back to the top convolutional stage's output.
 func PenultimateLayer(m *zfnet.Model) string {
-	k, f := len(m.Arch.Convs), len(m.Arch.FCs)
-	if f >= 2 {
-		return fmt.Sprintf("fc%d", k+f-1)
+	var linear []string
+	for _, l := range m.Layers {
+		if _, ok := l.(*nn.Linear); ok {
+			linear = append(linear, l.Name())
+		}
+	}
+	if len(linear) >= 2 {
+		return linear[len(linear)-2]
 	}
 	return TopConvOutput(m)
 }
 
 // TopConvLayer names the last convolution ("conv5"); the deconvnet reads its
 // rectified output.
-func TopConvLayer(m *zfnet.Model) string { return fmt.Sprintf("conv%d", len(m.Arch.Convs)) }
-
-// TopConvOutput names the output of the last convolutional stage: its
-// pooling layer ("pool5") when it has one, otherwise the convolution.
-func TopConvOutput(m *zfnet.Model) string {
-	k := len(m.Arch.Convs)
-	if k > 0 && m.Arch.Convs[k-1].Pool != nil {
-		return fmt.Sprintf("pool%d", k)
+func TopConvLayer(m *zfnet.Model) string {
+	name := ""
+	for _, l := range m.Layers {
+		if _, ok := l.(*nn.Conv2d); ok {
+			name = l.Name()
+		}
 	}
-	return TopConvLayer(m)
+	return name
+}
+
+// TopConvOutput names the output of the last convolutional stage: the
+// first pooling layer after the last convolution ("pool5") when there is
+// one before the fully connected layers, otherwise the convolution.
+func TopConvOutput(m *zfnet.Model) string {
+	top := TopConvLayer(m)
+	_, i := m.Layer(top)
+	for _, l := range m.Layers[i+1:] {
+		switch l.(type) {
+		case *nn.MaxPool, *nn.AvgPool:
+			return l.Name()
+		case *nn.Linear:
+			return top
+		}
+	}
+	return top
 }
 
 // Invariance transforms every sample (decoded base pictures in [0,1], of

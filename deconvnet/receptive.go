@@ -48,6 +48,20 @@ func geometryAt(m *zfnet.Model, i int) fieldGeometry {
 			k, s, p = l.Kernel, l.Stride, l.Pad
 		case *nn.MaxPool:
 			k, s, p = l.Kernel, l.Stride, l.Pad
+		case *nn.AvgPool:
+			k, s, p = l.Kernel, l.Stride, l.Pad
+		case *nn.AdaptiveAvgPool:
+			// Output i averages input rows floor(i*H/OH) .. ceil((i+1)*H/OH)-1:
+			// a stride of floor(H/OH) and a window that covers the widest.
+			in := m.Arch.Input
+			if j > 0 {
+				in = m.Shapes[j-1]
+			}
+			if l.Identity(in) {
+				continue
+			}
+			s = in[1] / l.OutH
+			k = (in[1]+l.OutH-1)/l.OutH + 1
 		case *nn.Linear:
 			g.full = true
 			continue

@@ -9,29 +9,50 @@ import (
 	"github.com/zfnet/zfnet/graph"
 )
 
-// Conv2d is a convolution with bias: Out maps of In x Kernel x Kernel
-// filters at Stride with zero padding Pad.
+// Conv2d is a convolution with bias: Out maps of In/Groups x Kernel x
+// Kernel filters at Stride with zero padding Pad. With Groups > 1 the maps
+// split into groups that see only their own share of the input maps
+// (Caffe's two-tower AlexNet); the weight is (Out, In/Groups, Kernel,
+// Kernel) as in PyTorch.
 type Conv2d struct {
 	ID                           string
 	In, Out, Kernel, Stride, Pad int
+	Groups                       int // 0 or 1: an ordinary convolution
 	Weight, Bias                 *Param
 }
 
 // NewConv2d allocates the layer's parameters (zero; see zfnet's initializers).
 func NewConv2d(name string, in, out, kernel, stride, pad int) *Conv2d {
-	return &Conv2d{ID: name, In: in, Out: out, Kernel: kernel, Stride: stride, Pad: pad,
-		Weight: NewParam(name+".weight", true, true, out, in, kernel, kernel),
+	return NewGroupedConv2d(name, in, out, kernel, stride, pad, 1)
+}
+
+// NewGroupedConv2d is NewConv2d with the maps split into groups; in and out
+// must be multiples of groups (zfnet.New checks).
+func NewGroupedConv2d(name string, in, out, kernel, stride, pad, groups int) *Conv2d {
+	if groups < 1 {
+		groups = 1
+	}
+	return &Conv2d{ID: name, In: in, Out: out, Kernel: kernel, Stride: stride, Pad: pad, Groups: groups,
+		Weight: NewParam(name+".weight", true, true, out, in/groups, kernel, kernel),
 		Bias:   NewParam(name+".bias", false, false, out)}
+}
+
+// GroupCount is Groups, with 0 read as 1.
+func (l *Conv2d) GroupCount() int {
+	if l.Groups < 1 {
+		return 1
+	}
+	return l.Groups
 }
 
 func (l *Conv2d) Name() string     { return l.ID }
 func (l *Conv2d) Params() []*Param { return []*Param{l.Weight, l.Bias} }
 func (l *Conv2d) Forward(b *Builder, x *G.Node) (*G.Node, error) {
-	conv := graph.Conv2d
+	conv := graph.GroupedConv2d
 	if b.isData(x) {
-		conv = graph.Conv2dNoInputGrad
+		conv = graph.GroupedConv2dNoInputGrad
 	}
-	y, err := conv(x, b.Bind(l.Weight), b.Bind(l.Bias), l.Stride, l.Pad)
+	y, err := conv(x, b.Bind(l.Weight), b.Bind(l.Bias), l.Stride, l.Pad, l.GroupCount())
 	return y, wrapErr(err, l)
 }
 func (l *Conv2d) OutShape(in [3]int) ([3]int, error) {
@@ -75,23 +96,76 @@ func (l *LRN) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	return y, wrapErr(err, l)
 }
 
-// MaxPool is max pooling that records its switches in the Builder.
+// MaxPool is max pooling that records its switches in the Builder; Ceil
+// is PyTorch's ceil_mode (pytorchcv's ZFNet pools 3x3/2 that way).
 type MaxPool struct {
 	ID                  string
 	Kernel, Stride, Pad int
+	Ceil                bool
 }
 
 func (l *MaxPool) Name() string     { return l.ID }
 func (l *MaxPool) Params() []*Param { return nil }
 func (l *MaxPool) OutShape(in [3]int) ([3]int, error) {
-	if in[1]+2*l.Pad < l.Kernel || in[2]+2*l.Pad < l.Kernel {
-		return in, errors.Errorf("layer %s: input %dx%d is smaller than the %dx%d window", l.ID, in[1], in[2], l.Kernel, l.Kernel)
-	}
-	return [3]int{in[0], graph.PoolOutputSize(in[1], l.Kernel, l.Stride, l.Pad), graph.PoolOutputSize(in[2], l.Kernel, l.Stride, l.Pad)}, nil
+	return poolShape(l.ID, in, l.Kernel, l.Stride, l.Pad, l.Ceil)
 }
 func (l *MaxPool) Forward(b *Builder, x *G.Node) (*G.Node, error) {
-	y, sw, err := graph.MaxPool(x, l.Kernel, l.Stride, l.Pad)
+	y, sw, err := graph.MaxPoolMode(x, l.Kernel, l.Stride, l.Pad, l.Ceil)
 	b.Switches[l.ID] = sw
+	return y, wrapErr(err, l)
+}
+
+// poolShape is a pooling window's output shape, or why the input does not
+// fit it.
+func poolShape(id string, in [3]int, kernel, stride, pad int, ceil bool) ([3]int, error) {
+	if kernel < 1 || stride < 1 || pad < 0 || 2*pad > kernel {
+		return in, errors.Errorf("layer %s: need kernel >= 1, stride >= 1 and 0 <= pad <= kernel/2, got %d, %d, %d", id, kernel, stride, pad)
+	}
+	if in[1]+2*pad < kernel || in[2]+2*pad < kernel {
+		return in, errors.Errorf("layer %s: input %dx%d is smaller than the %dx%d window", id, in[1], in[2], kernel, kernel)
+	}
+	return [3]int{in[0], graph.PoolOutputSizeMode(in[1], kernel, stride, pad, ceil), graph.PoolOutputSizeMode(in[2], kernel, stride, pad, ceil)}, nil
+}
+
+// AvgPool is average pooling (torch.nn.AvgPool2d; ExcludePad is
+// count_include_pad=False).
+type AvgPool struct {
+	ID                  string
+	Kernel, Stride, Pad int
+	Ceil, ExcludePad    bool
+}
+
+func (l *AvgPool) Name() string     { return l.ID }
+func (l *AvgPool) Params() []*Param { return nil }
+func (l *AvgPool) OutShape(in [3]int) ([3]int, error) {
+	return poolShape(l.ID, in, l.Kernel, l.Stride, l.Pad, l.Ceil)
+}
+func (l *AvgPool) Forward(b *Builder, x *G.Node) (*G.Node, error) {
+	y, err := graph.AvgPool(x, l.Kernel, l.Stride, l.Pad, l.Ceil, !l.ExcludePad)
+	return y, wrapErr(err, l)
+}
+
+// AdaptiveAvgPool averages to a fixed OutH x OutW output
+// (torch.nn.AdaptiveAvgPool2d); on an input of that size it is the
+// identity and adds no node.
+type AdaptiveAvgPool struct {
+	ID         string
+	OutH, OutW int
+}
+
+func (l *AdaptiveAvgPool) Name() string     { return l.ID }
+func (l *AdaptiveAvgPool) Params() []*Param { return nil }
+func (l *AdaptiveAvgPool) OutShape(in [3]int) ([3]int, error) {
+	return [3]int{in[0], l.OutH, l.OutW}, nil
+}
+
+// Identity says whether the pooling leaves an input of shape in as it is.
+func (l *AdaptiveAvgPool) Identity(in [3]int) bool { return in[1] == l.OutH && in[2] == l.OutW }
+func (l *AdaptiveAvgPool) Forward(b *Builder, x *G.Node) (*G.Node, error) {
+	if s := x.Shape(); len(s) == 4 && s[2] == l.OutH && s[3] == l.OutW {
+		return x, nil
+	}
+	y, err := graph.AdaptiveAvgPool(x, l.OutH, l.OutW)
 	return y, wrapErr(err, l)
 }
 
@@ -155,15 +229,34 @@ func wrapErr(err error, l Layer) error {
 	return wrap(err, l)
 }
 
+func ceilNote(ceil bool) string {
+	if ceil {
+		return " ceil"
+	}
+	return ""
+}
+
 // Describe is a one-line summary of a layer's configuration.
 func Describe(l Layer) string {
 	switch l := l.(type) {
 	case *Conv2d:
-		return fmt.Sprintf("conv %dx%d/%d pad %d", l.Kernel, l.Kernel, l.Stride, l.Pad)
+		s := fmt.Sprintf("conv %dx%d/%d pad %d", l.Kernel, l.Kernel, l.Stride, l.Pad)
+		if g := l.GroupCount(); g > 1 {
+			s += fmt.Sprintf(" groups %d", g)
+		}
+		return s
 	case *MaxPool:
-		return fmt.Sprintf("max pool %dx%d/%d pad %d", l.Kernel, l.Kernel, l.Stride, l.Pad)
+		return fmt.Sprintf("max pool %dx%d/%d pad %d%s", l.Kernel, l.Kernel, l.Stride, l.Pad, ceilNote(l.Ceil))
+	case *AvgPool:
+		return fmt.Sprintf("avg pool %dx%d/%d pad %d%s", l.Kernel, l.Kernel, l.Stride, l.Pad, ceilNote(l.Ceil))
+	case *AdaptiveAvgPool:
+		return fmt.Sprintf("adaptive avg pool to %dx%d", l.OutH, l.OutW)
 	case *LRN:
-		return fmt.Sprintf("LRN n=%d a=%g b=%g k=%g", l.P.Size, l.P.Alpha, l.P.Beta, l.P.K)
+		where := "across maps"
+		if l.P.WithinMap {
+			where = "within maps"
+		}
+		return fmt.Sprintf("LRN %s n=%d a=%g b=%g k=%g", where, l.P.Size, l.P.Alpha, l.P.Beta, l.P.K)
 	case *Dropout:
 		return fmt.Sprintf("dropout p=%g", l.P)
 	case *Linear:

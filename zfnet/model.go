@@ -1,12 +1,9 @@
 package zfnet
 
 import (
-	"fmt"
-
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 
-	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -21,62 +18,39 @@ type Model struct {
 	params []*nn.Param
 }
 
-// New builds a model and checks that every layer fits the one before: a
-// mismatch (an input too small for a kernel, a wrong channel count) is an
-// error naming the layer. Parameters start at zero; call Init.
+// New builds a model from a.Sequence() and checks that every layer fits
+// the one before: a mismatch (an input too small for a kernel, a wrong
+// channel count, maps that do not split into groups) is an error naming the
+// layer. The last layer must be linear: it outputs the logits. Parameters
+// start at zero; call Initialize or load weights.
 func New(a Arch) (*Model, error) {
 	if a.Input[0] < 1 || a.Input[1] < 1 || a.Input[2] < 1 || a.Classes < 1 {
 		return nil, errors.Errorf("architecture %s: input %v and classes %d must be positive", a.Name, a.Input, a.Classes)
 	}
-	if len(a.FCs) == 0 {
-		return nil, errors.Errorf("architecture %s: needs at least one fully connected layer", a.Name)
+	seq := a.Sequence()
+	if len(seq) == 0 || seq[len(seq)-1].Kind != KindLinear {
+		return nil, errors.Errorf("architecture %s: the last layer must be linear (the logits)", a.Name)
 	}
 	m := &Model{Arch: a}
 	shape := a.Input
-	add := func(l nn.Layer) error {
+	for i, spec := range seq {
+		if spec.Kind == KindLinear && spec.Out == 0 && i != len(seq)-1 {
+			return nil, errors.Errorf("architecture %s: layer %s: only the last linear layer may leave its width to the class count", a.Name, spec.Name)
+		}
+		l, err := spec.layer(shape, a.Classes)
+		if err != nil {
+			return nil, errors.Wrapf(err, "architecture %s", a.Name)
+		}
 		s, err := l.OutShape(shape)
 		if err != nil {
-			return errors.Wrapf(err, "architecture %s with input %dx%dx%d", a.Name, a.Input[0], a.Input[1], a.Input[2])
+			return nil, errors.Wrapf(err, "architecture %s with input %dx%dx%d", a.Name, a.Input[0], a.Input[1], a.Input[2])
 		}
 		if s[1] < 1 || s[2] < 1 {
-			return errors.Errorf("architecture %s with input %dx%dx%d: layer %s output %v is empty; the input is too small",
+			return nil, errors.Errorf("architecture %s with input %dx%dx%d: layer %s output %v is empty; the input is too small",
 				a.Name, a.Input[0], a.Input[1], a.Input[2], l.Name(), s)
 		}
 		m.Layers, m.Shapes, shape = append(m.Layers, l), append(m.Shapes, s), s
 		m.params = append(m.params, l.Params()...)
-		return nil
-	}
-	for i, c := range a.Convs {
-		k := i + 1
-		steps := []nn.Layer{nn.NewConv2d(fmt.Sprintf("conv%d", k), shape[0], c.Out, c.Kernel, c.Stride, c.Pad), &nn.ReLU{ID: fmt.Sprintf("relu%d", k)}}
-		if c.LRN {
-			steps = append(steps, &nn.LRN{ID: fmt.Sprintf("norm%d", k), P: graph.DefaultLRN})
-		}
-		if c.Pool != nil {
-			steps = append(steps, &nn.MaxPool{ID: fmt.Sprintf("pool%d", k), Kernel: c.Pool.Kernel, Stride: c.Pool.Stride, Pad: c.Pool.Pad})
-		}
-		for _, l := range steps {
-			if err := add(l); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for i, f := range a.FCs {
-		k := len(a.Convs) + 1 + i
-		out, last := f.Out, i == len(a.FCs)-1
-		if last {
-			out = a.Classes
-		}
-		in := shape[0] * shape[1] * shape[2]
-		steps := []nn.Layer{nn.NewLinear(fmt.Sprintf("fc%d", k), in, out)}
-		if !last {
-			steps = append(steps, &nn.ReLU{ID: fmt.Sprintf("relu%d", k)}, &nn.Dropout{ID: fmt.Sprintf("drop%d", k), P: f.Dropout})
-		}
-		for _, l := range steps {
-			if err := add(l); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return m, nil
 }

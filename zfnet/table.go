@@ -33,8 +33,10 @@ func (m *Model) Table() []LayerRow {
 		switch l := l.(type) {
 		case *nn.Conv2d:
 			r.Kernel, r.Stride, r.Pad = l.Kernel, l.Stride, l.Pad
-			r.MultiplyAdds = int64(out[0]*out[1]*out[2]) * int64(l.In*l.Kernel*l.Kernel)
+			r.MultiplyAdds = int64(out[0]*out[1]*out[2]) * int64(l.In/l.GroupCount()*l.Kernel*l.Kernel)
 		case *nn.MaxPool:
+			r.Kernel, r.Stride, r.Pad = l.Kernel, l.Stride, l.Pad
+		case *nn.AvgPool:
 			r.Kernel, r.Stride, r.Pad = l.Kernel, l.Stride, l.Pad
 		case *nn.Linear:
 			r.InC = l.In

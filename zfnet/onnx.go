@@ -1,0 +1,303 @@
+package zfnet
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/zfnet/weights"
+)
+
+// onnxArch turns an ONNX graph that is a chain of
+// Conv/Relu/LRN/MaxPool/AveragePool/GlobalAveragePool/Flatten/Reshape/
+// Gemm/MatMul+Add/Dropout/Softmax/Identity nodes into an architecture, and
+// its initializers into our parameters (conv1.weight, ..., fc8.bias). The
+// final Softmax is left out: the model's outputs are logits. Anything else
+// is an error naming the node and its op. The preset is torchvision's when
+// the initializers carry torchvision's names (torch.onnx.export), Caffe's
+// otherwise (the model zoo's bvlcalexnet and zfnet512 come from Caffe).
+func onnxArch(f *weights.File) (Arch, map[string]tensorRef, error) {
+	g := f.Graph
+	a := Arch{Name: importName(f.Path), Doc: "read from the ONNX graph of " + f.Path, Preprocess: PresetCaffe}
+	if _, ok := f.Arrays.ByName["features.0.weight"]; ok {
+		a.Preprocess = PresetTorchvision
+	}
+	// The image input: the one graph input that is not an initializer.
+	var in *weights.ValueInfo
+	for i := range g.Inputs {
+		if _, init := f.Arrays.ByName[g.Inputs[i].Name]; !init {
+			if in != nil {
+				return Arch{}, nil, errors.Errorf("%s: the graph has several inputs (%s, %s); expected one image input", f.Path, in.Name, g.Inputs[i].Name)
+			}
+			in = &g.Inputs[i]
+		}
+	}
+	if in == nil || len(in.Shape) != 4 || in.Shape[1] < 1 || in.Shape[2] < 1 || in.Shape[3] < 1 {
+		return Arch{}, nil, errors.Errorf("%s: expected one graph input of shape (N, C, H, W) with known C, H, W", f.Path)
+	}
+	if in.Shape[1] > 1<<16 || in.Shape[2] > 1<<16 || in.Shape[3] > 1<<16 {
+		return Arch{}, nil, errors.Errorf("%s: input %s has shape %v; expected an image of at most 65536 pixels a side", f.Path, in.Name, in.Shape)
+	}
+	a.Input = [3]int{int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3])}
+	src := map[string]tensorRef{}
+	cur := in.Name
+	var seq []LayerSpec
+	nConv, nLinear := 0, 0
+	param := func(n *weights.Node, i int) (*weights.Array, string, error) {
+		if i >= len(n.Inputs) || n.Inputs[i] == "" {
+			return nil, "", nil
+		}
+		w := f.Arrays.ByName[n.Inputs[i]]
+		if w == nil {
+			return nil, "", errors.Errorf("%s: node %s (%s): input %s is not an initializer; expected constant weights", f.Path, n.Name, n.Op, n.Inputs[i])
+		}
+		return w, n.Inputs[i], nil
+	}
+	for ni := 0; ni < len(g.Nodes); ni++ {
+		n := &g.Nodes[ni]
+		where := fmt.Sprintf("%s: node %q (%s)", f.Path, n.Name, n.Op)
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			return Arch{}, nil, errors.Errorf("%s: operator domain %q is not supported", where, n.Domain)
+		}
+		if n.Op == "Constant" {
+			continue // shapes for Reshape: read where used
+		}
+		if len(n.Inputs) == 0 || n.Inputs[0] != cur || len(n.Outputs) == 0 {
+			return Arch{}, nil, errors.Errorf("%s: reads %v, expected the output of the node before (%s): only a chain of layers is supported", where, n.Inputs, cur)
+		}
+		cur = n.Outputs[0]
+		switch n.Op {
+		case "Conv":
+			w, wk, err := param(n, 1)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			if w == nil || len(w.Shape) != 4 {
+				return Arch{}, nil, errors.Errorf("%s: expected a 4-D weight initializer", where)
+			}
+			k, s, p, err := onnxWindow(n, where, w.Shape[2:])
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			if d := n.Attrs["dilations"]; len(d.Ints) > 0 && (d.Ints[0] != 1 || d.Ints[len(d.Ints)-1] != 1) {
+				return Arch{}, nil, errors.Errorf("%s: dilations %v; only 1 is supported", where, d.Ints)
+			}
+			if ap := n.Attrs["auto_pad"].String; ap != "" && ap != "NOTSET" {
+				return Arch{}, nil, errors.Errorf("%s: auto_pad %s; expected explicit pads", where, ap)
+			}
+			groups := 1
+			if gr, ok := n.Attrs["group"]; ok {
+				groups = int(gr.Int)
+			}
+			nConv++
+			l := GroupedConv(w.Shape[0], k, s, p[0], groups)
+			l.Name = fmt.Sprintf("conv%d", nConv+nLinear)
+			seq = append(seq, l)
+			src[l.Name+".weight"] = tensorRef{wk, w}
+			b, bk, err := param(n, 2)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			if b == nil {
+				b, bk = &weights.Array{Shape: []int{w.Shape[0]}, Data: make([]float32, w.Shape[0]), DType: "float32"}, "(no bias: zeros)"
+			}
+			src[l.Name+".bias"] = tensorRef{bk, b}
+		case "Relu":
+			seq = append(seq, ReLU())
+		case "LRN":
+			size := int(n.Attrs["size"].Int)
+			alpha, beta, bias := attrFloat(n, "alpha", 1e-4), attrFloat(n, "beta", 0.75), attrFloat(n, "bias", 1)
+			if size < 1 {
+				return Arch{}, nil, errors.Errorf("%s: size %d; expected >= 1", where, size)
+			}
+			// ONNX divides alpha by size, as torch.nn.LocalResponseNorm does.
+			seq = append(seq, CrossMapLRN(size, alpha, beta, bias))
+		case "MaxPool", "AveragePool":
+			k, s, p, err := onnxWindow(n, where, nil)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			ceil := n.Attrs["ceil_mode"].Int == 1
+			pad := p[0]
+			if p[0] != p[1] {
+				// Caffe's exporters spell ceil-mode pooling as extra padding
+				// at the bottom and right; the same windows, clipped.
+				pad, ceil = p[0], true
+			}
+			if n.Op == "MaxPool" {
+				if len(n.Outputs) > 1 && n.Outputs[1] != "" {
+					return Arch{}, nil, errors.Errorf("%s: the Indices output is not supported", where)
+				}
+				seq = append(seq, LayerSpec{Kind: KindMaxPool, Kernel: k, Stride: s, Pad: pad, Ceil: ceil})
+			} else {
+				seq = append(seq, LayerSpec{Kind: KindAvgPool, Kernel: k, Stride: s, Pad: pad, Ceil: ceil, ExcludePad: n.Attrs["count_include_pad"].Int == 0})
+			}
+		case "GlobalAveragePool":
+			seq = append(seq, AdaptiveAvgPool(1, 1))
+		case "Flatten", "Reshape", "Identity":
+			// Linear layers flatten their input in (C, H, W) order, which is
+			// what Flatten(axis=1) and Reshape(N, -1) give.
+			if ax, ok := n.Attrs["axis"]; n.Op == "Flatten" && ok && ax.Int != 1 {
+				return Arch{}, nil, errors.Errorf("%s: axis %d; expected 1", where, ax.Int)
+			}
+		case "Dropout":
+			p := attrFloat(n, "ratio", 0.5)
+			if len(n.Inputs) > 1 && n.Inputs[1] != "" {
+				if r := f.Arrays.ByName[n.Inputs[1]]; r != nil && len(r.Data) == 1 {
+					p = float64(r.Data[0])
+				}
+			}
+			seq = append(seq, Dropout(p))
+		case "Gemm":
+			w, wk, err := param(n, 1)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			if w == nil || len(w.Shape) != 2 {
+				return Arch{}, nil, errors.Errorf("%s: expected a 2-D weight initializer", where)
+			}
+			if attrFloat(n, "alpha", 1) != 1 || attrFloat(n, "beta", 1) != 1 || n.Attrs["transA"].Int != 0 {
+				return Arch{}, nil, errors.Errorf("%s: alpha, beta and transA other than 1, 1, 0 are not supported", where)
+			}
+			if n.Attrs["transB"].Int == 0 {
+				w, wk = transposed(w), wk+" (transposed)"
+			}
+			b, bk, err := param(n, 2)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			l, err := onnxLinear(&nConv, &nLinear, w, wk, b, bk, src, where)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			seq = append(seq, l)
+		case "MatMul":
+			w, wk, err := param(n, 1)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			if w == nil || len(w.Shape) != 2 {
+				return Arch{}, nil, errors.Errorf("%s: expected a 2-D weight initializer", where)
+			}
+			var b *weights.Array
+			bk := ""
+			if ni+1 < len(g.Nodes) && g.Nodes[ni+1].Op == "Add" && len(g.Nodes[ni+1].Inputs) == 2 && g.Nodes[ni+1].Inputs[0] == cur {
+				add := &g.Nodes[ni+1]
+				if b, bk, err = param(add, 1); err != nil {
+					return Arch{}, nil, err
+				}
+				cur = add.Outputs[0]
+				ni++
+			}
+			l, err := onnxLinear(&nConv, &nLinear, transposed(w), wk+" (transposed)", b, bk, src, where)
+			if err != nil {
+				return Arch{}, nil, err
+			}
+			seq = append(seq, l)
+		case "Softmax":
+			if ni != len(g.Nodes)-1 {
+				return Arch{}, nil, errors.Errorf("%s: Softmax is supported only as the last node (the model's outputs are logits)", where)
+			}
+		default:
+			return Arch{}, nil, errors.Errorf("%s: op %s is not supported; a chain of Conv, Relu, LRN, MaxPool, AveragePool, "+
+				"GlobalAveragePool, Flatten, Reshape, Gemm, MatMul+Add, Dropout and a final Softmax is", where, n.Op)
+		}
+	}
+	if len(seq) == 0 || seq[len(seq)-1].Kind != KindLinear {
+		return Arch{}, nil, errors.Errorf("%s: the graph does not end in a fully connected layer (Gemm or MatMul), so it has no class logits", f.Path)
+	}
+	last := &seq[len(seq)-1]
+	a.Classes, last.Out = last.Out, 0
+	nameLayers(seq)
+	a.Layers = seq
+	if extra := unusedArrays(onnxWeightsOnly(f), src); len(extra) > 0 {
+		return Arch{}, nil, errors.Errorf("%s: initializers no layer reads: %s", f.Path, strings.Join(extra, ", "))
+	}
+	return a, src, nil
+}
+
+// onnxLinear names a fully connected layer and records its tensors; w is
+// (out, in).
+func onnxLinear(nConv, nLinear *int, w *weights.Array, wk string, b *weights.Array, bk string, src map[string]tensorRef, where string) (LayerSpec, error) {
+	*nLinear++
+	l := Linear(w.Shape[0])
+	l.Name = fmt.Sprintf("fc%d", *nConv+*nLinear)
+	if b == nil {
+		b, bk = &weights.Array{Shape: []int{w.Shape[0]}, Data: make([]float32, w.Shape[0]), DType: "float32"}, "(no bias: zeros)"
+	}
+	if len(b.Data) != w.Shape[0] {
+		return l, errors.Errorf("%s: bias of %d values for %d outputs", where, len(b.Data), w.Shape[0])
+	}
+	b = &weights.Array{Shape: []int{w.Shape[0]}, Data: b.Data, DType: b.DType} // Gemm's C may be (1, out)
+	src[l.Name+".weight"], src[l.Name+".bias"] = tensorRef{wk, w}, tensorRef{bk, b}
+	return l, nil
+}
+
+// onnxWindow reads a square kernel, stride and the (begin, end) padding of
+// a Conv or pooling node; a Conv's kernel may come from its weight.
+func onnxWindow(n *weights.Node, where string, wk []int) (k, s int, pad [2]int, err error) {
+	ks := n.Attrs["kernel_shape"].Ints
+	switch {
+	case len(ks) == 2 && ks[0] == ks[1]:
+		k = int(ks[0])
+	case len(ks) == 0 && len(wk) == 2 && wk[0] == wk[1]:
+		k = wk[0]
+	default:
+		return 0, 0, pad, errors.Errorf("%s: kernel_shape %v; expected a square 2-D kernel", where, ks)
+	}
+	s = 1
+	if st := n.Attrs["strides"].Ints; len(st) > 0 {
+		if len(st) != 2 || st[0] != st[1] {
+			return 0, 0, pad, errors.Errorf("%s: strides %v; expected equal strides", where, st)
+		}
+		s = int(st[0])
+	}
+	if p := n.Attrs["pads"].Ints; len(p) > 0 {
+		// (top, left, bottom, right)
+		if len(p) != 4 || p[0] != p[1] || p[2] != p[3] || p[2] < p[0] {
+			return 0, 0, pad, errors.Errorf("%s: pads %v; expected the same padding on top and left, and on bottom and right", where, p)
+		}
+		pad = [2]int{int(p[0]), int(p[2])}
+	}
+	if ap := n.Attrs["auto_pad"].String; ap != "" && ap != "NOTSET" {
+		return 0, 0, pad, errors.Errorf("%s: auto_pad %s; expected explicit pads", where, ap)
+	}
+	if k < 1 || s < 1 || k > 1<<12 || s > 1<<12 || pad[0] < 0 || pad[1] > k {
+		return 0, 0, pad, errors.Errorf("%s: kernel %d, stride %d, pads %v out of range", where, k, s, pad)
+	}
+	return k, s, pad, nil
+}
+
+func attrFloat(n *weights.Node, name string, def float64) float64 {
+	if a, ok := n.Attrs[name]; ok && a.Kind == "float" {
+		return float64(a.Float)
+	}
+	return def
+}
+
+// transposed is a (rows, cols) matrix as (cols, rows).
+func transposed(w *weights.Array) *weights.Array {
+	r, c := w.Shape[0], w.Shape[1]
+	t := make([]float32, len(w.Data))
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			t[j*r+i] = w.Data[i*c+j]
+		}
+	}
+	return &weights.Array{Shape: []int{c, r}, Data: t, DType: w.DType}
+}
+
+// onnxWeightsOnly is the file's float initializers minus the one-value
+// constants (a Dropout's ratio) that are not weights.
+func onnxWeightsOnly(f *weights.File) weights.Arrays {
+	var out weights.Arrays
+	out.ByName = map[string]*weights.Array{}
+	for _, n := range f.Arrays.Names {
+		if a := f.Arrays.ByName[n]; len(a.Shape) > 1 || (len(a.Shape) == 1 && a.Shape[0] > 1) {
+			out.Names = append(out.Names, n)
+			out.ByName[n] = a
+		}
+	}
+	return out
+}
