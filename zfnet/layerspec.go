@@ -13,14 +13,14 @@ import (
 // the networks people publish: torchvision's nn.Sequential, pytorchcv's
 // stages, the ONNX model zoo's Caffe-born chains.
 const (
-	KindConv            = "conv"              // convolution with bias (groups allowed)
-	KindReLU            = "relu"              // rectification
-	KindLRN             = "lrn"               // local response normalization, across or within maps
-	KindMaxPool         = "maxpool"           // max pooling with switches, floor or ceil mode
-	KindAvgPool         = "avgpool"           // average pooling, floor or ceil mode
-	KindAdaptiveAvgPool = "adaptive_avgpool"  // average pooling to a fixed output size
-	KindDropout         = "dropout"           // dropout (training graphs only)
-	KindLinear          = "linear"            // fully connected with bias; flattens its input (C, H, W order)
+	KindConv            = "conv"             // convolution with bias (groups allowed)
+	KindReLU            = "relu"             // rectification
+	KindLRN             = "lrn"              // local response normalization, across or within maps
+	KindMaxPool         = "maxpool"          // max pooling with switches, floor or ceil mode
+	KindAvgPool         = "avgpool"          // average pooling, floor or ceil mode
+	KindAdaptiveAvgPool = "adaptive_avgpool" // average pooling to a fixed output size
+	KindDropout         = "dropout"          // dropout (training graphs only)
+	KindLinear          = "linear"           // fully connected with bias; flattens its input (C, H, W order)
 )
 
 // LayerSpec is one entry of an architecture's ordered layer list, the way
