@@ -2,8 +2,10 @@ package data
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -141,13 +143,73 @@ func TestFolderBadInput(t *testing.T) {
 	if _, _, err := OpenFolder(filepath.Join(root, "nope"), "f", nil, FailOnBad); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("missing root: %v", err)
 	}
-	if os.Getuid() != 0 { // root reads everything
-		os.Chmod(filepath.Join(root, "a"), 0)
-		defer os.Chmod(filepath.Join(root, "a"), 0o755)
-		if _, _, err := OpenFolder(root, "f", nil, FailOnBad); err == nil || !strings.Contains(err.Error(), filepath.Join(root, "a")) {
-			t.Errorf("unreadable class: %v", err)
-		}
+	// An unreadable class folder: TestOpenFolderUnreadableClass.
+}
+
+// TestOpenFolderUnreadableClass: a class folder the user may not read is an
+// error naming it. Root reads everything, so as root the test runs itself
+// again as user nobody (a copy of the test binary in a folder nobody may
+// enter); where that is impossible it says so and skips loudly.
+func TestOpenFolderUnreadableClass(t *testing.T) {
+	if os.Getuid() == 0 {
+		asNobody(t, "TestOpenFolderUnreadableClass")
+		return
 	}
+	root, err := os.MkdirTemp("", "unreadable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	makeFolder(t, root, []string{"a", "b"}, 2)
+	if err := os.Chmod(filepath.Join(root, "a"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(filepath.Join(root, "a"), 0o755)
+	if _, err := os.ReadDir(filepath.Join(root, "a")); err == nil {
+		t.Fatalf("uid %d reads a folder of mode 0: permission bits do not apply here", os.Getuid())
+	}
+	if _, _, err := OpenFolder(root, "f", nil, FailOnBad); err == nil || !strings.Contains(err.Error(), filepath.Join(root, "a")) {
+		t.Errorf("unreadable class: got %v, want an error naming %s", err, filepath.Join(root, "a"))
+	}
+}
+
+// asNobody runs test `name` of this test binary as uid/gid 65534 and fails
+// with its output when it fails.
+func asNobody(t *testing.T, name string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		skipLoudly(t, "running as root and cannot find the test binary to run as nobody: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "asnobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "data.test")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run", "^"+name+"$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			skipLoudly(t, "running as root, where permission bits do not apply, and cannot run as nobody: %v", err)
+		}
+		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Fatalf("as nobody, %s did not pass:\n%s", name, out)
+	}
+	t.Logf("ran as nobody:\n%s", out)
 }
 
 func TestOpenFolderSet(t *testing.T) {

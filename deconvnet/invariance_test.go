@@ -47,7 +47,7 @@ func invSetup(t *testing.T) (*Net, data.Preprocess, *data.Mean, []*data.Image) {
 	}
 	set, err := data.Open("mnist", data.OpenOptions{})
 	if err != nil {
-		t.Skipf("MNIST is not available: %v", err)
+		skipLoudly(t, "MNIST is not available (a module dependency: run go mod download): %v", err)
 	}
 	pre := zfnet.Preprocessing(m.Arch, zfnet.DefaultRunConfig())
 	var samples []*data.Image

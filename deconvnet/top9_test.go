@@ -39,7 +39,7 @@ func vizMNIST(t *testing.T, n int) (data.Source, data.LoaderConfig) {
 	t.Helper()
 	set, err := data.Open("mnist", data.OpenOptions{})
 	if err != nil {
-		t.Skipf("MNIST is not installed: %v", err)
+		skipLoudly(t, "MNIST is not installed (a module dependency: run go mod download): %v", err)
 	}
 	idx := make([]int, n)
 	for i := range idx {
