@@ -86,7 +86,9 @@ func decodeBytes(b []byte, path string) (img image.Image, err error) {
 	if err != nil {
 		return nil, errors.Wrapf(err, "%s: corrupt or truncated %s image", path, format)
 	}
-	return img, nil
+	// Phone photos are stored as the sensor saw them, with the turn for
+	// display in EXIF (exif.go): the network must see them upright.
+	return applyOrientation(img, exifOrientation(b, format)), nil
 }
 
 // nativeChannels is 1 for gray pictures and 3 for everything else; alpha is
