@@ -97,3 +97,6 @@ func writeTemp(t testing.TB, name string, b []byte) string {
 	}
 	return p
 }
+
+func mathFloat32bits(f float32) uint32 { return math.Float32bits(f) }
+func mathFloat64bits(f float64) uint64 { return math.Float64bits(f) }

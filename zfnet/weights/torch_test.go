@@ -67,8 +67,8 @@ func TestReadTorchRefusesCode(t *testing.T) {
 	// The same pickle as a legacy file.
 	b := append([]byte{}, legacyTorchMagic...)
 	b = append(b, '.')
-	b = append(b, "\x80\x02M\xe9\x03."...)         // 1001
-	b = append(b, "\x80\x02}."...)                 // sys info
+	b = append(b, "\x80\x02M\xe9\x03."...)       // 1001
+	b = append(b, "\x80\x02}."...)               // sys info
 	b = append(b, "\x80\x02cos\nsystem\n)R."...) // os.system()
 	p := writeTemp(t, "evil_legacy.pth", b)
 	mustFail(t, ReadTorch, p, "asks for class os.system")
