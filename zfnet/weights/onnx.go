@@ -70,9 +70,9 @@ type onnxDecoder struct {
 }
 
 type extFile struct {
-	f      *os.File
-	size   int64
-	read   int64 // bytes read so far
+	f    *os.File
+	size int64
+	read int64 // bytes read so far
 }
 
 func (d *onnxDecoder) close() {
