@@ -10,10 +10,11 @@ import (
 	"github.com/zfnet/zfnet/data"
 )
 
-// tinyArch is ZFNet's stage structure on a 1x12x12 input; the PyTorch
-// module of testdata/gen_state_dict.py has the same layers and names.
+// tinyArch is ZFNet's stage structure on a 1x20x20 input (pool5 6x2x2,
+// so the flatten order before fc6 matters); the PyTorch module of
+// testdata/gen_state_dict.py has the same layers and names.
 func tinyArch() Arch {
-	return Arch{Name: "tiny", Input: [3]int{1, 12, 12}, Classes: 3,
+	return Arch{Name: "tiny", Input: [3]int{1, 20, 20}, Classes: 3,
 		Convs: []ConvStage{
 			{Out: 4, Kernel: 3, Stride: 1, Pad: 1, LRN: true, Pool: pool3s2p1},
 			{Out: 6, Kernel: 3, Stride: 1, Pad: 1, LRN: true, Pool: pool3s2p1},
@@ -66,6 +67,36 @@ func TestPyTorchStateDictLoads(t *testing.T) {
 		if d := math.Abs(float64(got[i] - w)); d > 1e-4+1e-4*math.Abs(float64(w)) {
 			t.Errorf("logit %d: got %v, PyTorch %v", i, got[i], w)
 		}
+	}
+	// The fixture can tell flatten orders apart: pool5 is larger than 1x1,
+	// and fc6's columns permuted from C,H,W to H,W,C order give logits
+	// PyTorch does not.
+	_, i := m.Layer("pool5")
+	if s := m.Shapes[i]; s[1]*s[2] < 4 {
+		t.Fatalf("pool5 output %v: a 1x1 plane cannot tell flatten orders apart", s)
+	}
+	s := m.Shapes[i]
+	w6 := m.Param("fc6.weight").Data()
+	in := s[0] * s[1] * s[2]
+	perm := append([]float32(nil), w6...)
+	for o := 0; o < len(w6)/in; o++ {
+		for c := 0; c < s[0]; c++ {
+			for yx := 0; yx < s[1]*s[2]; yx++ {
+				perm[o*in+yx*s[0]+c] = w6[o*in+c*s[1]*s[2]+yx]
+			}
+		}
+	}
+	copy(w6, perm)
+	hwc, err := p.Logits(x.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i, w := range want.Data {
+		worst = math.Max(worst, math.Abs(float64(hwc[i]-w)))
+	}
+	if worst < 1e-2 {
+		t.Errorf("fc6 read in H,W,C order still matches PyTorch (largest difference %g): the fixture does not test the flatten order", worst)
 	}
 }
 

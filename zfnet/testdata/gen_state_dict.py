@@ -8,7 +8,9 @@ Run from the repository root with Debian's PyTorch 1.13:
 
 The network is the "tiny" architecture of zfnet/interop_test.go: ZFNet's
 stage structure (conv -> ReLU -> LRN -> pool twice, three convs, pool,
-three fc) on a 1x12x12 input.
+three fc) on a 1x20x20 input, so pool5's output is 6x2x2: fc6 then reads a
+flattened C,H,W volume and a flatten in another order (H,W,C) would give
+other logits.
 """
 import os
 
@@ -28,7 +30,7 @@ class Tiny(nn.Module):
         self.conv3 = nn.Conv2d(6, 8, 3, padding=1)
         self.conv4 = nn.Conv2d(8, 8, 3, padding=1)
         self.conv5 = nn.Conv2d(8, 6, 3, padding=1)
-        self.fc6 = nn.Linear(6 * 1 * 1, 10)
+        self.fc6 = nn.Linear(6 * 2 * 2, 10)
         self.fc7 = nn.Linear(10, 10)
         self.fc8 = nn.Linear(10, 3)
         self.lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
@@ -39,6 +41,7 @@ class Tiny(nn.Module):
         x = F.relu(self.conv3(x))
         x = F.relu(self.conv4(x))
         x = F.max_pool2d(F.relu(self.conv5(x)), 3, 2)
+        assert x.shape[1:] == (6, 2, 2), x.shape
         x = torch.flatten(x, 1)
         x = F.relu(self.fc6(x))  # dropout is the identity at inference
         x = F.relu(self.fc7(x))
@@ -51,7 +54,7 @@ def main():
     with torch.no_grad():
         for p in m.parameters():  # larger than the default init, so LRN matters
             p.mul_(3.0)
-    x = torch.randn(2, 1, 12, 12) * 4
+    x = torch.randn(2, 1, 20, 20) * 4
     with torch.no_grad():
         logits = m(x).double()
     sd = {k: v.numpy() for k, v in m.state_dict().items()}
