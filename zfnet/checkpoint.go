@@ -15,6 +15,10 @@ import (
 type TrainState struct {
 	Config RunConfig `json:"config"`
 	Arch   Arch      `json:"arch"`
+	// ClassNames are the training set's class names in label order, so
+	// that every command prints names, not indices (empty in checkpoints
+	// written before they were recorded).
+	ClassNames []string `json:"class_names,omitempty"`
 	// Epoch and Batch locate the next batch to train on (Batch 0 of Epoch
 	// when the checkpoint closes an epoch).
 	Epoch, Batch int
@@ -131,19 +135,21 @@ func LoadModel(path string, arch Arch) (*Model, *data.Mean, error) {
 	if err := m.loadArrays(f, false); err != nil {
 		return nil, nil, err
 	}
-	var mean *data.Mean
-	// A run folder keeps mean.npy beside its weights; snapshots sit one
-	// folder down.
+	mean, err := MeanBeside(path)
+	return m, mean, err
+}
+
+// MeanBeside reads the mean image a run folder keeps beside a weights file
+// (mean.npy in its folder, or one folder up for snapshots); nil when there
+// is none.
+func MeanBeside(path string) (*data.Mean, error) {
 	dir := filepath.Dir(path)
 	for _, mp := range []string{filepath.Join(dir, MeanFile), filepath.Join(filepath.Dir(dir), MeanFile)} {
 		if fileExists(mp) {
-			if mean, err = data.LoadNpy(mp); err != nil {
-				return nil, nil, err
-			}
-			break
+			return data.LoadNpy(mp)
 		}
 	}
-	return m, mean, nil
+	return nil, nil
 }
 
 func fileExists(p string) bool {

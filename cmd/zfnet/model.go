@@ -6,22 +6,28 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/zfnet"
+	"github.com/zfnet/zfnet/zfnet/imagenet"
 )
 
 // modelFlags are the flags every command that loads a trained model shares.
 type modelFlags struct {
 	checkpoint, weights, arch, data string
+	preprocess, labels              string
 	tenCrop                         bool
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.checkpoint, "checkpoint", "", "checkpoint.npz of a run (carries its architecture, data set and mean)")
-	fs.StringVar(&f.weights, "weights", "", "weights .npz (ours, or a PyTorch state_dict saved with numpy.savez); needs --arch and --data")
-	fs.StringVar(&f.arch, "arch", "zfnet-small", "architecture, with --weights")
-	fs.StringVar(&f.data, "data", "", "data set (default: the checkpoint's)")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "checkpoint.npz of a run, or the run folder (carries its architecture, data set, class names and mean)")
+	fs.StringVar(&f.weights, "weights", "", "weight file: .npz, .safetensors, PyTorch .pth/.pt or ONNX .onnx; the architecture "+
+		"(torchvision's AlexNet, pytorchcv's ZFNet/ZFNet-b/AlexNet, zfnet's own, an ONNX graph) is recognized from its tensor names and shapes")
+	fs.StringVar(&f.arch, "arch", "", "architecture, overriding the one recognized from --weights (see zfnet arch)")
+	fs.StringVar(&f.data, "data", "", "data set (default: the checkpoint's; none is needed with --weights)")
+	fs.StringVar(&f.preprocess, "preprocess", "", "input preprocessing: zfnet, torchvision or caffe (default: the model's)")
+	fs.StringVar(&f.labels, "labels", "", "file of class names, one per line in class-index order (default: the data set's, or ImageNet's for 1000 classes)")
 }
 
 // loaded is a model ready to use with the data it was trained on.
@@ -31,9 +37,32 @@ type loaded struct {
 	Pre   data.Preprocess
 	Set   *data.Set // nil when no data set is known
 	Cfg   zfnet.RunConfig
+	// Classes names every class (numbers where nothing says).
+	Classes []string
+	// About says in one line where the model comes from, for captions and
+	// predict's note.
+	About string
 }
 
-// load opens the model and, unless noData, its data set.
+// checkpointPath accepts a run folder where a checkpoint is meant.
+func checkpointPath(p string) (string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", fmt.Errorf("--checkpoint %s: %v", p, err)
+	}
+	if !st.IsDir() {
+		return p, nil
+	}
+	ck := filepath.Join(p, zfnet.CheckpointFile)
+	if _, err := os.Stat(ck); err != nil {
+		return "", fmt.Errorf("--checkpoint %s is a folder without %s: give a run folder or its checkpoint file", p, zfnet.CheckpointFile)
+	}
+	return ck, nil
+}
+
+// load opens the model and, unless noData, its data set. With --weights
+// no data set is needed: the file says the architecture, the layout the
+// preprocessing, and a 1000-class model gets ImageNet's class names.
 func (f *modelFlags) load(noData bool) (*loaded, error) {
 	if (f.checkpoint == "") == (f.weights == "") {
 		return nil, fmt.Errorf("give exactly one of --checkpoint or --weights")
@@ -41,19 +70,53 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 	l := &loaded{Cfg: zfnet.DefaultRunConfig()}
 	spec := f.data
 	if f.checkpoint != "" {
-		ck, err := zfnet.LoadCheckpoint(f.checkpoint)
+		path, err := checkpointPath(f.checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		f.checkpoint = path
+		ck, err := zfnet.LoadCheckpoint(path)
 		if err != nil {
 			return nil, err
 		}
 		l.Model, l.Mean, l.Cfg = ck.Model, ck.Mean, ck.State.Config
-		if spec == "" {
+		l.Classes = ck.State.ClassNames
+		if spec == "" && !noData {
 			spec = ck.State.Config.Data
 		}
+		if f.data != "" && f.data != ck.State.Config.Data {
+			return nil, fmt.Errorf("--data %s: the checkpoint was trained on %s; evaluating or visualizing it on another data set "+
+				"gives meaningless numbers (give the same data set, or load the weights with --weights to use them elsewhere)", f.data, ck.State.Config.Data)
+		}
+		l.About = fmt.Sprintf("%s trained on %s", ck.Model.Arch.Name, ck.State.Config.Data)
+		if f.arch != "" && f.arch != ck.Model.Arch.Name {
+			return nil, fmt.Errorf("--arch %s: the checkpoint carries its own architecture (%s); --arch goes with --weights", f.arch, ck.Model.Arch.Name)
+		}
 	}
-	if spec == "" && (f.weights != "" || !noData) {
-		return nil, fmt.Errorf("--data is needed with --weights")
+	if f.weights != "" {
+		st, err := os.Stat(f.weights)
+		if err != nil {
+			return nil, fmt.Errorf("--weights: %v", err)
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("--weights %s is a folder: give a weight file (.npz, .safetensors, .pth, .onnx), or --checkpoint for a run folder", f.weights)
+		}
+		m, info, err := zfnet.Import(f.weights, zfnet.ImportOptions{Arch: f.arch, Preprocess: f.preprocess})
+		if err != nil {
+			return nil, err
+		}
+		l.Model = m
+		l.About = fmt.Sprintf("%s read from %s (%s layout, %s)", m.Arch.Name, filepath.Base(f.weights), info.Layout, info.Format)
+		if m.Arch.Preprocess == "" || m.Arch.Preprocess == zfnet.PresetZFNet {
+			if l.Mean, err = zfnet.MeanBeside(f.weights); err != nil {
+				return nil, err
+			}
+			if l.Mean == nil {
+				fmt.Fprintf(flagOutput, "note: no mean.npy beside %s; inputs are not mean-subtracted\n", filepath.Base(f.weights))
+			}
+		}
 	}
-	if spec != "" && !noData || f.weights != "" {
+	if spec != "" && !noData {
 		// The split the run trained with, so that its held-out examples are
 		// the ones scored (folders and lists carve their test set out).
 		set, err := data.Open(spec, data.OpenOptions{ValFraction: l.Cfg.ValFraction, Seed: l.Cfg.Seed})
@@ -61,24 +124,83 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 			return nil, err
 		}
 		l.Set = set
+		if len(set.Classes) != l.Model.Arch.Classes {
+			return nil, fmt.Errorf("data set %s has %d classes; the model was trained for %d", set.Name, len(set.Classes), l.Model.Arch.Classes)
+		}
+		if len(l.Classes) == 0 {
+			l.Classes = set.Classes
+		} else if !equalStrings(l.Classes, set.Classes) {
+			return nil, fmt.Errorf("data set %s names its classes %s; the model was trained on %s",
+				set.Name, shortList(set.Classes), shortList(l.Classes))
+		}
 	}
-	if f.weights != "" {
-		a, _, err := zfnet.ArchFor(f.arch, l.Set, -1)
+	if f.labels != "" {
+		names, err := readLabels(f.labels, l.Model.Arch.Classes)
 		if err != nil {
 			return nil, err
 		}
-		if l.Model, l.Mean, err = zfnet.LoadModel(f.weights, a); err != nil {
-			return nil, err
-		}
-		if l.Mean == nil {
-			fmt.Fprintf(flagOutput, "note: no mean.npy beside %s; inputs are not mean-subtracted\n", filepath.Base(f.weights))
+		l.Classes = names
+	}
+	if len(l.Classes) == 0 && l.Model.Arch.Classes == imagenet.Classes &&
+		(l.Model.Arch.Preprocess == zfnet.PresetTorchvision || l.Model.Arch.Preprocess == zfnet.PresetCaffe) {
+		l.Classes = imagenet.Names()
+	}
+	if len(l.Classes) != l.Model.Arch.Classes {
+		l.Classes = make([]string, l.Model.Arch.Classes)
+		for i := range l.Classes {
+			l.Classes[i] = strconv.Itoa(i)
 		}
 	}
-	if l.Set != nil && len(l.Set.Classes) != l.Model.Arch.Classes {
-		return nil, fmt.Errorf("data set %s has %d classes; the model was trained for %d", l.Set.Name, len(l.Set.Classes), l.Model.Arch.Classes)
+	pre := l.Model.Arch.Preprocess
+	if f.preprocess != "" {
+		pre = f.preprocess
 	}
-	l.Pre = zfnet.Preprocessing(l.Model.Arch, l.Cfg)
+	var err error
+	if l.Pre, err = zfnet.PresetPreprocess(pre, l.Model.Arch.Input, l.Cfg); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+// readLabels reads class names, one per line.
+func readLabels(path string, classes int) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--labels: %v", err)
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\r\n"), "\n") {
+		names = append(names, strings.TrimSpace(line))
+	}
+	if len(names) != classes {
+		return nil, fmt.Errorf("--labels %s: %d names, expected one per line for each of the model's %d classes", path, len(names), classes)
+	}
+	for i, n := range names {
+		if n == "" {
+			return nil, fmt.Errorf("--labels %s: line %d is empty; expected a class name", path, i+1)
+		}
+	}
+	return names, nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// shortList shows the first few names.
+func shortList(s []string) string {
+	if len(s) > 4 {
+		return strings.Join(s[:4], ", ") + fmt.Sprintf(", ... (%d)", len(s))
+	}
+	return strings.Join(s, ", ")
 }
 
 // outPath is out, or the gallery folder beside the checkpoint or weights.
@@ -112,15 +234,5 @@ func galleryTitle(l *loaded) string {
 	return t + ": inside the network"
 }
 
-// classNames names the model's classes (numbers where the data set does
-// not say).
-func classNames(l *loaded) []string {
-	names := make([]string, l.Model.Arch.Classes)
-	for i := range names {
-		names[i] = strconv.Itoa(i)
-		if l.Set != nil && i < len(l.Set.Classes) {
-			names[i] = l.Set.Classes[i]
-		}
-	}
-	return names
-}
+// classNames names the model's classes.
+func classNames(l *loaded) []string { return l.Classes }

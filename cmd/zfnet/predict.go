@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/zfnet/zfnet/data"
@@ -60,6 +59,12 @@ func runPredict(args []string) error {
 	if err != nil {
 		return err
 	}
+	if !*asJSON {
+		fmt.Fprintf(os.Stderr, "model: %s; %s\n", l.About, describePreprocess(l))
+	}
+	if err != nil {
+		return err
+	}
 	p, err := zfnet.NewPredictor(l.Model, 1, false)
 	if err != nil {
 		return err
@@ -72,13 +77,14 @@ func runPredict(args []string) error {
 			return fmt.Errorf("%s: %v", labels[i], err)
 		}
 		probs := zfnet.Softmax(logits)
-		order := make([]int, len(probs))
-		for j := range order {
-			order[j] = j
+		// Ranked on the logits, ties to the lower class index as everywhere
+		// else (the probabilities of far-apart logits can round to equal).
+		order, err := zfnet.TopK(logits, min(*k, len(logits)))
+		if err != nil {
+			return fmt.Errorf("%s: %v", labels[i], err)
 		}
-		sort.SliceStable(order, func(a, b int) bool { return probs[order[a]] > probs[order[b]] })
 		pr := prediction{Input: labels[i]}
-		for _, c := range order[:min(*k, len(order))] {
+		for _, c := range order {
 			pr.Top = append(pr.Top, ranked{Class: c, Label: names[c], Probability: probs[c]})
 		}
 		if *asJSON {
@@ -109,6 +115,19 @@ func gatherInputs(args []string, l *loaded) ([][]float32, []string, error) {
 	var xs [][]float32
 	var names, images []string
 	for _, a := range args {
+		if st, err := os.Stat(a); err != nil {
+			return nil, nil, fmt.Errorf("input %s: %v", a, err)
+		} else if st.IsDir() {
+			found, err := data.ImagePaths(a)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(found) == 0 {
+				return nil, nil, fmt.Errorf("input %s is a folder without pictures (.png, .jpg, .jpeg, .gif, .webp, .bmp, .tif)", a)
+			}
+			images = append(images, found...)
+			continue
+		}
 		if !strings.HasSuffix(strings.ToLower(a), ".npy") {
 			images = append(images, a)
 			continue
@@ -124,6 +143,9 @@ func gatherInputs(args []string, l *loaded) ([][]float32, []string, error) {
 		}
 		if len(arr.Shape) != 4 || arr.Shape[1] != in[0] || arr.Shape[2] != in[1] || arr.Shape[3] != in[2] {
 			return nil, nil, fmt.Errorf("%s: shape %v, expected (N, %d, %d, %d): a preprocessed NCHW batch for %s", a, arr.Shape, in[0], in[1], in[2], l.Model.Arch.Name)
+		}
+		if err := data.CheckFinite(a, data.Geometry{C: in[0], H: in[1], W: in[2]}, arr.Data); err != nil {
+			return nil, nil, err
 		}
 		for i := 0; i < arr.Shape[0]; i++ {
 			xs = append(xs, arr.Data[i*size:(i+1)*size])
@@ -155,3 +177,27 @@ func gatherInputs(args []string, l *loaded) ([][]float32, []string, error) {
 	}
 	return xs, names, nil
 }
+
+// describePreprocess says in one line how pictures are fitted to the model.
+func describePreprocess(l *loaded) string {
+	p, in := l.Pre, l.Model.Arch.Input
+	fit := fmt.Sprintf("pictures are resized to %dx%d", in[1], in[2])
+	if p.Kind == data.ImageNet {
+		fit = fmt.Sprintf("pictures: centre square resized to %dx%d, centre %dx%d crop", p.Resize, p.Resize, in[1], in[2])
+	}
+	ch := "colour (RGB)"
+	if in[0] == 1 {
+		ch = "gray (colour pictures reduced to luma)"
+	}
+	norm := "minus the training mean image"
+	switch {
+	case p.Normalize != nil && p.Normalize.BGR:
+		norm = "BGR, 0-255, minus Caffe's mean pixel"
+	case p.Normalize != nil:
+		norm = "per-channel ImageNet mean/std (torchvision)"
+	case l.Mean == nil:
+		norm = "in [0,1], no mean subtracted"
+	}
+	return fmt.Sprintf("%s, %s, %s; .npy inputs are used as given", fit, ch, norm)
+}
+
