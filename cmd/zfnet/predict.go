@@ -200,4 +200,3 @@ func describePreprocess(l *loaded) string {
 	}
 	return fmt.Sprintf("%s, %s, %s; .npy inputs are used as given", fit, ch, norm)
 }
-
