@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+
+	"github.com/zfnet/zfnet/data"
 )
 
 // errUsage reports that the flag package already printed the problem.
@@ -102,4 +104,49 @@ func cpuProfileFlag(fs *flag.FlagSet) (start func() (stop func(), err error)) {
 			}
 		}, nil
 	}
+}
+
+// pictureFlag is --images of the experiments that look at a few pictures:
+// test-set indices ("0,1,2"), or a folder of pictures, which then replaces
+// the data set (photographs need no data set).
+type pictureFlag struct {
+	indices intList
+	dir     string
+}
+
+func (p *pictureFlag) String() string {
+	if p.dir != "" {
+		return p.dir
+	}
+	return p.indices.String()
+}
+
+func (p *pictureFlag) Set(v string) error {
+	if st, err := os.Stat(v); err == nil && st.IsDir() {
+		p.dir, p.indices = v, nil
+		return nil
+	}
+	p.dir = ""
+	if err := p.indices.Set(v); err != nil {
+		return fmt.Errorf("%v: expected test-set indices (0,1,2) or a folder of pictures", err)
+	}
+	return nil
+}
+
+// use points the model flags at the folder, if one was given, and returns
+// the indices to look at: the ones given, or the folder's first n.
+func (p *pictureFlag) use(mf *modelFlags, n int) []int {
+	if p.dir == "" {
+		return p.indices
+	}
+	mf.imageDir = p.dir
+	if len(p.indices) > 0 {
+		return p.indices
+	}
+	paths, _ := data.ImagePaths(p.dir)
+	idx := make([]int, min(n, len(paths)))
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }

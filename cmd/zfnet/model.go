@@ -17,6 +17,7 @@ import (
 type modelFlags struct {
 	checkpoint, weights, arch, data string
 	preprocess, labels              string
+	imageDir                        string // --images DIR: pictures instead of a data set's test split
 	tenCrop                         bool
 }
 
@@ -116,6 +117,9 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 			}
 		}
 	}
+	if f.imageDir != "" {
+		return l, f.usePictureFolder(l)
+	}
 	if spec != "" && !noData {
 		// The split the run trained with, so that its held-out examples are
 		// the ones scored (folders and lists carve their test set out).
@@ -134,10 +138,15 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 				set.Name, shortList(set.Classes), shortList(l.Classes))
 		}
 	}
+	return l, f.finish(l)
+}
+
+// finish settles class names and preprocessing.
+func (f *modelFlags) finish(l *loaded) error {
 	if f.labels != "" {
 		names, err := readLabels(f.labels, l.Model.Arch.Classes)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		l.Classes = names
 	}
@@ -156,10 +165,75 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 		pre = f.preprocess
 	}
 	var err error
-	if l.Pre, err = zfnet.PresetPreprocess(pre, l.Model.Arch.Input, l.Cfg); err != nil {
-		return nil, err
+	l.Pre, err = zfnet.PresetPreprocess(pre, l.Model.Arch.Input, l.Cfg)
+	return err
+}
+
+// usePictureFolder makes the --images folder the test split: unlabeled
+// pictures, which the experiments label with the model's prediction.
+func (f *modelFlags) usePictureFolder(l *loaded) error {
+	if err := f.finish(l); err != nil {
+		return err
 	}
-	return l, nil
+	paths, err := data.ImagePaths(f.imageDir)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return fmt.Errorf("--images %s: no pictures (.png, .jpg, .jpeg, .gif, .webp, .bmp, .tif) in that folder", f.imageDir)
+	}
+	src, err := data.ImageFiles(paths, l.Classes)
+	if err != nil {
+		return err
+	}
+	l.Set = &data.Set{Name: "pictures in " + f.imageDir, Test: src, Classes: l.Classes}
+	return nil
+}
+
+// labelPictures gives unlabeled base pictures the model's prediction as
+// their label (see predictedLabels).
+func labelPictures(l *loaded, pics []*data.Image) error {
+	xs := make([][]float32, len(pics))
+	labels := make([]int, len(pics))
+	for i, p := range pics {
+		xs[i] = make([]float32, l.Pre.Geometry.Size())
+		l.Pre.ApplyCrop(p.Pix, l.Mean, l.Pre.CenterCrop(), xs[i])
+		labels[i] = p.Label
+	}
+	if err := predictedLabels(l, xs, labels); err != nil {
+		return err
+	}
+	for i, p := range pics {
+		p.Label = labels[i]
+	}
+	return nil
+}
+
+// predictedLabels fills unknown labels (pictures from a folder) with the
+// model's prediction on the input, so "the correct class" of the paper's
+// figures becomes "the predicted class" for photographs.
+func predictedLabels(l *loaded, xs [][]float32, labels []int) error {
+	var p *zfnet.Predictor
+	for i := range labels {
+		if labels[i] >= 0 {
+			continue
+		}
+		if p == nil {
+			var err error
+			if p, err = zfnet.NewPredictor(l.Model, 1, false); err != nil {
+				return err
+			}
+			defer p.Close()
+		}
+		logits, err := p.Logits(xs[i])
+		if err != nil {
+			return err
+		}
+		if labels[i], err = zfnet.Argmax(logits); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readLabels reads class names, one per line.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/zfnet"
 )
@@ -26,8 +27,8 @@ func runCorrespondence(args []string) error {
 	mf.register(fs)
 	class := fs.Int("class", -1, "class whose images are used (default: the class of test image 0)")
 	count := fs.Int("count", 5, "how many test images of the class (the first ones), as the paper's 5 dogs")
-	var images intList
-	fs.Var(&images, "images", "explicit test-set indices instead of --class/--count (comma-separated, from 0)")
+	var pics pictureFlag
+	fs.Var(&pics, "images", "explicit test-set indices instead of --class/--count (comma-separated, from 0), or a folder of pictures (its first --count)")
 	parts := fs.String("parts", "top-left,top-right,bottom-left,bottom-right,centre",
 		"parts to occlude, comma-separated: presets ("+deconvnet.PartNames+") or NAME=X0:Y0:X1:Y1 in input pixels")
 	layers := fs.String("layers", "", "comma-separated layers compared (default: pool5 and fc7, the paper's layers 5 and 7)")
@@ -45,6 +46,7 @@ func runCorrespondence(args []string) error {
 	if *trials < 1 || *trials > 1000 {
 		return fmt.Errorf("--trials %d: must be between 1 and 1000", *trials)
 	}
+	images := []int(pics.use(&mf, *count))
 	if len(images) == 0 && (*count < 2 || *count > 1000) {
 		return fmt.Errorf("--count %d: must be between 2 and 1000", *count)
 	}
@@ -88,6 +90,9 @@ func runCorrespondence(args []string) error {
 	}
 	xs, labels, err := loadTestInputs(l, images)
 	if err != nil {
+		return err
+	}
+	if err := predictedLabels(l, xs, labels); err != nil {
 		return err
 	}
 	net, err := deconvnet.New(l.Model, *batch)
@@ -155,6 +160,17 @@ func firstOfClass(l *loaded, c, n int) ([]int, error) {
 			return nil, errors.Wrap(err, "test image 0")
 		}
 		c = img.Label
+		if c == data.Unlabeled {
+			// A folder of pictures: the first n, whatever they show.
+			idx := make([]int, min(n, test.Len()))
+			for i := range idx {
+				idx[i] = i
+			}
+			if len(idx) < 2 {
+				return nil, fmt.Errorf("%s: only %d pictures; correspondence compares at least 2", test.Name(), len(idx))
+			}
+			return idx, nil
+		}
 	}
 	if c >= l.Model.Arch.Classes {
 		return nil, fmt.Errorf("--class %d: the model has %d classes (0 to %d)", c, l.Model.Arch.Classes, l.Model.Arch.Classes-1)

@@ -14,24 +14,41 @@ func init() {
 // runGallery makes the whole gallery of a run with one command by running
 // each experiment with its defaults into the same folder.
 func runGallery(args []string) error {
-	fs := newFlags("visualize gallery", "", "Runs every experiment on a trained run and collects the pictures in one index.html.")
-	ck := fs.String("checkpoint", "", "checkpoint.npz of a run made by zfnet train")
-	out := fs.String("out", "", "output folder (default: <run>/gallery)")
+	fs := newFlags("visualize gallery", "", "Runs every experiment on a trained run, or on any network's weights with a folder of\n"+
+		"pictures (--weights W --images DIR: no data set needed), and collects the pictures in one index.html.")
+	var mf modelFlags
+	mf.register(fs)
+	fs.StringVar(&mf.imageDir, "images", "", "folder of pictures to use instead of the data set's test split")
+	out := fs.String("out", "", "output folder (default: <run>/gallery, or gallery beside --weights)")
 	limit := fs.Int("limit", 0, "top-9: stream only the first N test images (default: all)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *ck == "" {
-		return fmt.Errorf("--checkpoint is required (e.g. runs/zfnet-small-mnist/checkpoint.npz)")
+	if (mf.checkpoint == "") == (mf.weights == "") {
+		return fmt.Errorf("give exactly one of --checkpoint (e.g. runs/zfnet-small-mnist) or --weights (with --images DIR or --data)")
 	}
-	if _, err := os.Stat(*ck); err != nil {
-		return fmt.Errorf("--checkpoint: %v", err)
+	if mf.checkpoint != "" {
+		ck, err := checkpointPath(mf.checkpoint)
+		if err != nil {
+			return err
+		}
+		mf.checkpoint = ck
+	} else if mf.imageDir == "" && mf.data == "" {
+		return fmt.Errorf("--weights needs pictures to look at: give --images DIR (a folder of pictures) or --data")
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join(filepath.Dir(*ck), "gallery")
+	if _, err := mf.load(false); err != nil { // fail before any experiment runs
+		return err
 	}
-	common := []string{"--checkpoint", *ck, "--out", dir}
+	dir := mf.outPath(*out)
+	var common []string
+	for _, f := range []struct{ name, v string }{{"checkpoint", mf.checkpoint}, {"weights", mf.weights}, {"arch", mf.arch},
+		{"data", mf.data}, {"preprocess", mf.preprocess}, {"labels", mf.labels}, {"images", mf.imageDir}} {
+		if f.v != "" {
+			common = append(common, "--"+f.name, f.v)
+		}
+	}
+	common = append(common, "--out", dir)
+	ck := &mf.checkpoint
 	steps := []struct {
 		name string
 		args []string
@@ -46,6 +63,10 @@ func runGallery(args []string) error {
 	}
 	for _, s := range steps {
 		if s.name == "evolution" {
+			if *ck == "" {
+				fmt.Fprintf(os.Stderr, "gallery: feature evolution needs a training run's snapshots; skipping it for --weights\n")
+				continue
+			}
 			if m, _ := filepath.Glob(filepath.Join(filepath.Dir(*ck), "snapshots", "epoch-*.npz")); len(m) == 0 {
 				fmt.Fprintf(os.Stderr, "gallery: no snapshots beside %s; skipping feature evolution\n", *ck)
 				continue

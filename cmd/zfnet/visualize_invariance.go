@@ -24,8 +24,8 @@ func runInvariance(args []string) error {
 		"true class. Transforms act on the decoded picture before the mean is subtracted;\n"+
 		"uncovered pixels take the picture's border colour (black for digits).")
 	mf.register(fs)
-	images := intList{0, 1, 2, 3, 4}
-	fs.Var(&images, "images", "test-set indices of the sample images (comma-separated, from 0)")
+	pics := pictureFlag{indices: intList{0, 1, 2, 3, 4}}
+	fs.Var(&pics, "images", "test-set indices of the sample images (comma-separated, from 0), or a folder of pictures (its first 5; no data set needed)")
 	translate := fs.String("translate", "", "vertical translation in pixels FROM:TO:STEP (default: a quarter of the height either way); none to skip")
 	scale := fs.String("scale", "0.5:1.5:0.1", "scale factors FROM:TO:STEP; none to skip")
 	rotate := fs.String("rotate", "0:360:15", "rotation in degrees (counter-clockwise) FROM:TO:STEP; none to skip")
@@ -39,6 +39,7 @@ func runInvariance(args []string) error {
 	if *batch < 1 {
 		return fmt.Errorf("--batch %d: must be positive", *batch)
 	}
+	images := pics.use(&mf, 5)
 	if len(images) == 0 {
 		return fmt.Errorf("--images: give at least one test-set index")
 	}
@@ -67,6 +68,9 @@ func runInvariance(args []string) error {
 	}
 	samples, err := loadTestPictures(l, images)
 	if err != nil {
+		return err
+	}
+	if err := labelPictures(l, samples); err != nil {
 		return err
 	}
 	dir, err := mf.makeOutDir(*out)
@@ -104,7 +108,7 @@ func runInvariance(args []string) error {
 				"at layer 1 (%s) and layer 7 (%s), and the probability of the true label. One line per test image (%s); %s. "+
 				"The paper finds that small transformations change layer 1 sharply but layer 7 less, and that the output is stable "+
 				"under translation and scaling but not under rotation, except for rotationally symmetric objects (here a 0, and a 1 turned by 180 degrees).",
-				strings.Join(kinds, ", "), res.LowLayer, res.HighLayer, images.String(), what)})
+				strings.Join(kinds, ", "), res.LowLayer, res.HighLayer, fmt.Sprint(images), what)})
 	}
 	for s, sw := range sweeps {
 		img, err := deconvnet.InvarianceStrip(res, s, 2)

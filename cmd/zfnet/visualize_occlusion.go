@@ -22,8 +22,8 @@ func runOcclusion(args []string) error {
 		"image), the probability of the correct class and the most probable label, beside the\n"+
 		"deconvnet projection of that feature. One row per image.")
 	mf.register(fs)
-	images := intList{0, 1, 2}
-	fs.Var(&images, "images", "test-set indices of the images (comma-separated, from 0)")
+	pics := pictureFlag{indices: intList{0, 1, 2}}
+	fs.Var(&pics, "images", "test-set indices of the images (comma-separated, from 0), or a folder of pictures (its first 3; no data set needed)")
 	size := fs.Int("size", 0, "side of the square in input pixels (default: a quarter of the input, rounded up)")
 	stride := fs.Int("stride", 0, "step between square positions in pixels (default: 1 up to 28-pixel inputs, a 28x28 grid of positions for larger ones)")
 	fill := fs.Float64("fill", 0, "value of the square in model input space, where 0 is the mean image (the paper's gray)")
@@ -38,6 +38,7 @@ func runOcclusion(args []string) error {
 	if *batch < 1 {
 		return fmt.Errorf("--batch %d: must be positive", *batch)
 	}
+	images := pics.use(&mf, 3)
 	if len(images) == 0 {
 		return fmt.Errorf("--images: give at least one test-set index")
 	}
@@ -71,6 +72,9 @@ func runOcclusion(args []string) error {
 	}
 	xs, labels, err := loadTestInputs(l, images)
 	if err != nil {
+		return err
+	}
+	if err := predictedLabels(l, xs, labels); err != nil {
 		return err
 	}
 	net, err := deconvnet.New(l.Model, *batch)

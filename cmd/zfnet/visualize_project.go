@@ -46,6 +46,7 @@ func (f *deconvFlags) register(fs *flag.FlagSet, layer string, withRule, withMap
 	if withRule {
 		fs.StringVar(&f.rule, "rule", "deconvnet", "how the projection passes ReLUs: deconvnet (the paper's), guided or saliency")
 	}
+	fs.StringVar(&f.model.imageDir, "images", "", "folder of pictures to use instead of the data set's test split (photographs: no data set needed)")
 	fs.BoolVar(&f.throughLRN, "through-lrn", false, "propagate through contrast normalization instead of skipping it as the paper does")
 	fs.StringVar(&f.out, "out", "", "output folder with index.html (default: <run>/gallery with --checkpoint, else gallery)")
 	fs.BoolVar(&f.raw, "raw", false, "also write the raw float projections as .npy")
@@ -143,7 +144,7 @@ func (f *deconvFlags) mapList() ([]int, error) {
 // limit > 0.
 func (f *deconvFlags) testSource(l *loaded, limit int) (data.Source, error) {
 	if l.Set == nil || l.Set.Test == nil {
-		return nil, fmt.Errorf("no data set: give --data")
+		return nil, fmt.Errorf("no pictures to look at: give --data (a data set) or --images (a folder of pictures)")
 	}
 	src := l.Set.Test
 	if limit > 0 && limit < src.Len() {
