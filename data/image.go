@@ -232,7 +232,10 @@ func ToImage(x []float32, g Geometry, mean *Mean) image.Image {
 			return 0
 		}
 		v := x[i]
-		if mean != nil && mean.C == g.C && mean.H >= g.H && mean.W >= g.W {
+		if mean != nil && mean.Normalize != nil {
+			v = mean.Normalize.invert(x, g, c, i-c*n)
+		}
+		if mean != nil && mean.C == g.C && mean.H >= g.H && mean.W >= g.W && len(mean.Pix) == mean.C*mean.H*mean.W {
 			oy, ox := (mean.H-g.H)/2, (mean.W-g.W)/2
 			v += mean.Pix[c*mean.H*mean.W+(y+oy)*mean.W+xx+ox]
 		}

@@ -14,7 +14,7 @@ import (
 type LoaderConfig struct {
 	BatchSize int        // the graph's fixed batch size
 	Pre       Preprocess // how pictures become inputs
-	Mean      *Mean      // subtracted from every input; nil subtracts nothing. Must have Pre.BaseGeometry()
+	Mean      *Mean      // subtracted from every input; nil (or no Pix) subtracts nothing. Must have Pre.BaseGeometry()
 	Train     bool       // augment: random crops (and flips when Pre.Flip); otherwise centre crops
 	Shuffle   bool       // a fresh order every epoch
 	Seed      int64      // all randomness derives from (Seed, epoch, example)
@@ -46,7 +46,7 @@ func NewLoader(src Source, cfg LoaderConfig) (*Loader, error) {
 	if err := cfg.Pre.Validate(); err != nil {
 		return nil, errors.Wrapf(err, "loader %s", src.Name())
 	}
-	if cfg.Mean != nil {
+	if cfg.Mean != nil && len(cfg.Mean.Pix) > 0 { // a Mean without Pix only says how to display inputs
 		if bg := cfg.Pre.BaseGeometry(); cfg.Mean.Geometry() != bg || len(cfg.Mean.Pix) != bg.Size() {
 			return nil, errors.Errorf("loader %s: mean image is %v with %d values; expected %v (the preprocessing's base geometry)", src.Name(), cfg.Mean.Geometry(), len(cfg.Mean.Pix), bg)
 		}

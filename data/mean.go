@@ -15,6 +15,10 @@ import (
 type Mean struct {
 	C, H, W int
 	Pix     []float32
+	// Normalize is the per-channel transform the inputs went through after
+	// the mean (Preprocess.Normalize), kept here so that ToImage can undo
+	// it for display; nil for zfnet's own pipeline.
+	Normalize *Normalize
 }
 
 // Geometry is the mean's shape.

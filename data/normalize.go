@@ -36,6 +36,31 @@ func (n *Normalize) Validate(c int) error {
 	return nil
 }
 
+// DisplayMean is the mean to hand to ToImage and the experiments' figures
+// for inputs made by p: p's normalization to undo, with no mean image
+// (nil when p has no normalization).
+func (p Preprocess) DisplayMean() *Mean {
+	if p.Normalize == nil {
+		return nil
+	}
+	return &Mean{C: p.Geometry.C, Normalize: p.Normalize}
+}
+
+// invert is the display value, in [0,1] before clamping, of channel c at
+// plane offset j of the input x (geometry g): apply undone.
+func (n *Normalize) invert(x []float32, g Geometry, c, j int) float32 {
+	plane := g.H * g.W
+	v := x[c*plane+j]*n.Std[c] + n.Mean[c]
+	v /= n.Scale
+	if n.BGR && g.C == 3 {
+		// Input channel c holds picture channel 2-c; shown channel c is
+		// picture channel c, which sits in input channel 2-c.
+		s := 2 - c
+		v = (x[s*plane+j]*n.Std[s] + n.Mean[s]) / n.Scale
+	}
+	return v
+}
+
 // apply transforms one cropped input (g.C x g.H x g.W) in place.
 func (n *Normalize) apply(x []float32, g Geometry) {
 	plane := g.H * g.W
