@@ -165,8 +165,15 @@ func (f *modelFlags) finish(l *loaded) error {
 		pre = f.preprocess
 	}
 	var err error
-	l.Pre, err = zfnet.PresetPreprocess(pre, l.Model.Arch.Input, l.Cfg)
-	return err
+	if l.Pre, err = zfnet.PresetPreprocess(pre, l.Model.Arch.Input, l.Cfg); err != nil {
+		return err
+	}
+	if l.Mean == nil {
+		// Networks trained elsewhere normalize per channel instead of
+		// subtracting a mean image; figures undo it to show the pictures.
+		l.Mean = l.Pre.DisplayMean()
+	}
+	return nil
 }
 
 // usePictureFolder makes the --images folder the test split: unlabeled
