@@ -17,6 +17,19 @@ type Set struct {
 	Val     Source // with ValFraction > 0 on a set that has its own Test: a carve-out of training; otherwise nil
 	Classes []string
 	Skipped []SkippedFile // files left out while opening (Policy SkipBad)
+
+	// heldOut is the part carved out of training by a validation share
+	// (Test or Val), fraction that share; nil when nothing was carved.
+	heldOut  Source
+	fraction float64
+}
+
+// split carves a held-out share of each class out of src and remembers it
+// for CheckTrainable.
+func (s *Set) split(src Source, fraction float64, seed int64, trainName, valName string) (train, val Source) {
+	train, val = Split(src, fraction, seed, trainName, valName)
+	s.heldOut, s.fraction = val, fraction
+	return train, val
 }
 
 // OpenOptions tunes Open.
@@ -94,7 +107,7 @@ func Open(spec string, opt OpenOptions) (*Set, error) {
 			var all Source
 			if all, err = OpenList(arg, "list"); err == nil {
 				set.Classes = all.Classes()
-				set.Train, set.Test = Split(all, valFraction(opt.ValFraction), opt.Seed, "list/train", "list/val")
+				set.Train, set.Test = set.split(all, valFraction(opt.ValFraction), opt.Seed, "list/train", "list/val")
 			}
 		}
 		return set, err
@@ -105,7 +118,7 @@ func Open(spec string, opt OpenOptions) (*Set, error) {
 		return nil, err
 	}
 	if opt.ValFraction > 0 {
-		set.Train, set.Val = Split(set.Train, opt.ValFraction, opt.Seed, set.Train.Name(), strings.TrimSuffix(set.Train.Name(), "/train")+"/val")
+		set.Train, set.Val = set.split(set.Train, opt.ValFraction, opt.Seed, set.Train.Name(), strings.TrimSuffix(set.Train.Name(), "/train")+"/val")
 	}
 	return set, nil
 }
@@ -140,11 +153,11 @@ func openFolderSet(set *Set, dir string, opt OpenOptions) error {
 			}
 			set.Test = val
 			if opt.ValFraction > 0 {
-				set.Train, set.Val = Split(train, opt.ValFraction, opt.Seed, "folder/train", "folder/heldout")
+				set.Train, set.Val = set.split(train, opt.ValFraction, opt.Seed, "folder/train", "folder/heldout")
 			}
 			return nil
 		}
-		set.Train, set.Test = Split(train, valFraction(opt.ValFraction), opt.Seed, "folder/train", "folder/val")
+		set.Train, set.Test = set.split(train, valFraction(opt.ValFraction), opt.Seed, "folder/train", "folder/val")
 		return nil
 	}
 	all, sk, err := OpenFolder(dir, "folder", nil, opt.Policy)
@@ -153,6 +166,6 @@ func openFolderSet(set *Set, dir string, opt OpenOptions) error {
 		return err
 	}
 	set.Classes = all.Classes()
-	set.Train, set.Test = Split(all, valFraction(opt.ValFraction), opt.Seed, "folder/train", "folder/val")
+	set.Train, set.Test = set.split(all, valFraction(opt.ValFraction), opt.Seed, "folder/train", "folder/val")
 	return nil
 }

@@ -37,10 +37,20 @@ type RunConfig struct {
 	ValFraction  float64 // share of training held out for validation
 	PadCrop      int     // small images: random crops from a picture padded this much
 	Flip         bool
-	Snapshots    []int // epochs whose weights are kept, for feature evolution (0: the initial weights)
-	Out          string
-	Workers      int
-	SkipBad      bool
+	// Pipeline is how pictures become inputs: "small" (each picture resized
+	// whole to the input size) or "imagenet" (shorter side resized, centre
+	// square, crops of the input size); "" or "auto" decides from the data
+	// set as a whole (DecideInput), and a run records the decision here.
+	// Runs from before the field have "", which Preprocessing reads the way
+	// they were trained (by input size).
+	Pipeline string `json:",omitempty"`
+	// InputSize, when positive, asks for square inputs of this side instead
+	// of deciding from the data.
+	InputSize int   `json:",omitempty"`
+	Snapshots []int // epochs whose weights are kept, for feature evolution (0: the initial weights)
+	Out       string
+	Workers   int
+	SkipBad   bool
 	// TrainLimit and EvalLimit, when positive, use only the first examples
 	// of the training and of the validation and test sets (tests, quick looks).
 	TrainLimit, EvalLimit int
@@ -103,10 +113,13 @@ const (
 // Train runs (or, with resume, continues) a training run in cfg.Out and
 // returns its test-set evaluation. A killed run continues from its last
 // checkpoint exactly: same batches, same dropout masks, same weights.
+//
+// Everything that can be checked is checked before the run folder is
+// created (the configuration, the architecture, the data set and its
+// classes, the input geometry), and a new run that fails before its first
+// checkpoint removes the folder it created: a failed call leaves nothing
+// behind.
 func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalResult, error) {
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, errors.Wrapf(err, "creating run folder %s", cfg.Out)
-	}
 	ckPath := filepath.Join(cfg.Out, CheckpointFile)
 	var ck *Checkpoint
 	var err error
@@ -125,8 +138,6 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 			cfg.Epochs = epochs
 		}
 		ck.State.Config = cfg
-		hooks.logf("resuming %s (%s on %s, %d epochs) at epoch %d, batch %d (step %d)", cfg.Out, ck.State.Config.Arch, ck.State.Config.Data,
-			ck.State.Config.Epochs, ck.State.Epoch+1, ck.State.Batch, ck.State.Step)
 	case fileExists(ckPath):
 		return nil, errors.Errorf("%s already holds a run (%s): continue it with --resume or choose another --out", cfg.Out, CheckpointFile)
 	}
@@ -137,27 +148,55 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 	if err != nil {
 		return nil, err
 	}
+	if err := set.CheckTrainable(); err != nil {
+		return nil, err
+	}
 	train, test := limit(set.Train, cfg.TrainLimit), limit(set.Test, cfg.EvalLimit)
 	val := test
 	if set.Val != nil {
 		val = limit(set.Val, cfg.EvalLimit)
 	}
-	if ck == nil {
-		if ck, err = newRun(cfg, set, train, hooks); err != nil {
-			return nil, err
-		}
-		if err := ck.Mean.SaveNpy(filepath.Join(cfg.Out, MeanFile)); err != nil {
-			return nil, err
-		}
+	if ck != nil {
+		hooks.logf("resuming %s (%s on %s, %d epochs) at epoch %d, batch %d (step %d)", cfg.Out, cfg.Arch, cfg.Data,
+			cfg.Epochs, ck.State.Epoch+1, ck.State.Batch, ck.State.Step)
+		hooks.logf("input: %s", DescribeInput(ck.Model.Arch, cfg))
+		return runEpochs(ctx, ck, train, val, test, hooks)
+	}
+	in, err := DecideInput(cfg.Arch, set, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = in.Config
+	hooks.logf("training %s on %s for %d epochs into %s", cfg.Arch, cfg.Data, cfg.Epochs, cfg.Out)
+	hooks.logf("input: %s; %s", DescribeInput(in.Arch, cfg), in.Why)
+	// The model is built before the folder exists: an input geometry the
+	// architecture cannot take fails here.
+	m, err := New(in.Arch)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%s with %s inputs", cfg.Arch, DescribeInput(in.Arch, cfg))
+	}
+	created := !fileExists(cfg.Out)
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, errors.Wrapf(err, "creating run folder %s", cfg.Out)
+	}
+	ck, err = newRun(cfg, m, in.Pre, train, hooks)
+	if err == nil {
+		err = ck.Mean.SaveNpy(filepath.Join(cfg.Out, MeanFile))
+	}
+	if err == nil {
 		// The initial state is the first good checkpoint: a run that
 		// diverges or is killed in its first epoch can restart from it.
-		if err := ck.Save(ckPath); err != nil {
-			return nil, err
+		err = ck.Save(ckPath)
+	}
+	if err != nil {
+		if created {
+			os.RemoveAll(cfg.Out) // nothing of a run that never started is left behind
 		}
-		if slices.Contains(cfg.Snapshots, 0) {
-			if err := saveSnapshot(cfg, ck.Model, 0); err != nil {
-				return nil, err
-			}
+		return nil, err
+	}
+	if slices.Contains(cfg.Snapshots, 0) {
+		if err := saveSnapshot(cfg, ck.Model, 0); err != nil {
+			return nil, err
 		}
 	}
 	return runEpochs(ctx, ck, train, val, test, hooks)
@@ -202,8 +241,24 @@ func (cfg RunConfig) validate() error {
 		return errors.Errorf("patience must be >= 0, got %d", cfg.Patience)
 	case cfg.MinLR < 0:
 		return errors.Errorf("minimum learning rate must be >= 0, got %g", cfg.MinLR)
+	case cfg.ValFraction < 0 || cfg.ValFraction >= 1:
+		return errors.Errorf("validation fraction must be in [0, 1), got %g", cfg.ValFraction)
+	case cfg.PadCrop < 0:
+		return errors.Errorf("crop padding must be >= 0, got %d", cfg.PadCrop)
+	case cfg.Init != InitPaper && cfg.Init != InitHe:
+		return errors.Errorf("unknown initialization %q: expected %q or %q", cfg.Init, InitPaper, InitHe)
+	case cfg.Pipeline != "" && cfg.Pipeline != "auto" && cfg.Pipeline != PipelineSmall && cfg.Pipeline != PipelineImageNet:
+		return errors.Errorf("unknown pipeline %q: expected auto, %s or %s", cfg.Pipeline, PipelineSmall, PipelineImageNet)
+	case cfg.InputSize < 0 || cfg.InputSize > 4096:
+		return errors.Errorf("input size must be between 1 and 4096 pixels (0: from the data), got %d", cfg.InputSize)
 	}
-	return nil
+	for _, e := range cfg.Snapshots {
+		if e < 0 {
+			return errors.Errorf("snapshot epochs must be >= 0, got %d", e)
+		}
+	}
+	_, err := LookupArch(cfg.Arch)
+	return err
 }
 
 // newSGD is the run's solver at learning rate lr, with fresh velocities.
@@ -211,42 +266,130 @@ func (cfg RunConfig) newSGD(lr float64) *SGD {
 	return &SGD{LR: lr, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}}
 }
 
-// ArchFor fits a named architecture to a data set: input geometry from the
-// data (native size for small images, the arch's own for photographs) and
-// one output per class.
-func ArchFor(name string, set *data.Set, dropout float64) (Arch, data.Preprocess, error) {
+// The input pipelines (RunConfig.Pipeline).
+const (
+	PipelineSmall    = "small"
+	PipelineImageNet = "imagenet"
+)
+
+// sizeScanLimit bounds how many pictures DecideInput reads the headers of
+// (evenly spaced over the set; all of them in sets up to this size).
+const sizeScanLimit = 2000
+
+// smallInput is the largest side the small pipeline takes pictures at their
+// native size (MNIST's 28, CIFAR's 32, up to 64).
+const smallInput = 64
+
+// InputDecision is how a run's pictures become model inputs, decided once,
+// from the data set as a whole (or from Pipeline and InputSize), and used
+// by the mean pass, the loaders, evaluation, prediction and visualization
+// alike: they all call Preprocessing(Arch, Config).
+type InputDecision struct {
+	Arch   Arch      // the architecture with the input geometry and the class count
+	Config RunConfig // the run's configuration with Pipeline decided
+	Pre    data.Preprocess
+	Sizes  data.SizeSummary
+	Why    string // one line for the log
+}
+
+// DecideInput fits the named architecture to a data set. With Pipeline
+// and InputSize left to the data ("" or "auto", 0):
+//
+//   - pictures that all share one size of at most 64x64 (MNIST, CIFAR) are
+//     taken at that size, with their own channels;
+//   - otherwise a small architecture (input at most 64x64) takes every
+//     picture resized whole to its own input size, with 3 channels when
+//     any picture has colour;
+//   - otherwise (a 224 architecture on photographs) the paper's ImageNet
+//     pipeline at the architecture's own input.
+//
+// The sizes come from every picture's header (or sizeScanLimit evenly
+// spaced ones), EXIF orientation included, never from one picture.
+func DecideInput(name string, set *data.Set, cfg RunConfig) (*InputDecision, error) {
 	a, err := LookupArch(name)
 	if err != nil {
+		return nil, err
+	}
+	sizes, err := data.ScanSizes(set.Train, sizeScanLimit)
+	if err != nil {
+		return nil, errors.Wrapf(err, "reading the picture sizes of %s", set.Name)
+	}
+	own := a.Input
+	smallArch := own[1] <= smallInput && own[2] <= smallInput
+	chans := own[0]
+	if smallArch {
+		chans = sizes.Channels()
+	}
+	nativeSmall := sizes.Uniform && sizes.MaxW <= smallInput && sizes.MaxH <= smallInput
+	kind := cfg.Pipeline
+	if kind == "auto" {
+		kind = ""
+	}
+	var c, h, w int
+	var why string
+	switch {
+	case cfg.InputSize > 0:
+		c, h, w = chans, cfg.InputSize, cfg.InputSize
+		if kind == "" {
+			kind = PipelineSmall
+			if cfg.InputSize > smallInput {
+				kind = PipelineImageNet
+			}
+		}
+		why = fmt.Sprintf("%dx%d from --input-size; pictures %v", w, h, sizes)
+	case kind == PipelineImageNet:
+		c, h, w = chans, own[1], own[2]
+		why = fmt.Sprintf("%s's own input size with --pipeline imagenet; pictures %v", name, sizes)
+	case nativeSmall || (kind == PipelineSmall && sizes.Uniform):
+		kind = PipelineSmall
+		c, h, w = sizes.Channels(), sizes.MaxH, sizes.MaxW
+		why = fmt.Sprintf("the pictures' own size: %v", sizes)
+	case kind == PipelineSmall || smallArch:
+		kind = PipelineSmall
+		c, h, w = chans, own[1], own[2]
+		why = fmt.Sprintf("pictures %v, each resized whole to %s's %dx%d (--input-size and --pipeline choose otherwise)", sizes, name, own[2], own[1])
+	default:
+		kind = PipelineImageNet
+		c, h, w = own[0], own[1], own[2]
+		why = fmt.Sprintf("pictures %v; the paper's ImageNet pipeline at %s's own input", sizes, name)
+	}
+	a = a.WithInput(c, h, w, len(set.Classes))
+	if cfg.Dropout >= 0 {
+		a = a.WithDropout(cfg.Dropout)
+	}
+	cfg.Pipeline = kind
+	pre := Preprocessing(a, cfg)
+	if err := pre.Validate(); err != nil {
+		return nil, err
+	}
+	return &InputDecision{Arch: a, Config: cfg, Pre: pre, Sizes: sizes, Why: why}, nil
+}
+
+// ArchFor fits a named architecture to a data set as DecideInput does with
+// the pipeline left to the data; dropout < 0 keeps the architecture's.
+// The preprocessing returned is the test-time one.
+func ArchFor(name string, set *data.Set, dropout float64) (Arch, data.Preprocess, error) {
+	d, err := DecideInput(name, set, RunConfig{Dropout: dropout})
+	if err != nil {
+		a, _ := LookupArch(name)
 		return a, data.Preprocess{}, err
 	}
-	probe, err := set.Train.Load(0)
-	if err != nil {
-		return a, data.Preprocess{}, errors.Wrapf(err, "reading a first example of %s", set.Name)
+	return d.Arch, d.Pre, nil
+}
+
+// DescribeInput says in a few words how pictures become inputs of a:
+// "1x28x28, small pipeline (each picture resized whole)".
+func DescribeInput(a Arch, cfg RunConfig) string {
+	p := Preprocessing(a, cfg)
+	if p.Kind == data.ImageNet {
+		return fmt.Sprintf("%v, imagenet pipeline (shorter side to %d, centre square, %dx%d crops)", p.Geometry, p.Resize, p.Geometry.W, p.Geometry.H)
 	}
-	var pre data.Preprocess
-	if probe.H <= 64 && probe.W <= 64 { // MNIST, CIFAR: native size
-		a = a.WithInput(probe.C, probe.H, probe.W, len(set.Classes))
-		pre = data.SmallPreprocess(data.Geometry{C: probe.C, H: probe.H, W: probe.W})
-	} else {
-		a = a.WithInput(0, 0, 0, len(set.Classes))
-		pre = data.ImageNetPreprocess(data.Geometry{C: a.Input[0], H: a.Input[1], W: a.Input[2]})
-	}
-	if dropout >= 0 {
-		a = a.WithDropout(dropout)
-	}
-	return a, pre, nil
+	return fmt.Sprintf("%v, small pipeline (each picture resized whole to %dx%d)", p.Geometry, p.Geometry.W, p.Geometry.H)
 }
 
 // newRun initializes a model and computes the training mean.
-func newRun(cfg RunConfig, set *data.Set, train data.Source, hooks Hooks) (*Checkpoint, error) {
-	a, pre, err := ArchFor(cfg.Arch, set, cfg.Dropout)
-	if err != nil {
-		return nil, err
-	}
-	m, err := New(a)
-	if err != nil {
-		return nil, err
-	}
+func newRun(cfg RunConfig, m *Model, pre data.Preprocess, train data.Source, hooks Hooks) (*Checkpoint, error) {
+	a := m.Arch
 	if cfg.FilterRadius < 0 {
 		cfg.FilterRadius = a.FilterRadius
 	}
@@ -269,15 +412,25 @@ func newRun(cfg RunConfig, set *data.Set, train data.Source, hooks Hooks) (*Chec
 }
 
 // Preprocessing rebuilds the preprocessing a model was trained with (test
-// time: the loader decides whether to augment).
+// time: the loader decides whether to augment) from the run's recorded
+// Pipeline; runs from before it was recorded chose by input size, as here.
 func Preprocessing(a Arch, cfg RunConfig) data.Preprocess {
 	g := data.Geometry{C: a.Input[0], H: a.Input[1], W: a.Input[2]}
-	if g.H <= 64 && g.W <= 64 {
+	kind := cfg.Pipeline
+	if kind == "" || kind == "auto" {
+		kind = PipelineSmall
+		if g.H > smallInput || g.W > smallInput {
+			kind = PipelineImageNet
+		}
+	}
+	if kind == PipelineSmall {
 		p := data.SmallPreprocess(g)
 		p.PadCrop, p.Flip = cfg.PadCrop, cfg.Flip
 		return p
 	}
 	p := data.ImageNetPreprocess(g)
+	// The paper's 256 for 224 inputs; the same proportion for other sizes.
+	p.Resize = int(math.Round(float64(max(g.H, g.W)) * 256 / 224))
 	p.Flip = cfg.Flip
 	return p
 }

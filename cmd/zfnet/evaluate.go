@@ -36,6 +36,8 @@ func runEvaluate(args []string) error {
 	} else if *split != "test" {
 		return fmt.Errorf("--split %q: expected test or train", *split)
 	}
+	// The pipeline the model was trained with, as training printed it.
+	fmt.Fprintf(os.Stderr, "input: %s\n", zfnet.DescribeInput(l.Model.Arch, l.Cfg))
 	p, err := zfnet.NewPredictor(l.Model, *batch, false)
 	if err != nil {
 		return err

@@ -38,6 +38,9 @@ func runTrain(args []string) error {
 	fs.Float64Var(&cfg.ValFraction, "val-fraction", cfg.ValFraction, "share of the training set held out for validation")
 	fs.IntVar(&cfg.PadCrop, "pad-crop", cfg.PadCrop, "small images: random crops from the picture padded by this many pixels")
 	fs.BoolVar(&cfg.Flip, "flip", cfg.Flip, "random horizontal flips (photographs; not for digits)")
+	fs.StringVar(&cfg.Pipeline, "pipeline", "auto", "how pictures become inputs: auto (decided from the data set's picture sizes, printed at the start),\n"+
+		"small (each picture resized whole to the input size) or imagenet (shorter side resized, centre square, crops)")
+	fs.IntVar(&cfg.InputSize, "input-size", 0, "square model input of this side in pixels (0: decided from the data set and the architecture)")
 	snaps := intList(cfg.Snapshots)
 	fs.Var(&snaps, "snapshots", "epochs whose weights are kept in snapshots/ (feature evolution)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder (default runs/ARCH-DATA, e.g. runs/zfnet-small-mnist)")
@@ -75,9 +78,8 @@ func runTrain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := newBar(*quiet)
-	if *resume == "" {
-		b.logf("training %s on %s for %d epochs into %s", cfg.Arch, cfg.Data, cfg.Epochs, cfg.Out)
-	}
+	// Train checks the arguments, the data set and the input geometry
+	// before it creates the run folder or says "training ... into".
 	ev, err := zfnet.Train(ctx, cfg, *resume != "", zfnet.Hooks{Step: b.step, Epoch: b.epoch, Logf: b.logf})
 	if err == zfnet.ErrInterrupted {
 		b.logf("\n%v", err)
