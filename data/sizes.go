@@ -126,7 +126,7 @@ func ScanSizes(src Source, limit int) (SizeSummary, error) {
 // headerBytes is how much of a file is read for its header: enough for
 // JPEG's APP segments (EXIF with its thumbnail is at most 64 KiB) before
 // the frame header.
-const headerBytes = 192 << 10
+const headerBytes = 64 << 10
 
 // pictureHeader reads a picture file's displayed size and channels (1 for
 // gray, 3 otherwise, as nativeChannels decides) without decoding it.
