@@ -1,6 +1,7 @@
 package zfnet
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -143,6 +144,18 @@ var layouts = []layout{
 // so a narrow file of a known layout loads too. A file that matches nothing
 // is an error listing what each layout expects and what the file holds.
 func Import(path string, opt ImportOptions) (*Model, *Imported, error) {
+	if ck, err := checkpointIn(path); err != nil || ck != nil {
+		if err != nil {
+			return nil, nil, err
+		}
+		if opt.Arch != "" && opt.Arch != ck.Model.Arch.Name {
+			return nil, nil, errors.Errorf("%s is a checkpoint of %s; it carries its own architecture (drop --arch %s)", path, ck.Model.Arch.Name, opt.Arch)
+		}
+		if opt.Preprocess != "" {
+			ck.Model.Arch.Preprocess = opt.Preprocess
+		}
+		return ck.Model, &Imported{Path: path, Format: "npz", Layout: "zfnet checkpoint"}, nil
+	}
 	f, err := weights.Read(path)
 	if err != nil {
 		return nil, nil, err
@@ -160,9 +173,22 @@ func Import(path string, opt ImportOptions) (*Model, *Imported, error) {
 			return nil, nil, errors.Errorf("%s: an ONNX file carries its own architecture; drop --arch %s", path, opt.Arch)
 		}
 	} else {
-		a, src, info.Layout, err = recognize(f, opt.Arch)
-		if err != nil {
-			return nil, nil, err
+		override := opt.Arch
+		if override == "" {
+			if known, err := archOf(f); err != nil {
+				return nil, nil, err
+			} else if known != nil {
+				a, src, info.Layout, err = recognizeAs(f, *known)
+				if err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		if src == nil {
+			a, src, info.Layout, err = recognize(f, override)
+			if err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	if opt.Preprocess != "" {
@@ -181,6 +207,71 @@ func Import(path string, opt ImportOptions) (*Model, *Imported, error) {
 	return m, info, nil
 }
 
+// ArchMetadataKey is the safetensors metadata entry where zfnet writes a
+// model's architecture (JSON), so that the file loads as the same network.
+const ArchMetadataKey = "zfnet.arch"
+
+// checkpointIn reads path as a zfnet checkpoint when it is one (an .npz
+// holding state.json); nil, nil otherwise.
+func checkpointIn(path string) (*Checkpoint, error) {
+	if !strings.EqualFold(filepath.Ext(path), ".npz") {
+		return nil, nil
+	}
+	f, err := readNpz(path)
+	if err != nil {
+		return nil, nil // not our npz: weights.Read says why
+	}
+	if _, ok := f.Raw[stateMember]; !ok {
+		return nil, nil
+	}
+	return checkpointFrom(f)
+}
+
+// archOf is the architecture that travels with a file: safetensors
+// metadata written by zfnet, or the checkpoint of the run folder the file
+// sits in (weights.npz, snapshots/epoch-N.npz); nil when none does.
+func archOf(f *weights.File) (*Arch, error) {
+	if js, ok := f.Metadata[ArchMetadataKey]; ok {
+		var a Arch
+		if err := json.Unmarshal([]byte(js), &a); err != nil {
+			return nil, errors.Wrapf(err, "%s: metadata %s", f.Path, ArchMetadataKey)
+		}
+		return &a, nil
+	}
+	if f.Arrays.ByName["conv1.weight"] == nil {
+		return nil, nil
+	}
+	dir := filepath.Dir(f.Path)
+	for _, ck := range []string{filepath.Join(dir, CheckpointFile), filepath.Join(filepath.Dir(dir), CheckpointFile)} {
+		if !fileExists(ck) {
+			continue
+		}
+		c, err := LoadCheckpoint(ck)
+		if err != nil {
+			return nil, nil // a broken neighbour says nothing about this file
+		}
+		a := c.Model.Arch
+		return &a, nil
+	}
+	return nil, nil
+}
+
+// recognizeAs loads the file as the given architecture, under our names.
+func recognizeAs(f *weights.File, a Arch) (Arch, map[string]tensorRef, string, error) {
+	zl := layouts[len(layouts)-1] // zfnet's own names
+	fitted, src, err := fitArch(a, zl.prefixes(a.Sequence()), f.Arrays.ByName)
+	if err == nil {
+		if extra := unusedArrays(f.Arrays, src); len(extra) > 0 {
+			err = errors.Errorf("architecture %s has no place for %s", a.Name, strings.Join(extra, ", "))
+		}
+	}
+	if err != nil {
+		return Arch{}, nil, "", errors.Wrapf(err, "%s (architecture %s recorded with it)", f.Path, a.Name)
+	}
+	fitted.Preprocess = a.Preprocess
+	return fitted, src, zl.name, nil
+}
+
 // recognize finds the file's layout and fits its architecture.
 func recognize(f *weights.File, override string) (Arch, map[string]tensorRef, string, error) {
 	ks := f.Arrays.ByName
@@ -197,6 +288,9 @@ func recognize(f *weights.File, override string) (Arch, map[string]tensorRef, st
 			candidates = ArchNames()
 		}
 		var firstErr error
+		var fits []string
+		var fitA Arch
+		var fitSrc map[string]tensorRef
 		for _, c := range candidates {
 			t, err := LookupArch(c)
 			if err != nil {
@@ -209,11 +303,25 @@ func recognize(f *weights.File, override string) (Arch, map[string]tensorRef, st
 				}
 			}
 			if err == nil {
-				return a, src, lay.name, nil
+				if len(fits) == 0 {
+					fitA, fitSrc = a, src
+				}
+				fits = append(fits, c)
+				continue
 			}
 			if firstErr == nil || c == override {
 				firstErr = err
 			}
+		}
+		switch {
+		case len(fits) == 1:
+			return fitA, fitSrc, lay.name, nil
+		case len(fits) > 1:
+			// zfnet's names say which layers hold weights, not the strides,
+			// padding or pooling between them.
+			return Arch{}, nil, "", errors.Errorf("%s: zfnet-named weights that fit several architectures (%s): give --arch "+
+				"(files written by zfnet train beside their checkpoint.npz, and .safetensors written by zfnet convert, carry theirs)",
+				f.Path, strings.Join(fits, ", "))
 		}
 		return Arch{}, nil, "", errors.Wrapf(firstErr, "%s (%s layout)", f.Path, lay.name)
 	}

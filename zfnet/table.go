@@ -52,6 +52,11 @@ func (m *Model) Table() []LayerRow {
 func (m *Model) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "%s: %s\n", m.Arch.Name, m.Arch.Doc)
+	pre := m.Arch.Preprocess
+	if pre == "" {
+		pre = PresetZFNet
+	}
+	fmt.Fprintf(w, "preprocessing: %s\n", pre)
 	fmt.Fprintln(tw, "layer\tkind\tkernel\tstride\tpad\tin\tout\toutput (CxHxW)\tparams\tmult-adds\t")
 	var params, macs int64
 	for _, r := range m.Table() {

@@ -13,12 +13,22 @@ func init() {
 }
 
 func runArch(args []string) error {
-	fs := newFlags("arch", "", "Prints the layer table: kernel, stride, padding, channels, output shape, parameters, multiply-adds.")
+	fs := newFlags("arch", "", "Prints the layer table: kernel, stride, padding, channels, output shape, parameters, multiply-adds,\n"+
+		"and the input preprocessing, of a built-in architecture or of the one recognized in a weight file (--weights).")
 	name := fs.String("arch", "zfnet", "architecture: "+strings.Join(zfnet.ArchNames(), ", "))
+	wfile := fs.String("weights", "", "weight file (.pth, .onnx, .safetensors, .npz) whose architecture to print instead")
 	in := fs.String("input", "", "input as CxHxW (default: the architecture's own)")
 	classes := fs.Int("classes", 0, "number of classes (default: the architecture's own)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *wfile != "" {
+		m, info, err := zfnet.Import(*wfile, zfnet.ImportOptions{})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: %s layout (%s)\n", *wfile, info.Layout, info.Format)
+		return m.WriteTable(os.Stdout)
 	}
 	a, err := zfnet.LookupArch(*name)
 	if err != nil {
