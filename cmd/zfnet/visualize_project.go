@@ -190,6 +190,31 @@ func (f *deconvFlags) projectInput(l *loaded, spec string) (x []float32, tag, de
 		l.Pre.ApplyCrop(base.Pix, l.Mean, l.Pre.CenterCrop(), x)
 		return x, fmt.Sprintf("test%d", i), fmt.Sprintf("test image %d of %s", i, src.Name()), base.Label, nil
 	}
+	base := strings.TrimSuffix(filepath.Base(spec), filepath.Ext(spec))
+	tag = regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(base, "_")
+	if strings.EqualFold(filepath.Ext(spec), ".npy") {
+		// An already preprocessed input, (1, C, H, W) or (C, H, W), as
+		// NumPy and PyTorch pipelines hand it over.
+		fh, err := os.Open(spec)
+		if err != nil {
+			return nil, "", "", 0, fmt.Errorf("--image: %v", err)
+		}
+		defer fh.Close()
+		arr, err := data.ReadNpyArray(fh, spec)
+		if err != nil {
+			return nil, "", "", 0, err
+		}
+		in := l.Model.Arch.Input
+		if len(arr.Data) != size || (len(arr.Shape) != 4 && len(arr.Shape) != 3) || (len(arr.Shape) == 4 && arr.Shape[0] != 1) {
+			return nil, "", "", 0, fmt.Errorf("--image %s: shape %v, expected (1, %d, %d, %d) or (%d, %d, %d): one preprocessed input for %s",
+				spec, arr.Shape, in[0], in[1], in[2], in[0], in[1], in[2], l.Model.Arch.Name)
+		}
+		if err := data.CheckFinite(spec, l.Pre.Geometry, arr.Data); err != nil {
+			return nil, "", "", 0, err
+		}
+		copy(x, arr.Data)
+		return x, tag, filepath.Base(spec), data.Unlabeled, nil
+	}
 	src, err := data.ImageFiles([]string{spec}, nil)
 	if err != nil {
 		return nil, "", "", 0, err
@@ -205,14 +230,13 @@ func (f *deconvFlags) projectInput(l *loaded, spec string) (x []float32, tag, de
 		return nil, "", "", 0, fmt.Errorf("--image %s: %v", spec, err)
 	}
 	copy(x, b.X)
-	base := strings.TrimSuffix(filepath.Base(spec), filepath.Ext(spec))
-	return x, regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(base, "_"), filepath.Base(spec), data.Unlabeled, nil
+	return x, tag, filepath.Base(spec), data.Unlabeled, nil
 }
 
 // className is a class's name when the data set knows it.
 func (f *deconvFlags) className(l *loaded, c int) string {
-	if l.Set != nil && c >= 0 && c < len(l.Set.Classes) {
-		return l.Set.Classes[c]
+	if c >= 0 && c < len(l.Classes) {
+		return l.Classes[c]
 	}
 	return strconv.Itoa(c)
 }
@@ -222,7 +246,7 @@ func runProject(args []string) error {
 	fs := newFlags("visualize project", "", "Projects one activation of one image back to pixel space with the deconvnet (the paper's method),\n"+
 		"guided backpropagation and the plain gradient (saliency), side by side with the input.")
 	f.register(fs, "conv5", false, false)
-	image := fs.String("image", "0", "a test-set index, or a picture file")
+	image := fs.String("image", "0", "a test-set index (of --data or --images), a picture file, or a preprocessed .npy input (1, C, H, W)")
 	fmap := fs.Int("map", -1, "feature map (unit for fc layers); -1: the map with the strongest activation on this image")
 	pos := fs.String("position", "", "y,x in the layer's map; empty: the map's strongest activation")
 	whole := fs.Bool("whole-map", false, "project the whole feature map instead of one activation")
@@ -256,11 +280,9 @@ func runProject(args []string) error {
 		return err
 	}
 	probs := zfnet.Softmax(logits)
-	pred := 0
-	for c := range probs {
-		if probs[c] > probs[pred] {
-			pred = c
-		}
+	pred, err := zfnet.Argmax(logits)
+	if err != nil {
+		return err
 	}
 	t := deconvnet.Target{Map: *fmap, Strongest: *pos == "", WholeMap: *whole}
 	if *fmap < 0 {
