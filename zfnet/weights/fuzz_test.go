@@ -31,8 +31,19 @@ func addSeeds(f *testing.F) {
 	}
 }
 
-func fuzzRead(t *testing.T, read func(string) (*File, error), ext string, b []byte, ratio int) {
-	p := filepath.Join(t.TempDir(), "f"+ext)
+// fuzzDir makes one folder per fuzz worker (t.TempDir per input is slow
+// under coverage instrumentation).
+func fuzzDir(f *testing.F) string {
+	dir, err := os.MkdirTemp("", "weights-fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func fuzzRead(t *testing.T, dir string, read func(string) (*File, error), ext string, b []byte, ratio int) {
+	p := filepath.Join(dir, "f"+ext)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -64,22 +75,26 @@ func fuzzRead(t *testing.T, read func(string) (*File, error), ext string, b []by
 
 func FuzzReadTorch(f *testing.F) {
 	addSeeds(f)
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, ReadTorch, ".pth", b, 2) })
+	dir := fuzzDir(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, dir, ReadTorch, ".pth", b, 2) })
 }
 
 func FuzzReadSafetensors(f *testing.F) {
 	addSeeds(f)
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, ReadSafetensors, ".safetensors", b, 1) })
+	dir := fuzzDir(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, dir, ReadSafetensors, ".safetensors", b, 1) })
 }
 
 func FuzzReadONNX(f *testing.F) {
 	addSeeds(f)
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, ReadONNX, ".onnx", b, 1) })
+	dir := fuzzDir(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, dir, ReadONNX, ".onnx", b, 1) })
 }
 
 func FuzzReadNpz(f *testing.F) {
 	addSeeds(f)
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, ReadNpz, ".npz", b, maxDeflateRatio) })
+	dir := fuzzDir(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, dir, ReadNpz, ".npz", b, maxDeflateRatio) })
 }
 
 // TestWriteFuzzCorpus (WEIGHTS_WRITE_CORPUS=1) writes the fixtures as the

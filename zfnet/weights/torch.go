@@ -193,7 +193,14 @@ func storageFromPid(pid interface{}, storages map[string]*storageRef) (*storageR
 
 // unpickle scans and then runs one pickle from b, returning the value and
 // the bytes consumed.
-func unpickle(b []byte, persistent func(interface{}) (interface{}, error)) (interface{}, int, error) {
+func unpickle(b []byte, persistent func(interface{}) (interface{}, error)) (v interface{}, n int, err error) {
+	// gopickle indexes its stack without checking on some malformed
+	// pickles (SETITEMS with an odd count): that is a malformed file.
+	defer func() {
+		if r := recover(); r != nil {
+			v, n, err = nil, 0, fmt.Errorf("malformed pickle (the unpickler failed: %v)", r)
+		}
+	}()
 	end, err := scanPickle(b, torchAllowed)
 	if err != nil {
 		return nil, 0, err
@@ -201,7 +208,7 @@ func unpickle(b []byte, persistent func(interface{}) (interface{}, error)) (inte
 	u := pickle.NewUnpickler(bytes.NewReader(b[:end]))
 	u.FindClass = torchFindClass
 	u.PersistentLoad = persistent
-	v, err := u.Load()
+	v, err = u.Load()
 	if err != nil {
 		var ce *classError
 		if errors.As(err, &ce) {
