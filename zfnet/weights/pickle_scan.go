@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // scanPickle walks the opcodes of one pickle in b (as pickletools.genops
@@ -44,8 +45,14 @@ func scanPickle(b []byte, allowed func(module, name string) bool) (int, error) {
 			continue
 		// one line
 		case 'I', 'L', 'S', 'V', 'F', 'g', 'p', 'P':
-			if _, err := line(); err != nil {
+			s, err := line()
+			if err != nil {
 				return 0, err
+			}
+			if op == 'S' || op == 'V' {
+				if err := bypassModule(strings.Trim(s, "'\"")); err != nil {
+					return 0, err
+				}
 			}
 			continue
 		// two lines: module and name
@@ -114,9 +121,26 @@ func scanPickle(b []byte, allowed func(module, name string) bool) (int, error) {
 		if err := need(n); err != nil {
 			return 0, err
 		}
+		switch op {
+		case 'X', 0x8c, 0x8d, 'T', 'U': // strings: a STACK_GLOBAL's module
+			if err := bypassModule(string(b[i : i+int(n)])); err != nil {
+				return 0, err
+			}
+		}
 		i += int(n)
 	}
 	return 0, fmt.Errorf("pickle ends without STOP (%d bytes)", len(b))
+}
+
+// bypassModule refuses the modules gopickle resolves itself without asking
+// FindClass (__builtin__.object, copy_reg._reconstructor): a STACK_GLOBAL
+// naming them needs their name as a string somewhere in the pickle.
+func bypassModule(s string) error {
+	switch s {
+	case "__builtin__", "copy_reg":
+		return errClass(s, "*")
+	}
+	return nil
 }
 
 // errClass is the refusal of a class outside the allow-list.
@@ -125,5 +149,8 @@ type classError struct{ module, name string }
 func errClass(module, name string) error { return &classError{module, name} }
 
 func (e *classError) Error() string {
+	if e.name == "*" {
+		return fmt.Sprintf("asks for module %s; a weight file only needs torch tensors and dicts", e.module)
+	}
 	return fmt.Sprintf("asks for class %s.%s; a weight file only needs torch tensors and dicts", e.module, e.name)
 }

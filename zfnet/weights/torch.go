@@ -264,6 +264,11 @@ func readTorchZip(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: a zip without data.pkl: not a torch.save file", path)
 	}
 	prefix := strings.TrimSuffix(pkl.Name, "data.pkl")
+	if m := members[prefix+"byteorder"]; m != nil {
+		if b, err := readMember(m, size); err == nil && strings.TrimSpace(string(b)) == "big" {
+			return nil, fmt.Errorf("%s: written on a big-endian machine (%sbyteorder), not supported", path, prefix)
+		}
+	}
 	b, err := readMember(pkl, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %v", path, pkl.Name, err)

@@ -162,3 +162,14 @@ func TestReadTorchTruncatedFixtures(t *testing.T) {
 		}
 	}
 }
+
+func TestReadTorchRefusesBypassModules(t *testing.T) {
+	// STACK_GLOBAL copy_reg._reconstructor, which gopickle would resolve
+	// without asking FindClass.
+	p := writeTemp(t, "reconstructor.pth", pthWith(t, []byte("\x80\x04\x8c\x08copy_reg\x8c\x0e_reconstructor\x93)R."), nil))
+	mustFail(t, ReadTorch, p, "data.pkl asks for module copy_reg")
+	p = writeTemp(t, "object.pth", pthWith(t, []byte("\x80\x04\x8c\x0b__builtin__\x8c\x06object\x93)R."), nil))
+	mustFail(t, ReadTorch, p, "data.pkl asks for module __builtin__")
+	p = writeTemp(t, "global.pth", pthWith(t, []byte("ccopy_reg\n_reconstructor\n)R."), nil))
+	mustFail(t, ReadTorch, p, "data.pkl asks for class copy_reg._reconstructor")
+}
