@@ -194,7 +194,7 @@ func Invariance(net *Net, pre data.Preprocess, mean *data.Mean, samples []*data.
 		return nil, errors.Errorf("invariance: preprocessing makes %v inputs, %s takes %dx%dx%d", g, m.Arch.Name, in[0], in[1], in[2])
 	}
 	bg := pre.BaseGeometry()
-	if mean != nil && (mean.C != bg.C || mean.H != bg.H || mean.W != bg.W) {
+	if mean != nil && len(mean.Pix) > 0 && (mean.C != bg.C || mean.H != bg.H || mean.W != bg.W) { // a Mean without Pix only says how to display
 		return nil, errors.Errorf("invariance: mean image %v does not match the base pictures %v", mean.Geometry(), bg)
 	}
 	for i, s := range samples {

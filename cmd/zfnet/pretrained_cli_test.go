@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+// skimageData is Debian's python3-skimage folder of photographs.
+const skimageData = "/usr/lib/python3/dist-packages/skimage/data"
+
+// photos copies n of skimage's photographs into a fresh folder, skipping
+// loudly (failing under ZFNET_REQUIRE_ALL=1) without python3-skimage.
+func photos(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(skimageData, n))
+		if err != nil {
+			msg := "photographs from Debian's python3-skimage are missing (" + err.Error() + "); install with: apt-get install python3-skimage"
+			if os.Getenv("ZFNET_REQUIRE_ALL") == "1" {
+				t.Fatalf("ZFNET_REQUIRE_ALL=1 and %s", msg)
+			}
+			os.Stderr.WriteString("\n!! SKIPPING " + t.Name() + ": " + msg + "\n\n")
+			t.Skip("SKIPPED, NOT RUN: " + msg)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// The promise: a PyTorch file alone is enough for predict (.npy
+// and photographs) and for the whole gallery on a folder of photographs.
+func TestCLIPretrainedWeightsAlone(t *testing.T) {
+	w, err := filepath.Abs("../../zfnet/testdata/pretrained/tv_alexnet.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := zfnet.Import(w, zfnet.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := m.Arch.Input
+	x := make([]float32, 2*in[0]*in[1]*in[2])
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	npy := filepath.Join(t.TempDir(), "x.npy")
+	f, err := os.Create(npy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := data.WriteNpyArray(f, []int{2, in[0], in[1], in[2]}, x); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	code, out := run(t, "predict", "--weights", w, "--json", npy)
+	if code != 0 {
+		t.Fatalf("predict --json: exit %d\n%s", code, out)
+	}
+	var preds []prediction
+	if err := json.Unmarshal([]byte(out), &preds); err != nil {
+		t.Fatalf("predict --json printed no JSON: %v\n%s", err, out)
+	}
+	p, err := zfnet.NewPredictor(m, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	size := len(x) / 2
+	for i, pr := range preds {
+		want, err := p.Logits(x[i*size : (i+1)*size])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pr.Logits) != len(want) {
+			t.Fatalf("input %d: %d logits, want %d", i, len(pr.Logits), len(want))
+		}
+		for c := range want {
+			if pr.Logits[c] != want[c] {
+				t.Fatalf("input %d class %d: CLI logit %g, library %g", i, c, pr.Logits[c], want[c])
+			}
+		}
+		top, _ := zfnet.TopK(want, 1)
+		if pr.Top[0].Class != top[0] {
+			t.Errorf("input %d: CLI ranks class %d first, the logits say %d", i, pr.Top[0].Class, top[0])
+		}
+	}
+
+	dir := photos(t, "chelsea.png", "coffee.png", "astronaut.png")
+	code, out = run(t, "predict", "--weights", w, filepath.Join(dir, "chelsea.png"), dir)
+	if code != 0 || strings.Count(out, "chelsea.png:") != 2 || !strings.Contains(out, "torchvision") {
+		t.Fatalf("predict on a photo and a folder: exit %d\n%s", code, out)
+	}
+
+	gal := filepath.Join(t.TempDir(), "gallery")
+	code, out = run(t, "visualize", "gallery", "--weights", w, "--images", dir, "--out", gal)
+	if code != 0 {
+		t.Fatalf("visualize gallery --weights --images: exit %d\n%s", code, out)
+	}
+	for _, f := range []string{"index.html", "top9-conv5.png", "occlusion.png", "invariance.png", "correspondence.png", "filters-alexnet-torchvision.png"} {
+		if st, err := os.Stat(filepath.Join(gal, f)); err != nil || st.Size() == 0 {
+			t.Errorf("the gallery has no %s (%v)\n%s", f, err, out)
+		}
+	}
+}
