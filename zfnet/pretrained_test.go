@@ -85,11 +85,13 @@ func TestPretrainedLayouts(t *testing.T) {
 	x, exp := ptExpected(t)
 	in224 := [3]int{3, 224, 224}
 	cases := []struct {
-		file, format, layout, arch, preset string
+		file                         string
+		opt                          ImportOptions // empty but for ours.npz
+		format, layout, arch, preset string
 		// renamed: some of our names and the file key they must come from
 		renamed map[string]string
 		// layers: checks on the imported layer list, "index:kind/detail"
-		check func(t *testing.T, a Arch)
+		check func(t *testing.T, m *Model)
 	}{
 		{file: "tv_alexnet.pth", format: "pth", layout: "torchvision-alexnet", arch: "alexnet-torchvision", preset: PresetTorchvision,
 			renamed: map[string]string{"conv1.weight": "features.0.weight", "conv5.bias": "features.10.bias", "fc6.weight": "classifier.1.weight", "fc8.bias": "classifier.6.bias"}},
@@ -101,16 +103,16 @@ func TestPretrainedLayouts(t *testing.T) {
 		{file: "pcv_zfnet.pth", format: "pth", layout: "pytorchcv", arch: "zfnet-pytorchcv", preset: PresetTorchvision,
 			renamed: map[string]string{"conv1.weight": "features.stage1.unit1.conv.weight", "conv2.weight": "features.stage2.unit1.conv.weight",
 				"conv5.weight": "features.stage3.unit3.conv.weight", "fc6.weight": "output.fc1.fc.weight", "fc8.weight": "output.fc3.weight"},
-			check: func(t *testing.T, a Arch) { ptWantPools(t, a, true) }},
+			check: func(t *testing.T, m *Model) { ptWantPools(t, m.Arch, true) }},
 		{file: "pcv_zfnetb.pth", format: "pth", layout: "pytorchcv", arch: "zfnetb-pytorchcv", preset: PresetTorchvision,
-			check: func(t *testing.T, a Arch) { ptWantPools(t, a, true) }},
+			check: func(t *testing.T, m *Model) { ptWantPools(t, m.Arch, true) }},
 		{file: "pcv_alexnet.pth", format: "pth", layout: "pytorchcv", arch: "alexnet-pytorchcv", preset: PresetTorchvision,
-			check: func(t *testing.T, a Arch) { ptWantPools(t, a, true) }},
+			check: func(t *testing.T, m *Model) { ptWantPools(t, m.Arch, true) }},
 		{file: "caffe_alexnet.onnx", format: "onnx", layout: "onnx", arch: "onnx:caffe_alexnet", preset: PresetCaffe,
 			renamed: map[string]string{"conv2.weight": "conv2_w_0", "fc6.weight": "fc6_w_0"},
-			check: func(t *testing.T, a Arch) {
+			check: func(t *testing.T, m *Model) {
 				var groups []int
-				for _, l := range a.Layers {
+				for _, l := range m.Arch.Layers {
 					if l.Kind == KindConv {
 						groups = append(groups, max(l.Groups, 1))
 					}
@@ -118,16 +120,20 @@ func TestPretrainedLayouts(t *testing.T) {
 				if fmt.Sprint(groups) != "[1 2 1 2 2]" {
 					t.Errorf("convolution groups %v, want [1 2 1 2 2]", groups)
 				}
-				ptWantPools(t, a, false)
+				ptWantPools(t, m.Arch, false)
 			}},
 		{file: "caffe_zfnet.onnx", format: "onnx", layout: "onnx", arch: "onnx:caffe_zfnet", preset: PresetCaffe,
-			check: func(t *testing.T, a Arch) { ptWantPools(t, a, true) }},
-		{file: "ours.npz", format: "npz", layout: "zfnet", arch: "zfnet", preset: ""},
+			// pads (0, 0, 1, 1): ONNX's output sizes, as ceil mode gives
+			// them (pool5's 13 -> 6 is floor mode's too: the same windows).
+			check: func(t *testing.T, m *Model) { ptWantPoolSizes(t, m, 55, 13, 6) }},
+		// zfnet's own names do not say the strides or pooling: the file
+		// loads with the architecture named (TestPretrainedOursAmbiguous).
+		{file: "ours.npz", opt: ImportOptions{Arch: "zfnet"}, format: "npz", layout: "zfnet", arch: "zfnet", preset: ""},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
 			path := filepath.Join(ptDir, c.file)
-			m, info, err := Import(path, ImportOptions{})
+			m, info, err := Import(path, c.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +150,7 @@ func TestPretrainedLayouts(t *testing.T) {
 				}
 			}
 			if c.check != nil {
-				c.check(t, a)
+				c.check(t, m)
 			}
 			stem := strings.TrimSuffix(c.file, filepath.Ext(c.file))
 			if c.format == "safetensors" {
@@ -158,6 +164,20 @@ func TestPretrainedLayouts(t *testing.T) {
 			t.Logf("%s: %s as %s, worst |logit - PyTorch| / max|logit| = %.2g", c.file, info.Layout, a.Name, worst)
 		})
 	}
+}
+
+// TestPretrainedOursAmbiguous: weights under zfnet's names (conv1.weight,
+// ..., fc8.bias) with the kernels 7, 5, 3, 3, 3 fit zfnet, zfnet-fig3,
+// zfnet-pytorchcv and zfnetb-pytorchcv alike, which differ in pooling and
+// normalization, and nothing in the file (no checkpoint beside it, no
+// metadata) says which: Import must not guess, and says to give --arch.
+func TestPretrainedOursAmbiguous(t *testing.T) {
+	path := filepath.Join(ptDir, "ours.npz")
+	m, _, err := Import(path, ImportOptions{})
+	if err == nil {
+		t.Fatalf("%s loaded as %s without --arch, though zfnet-pytorchcv fits it too", path, m.Arch.Name)
+	}
+	ptWantErr(t, "zfnet-named weights", err, path, "zfnet-pytorchcv", "zfnet-fig3", "--arch")
 }
 
 // ptWantPools checks that every max pooling of the imported list has the
@@ -175,6 +195,23 @@ func ptWantPools(t *testing.T, a Arch, ceil bool) {
 	}
 	if n != 3 {
 		t.Errorf("%d max poolings, want 3", n)
+	}
+}
+
+// ptWantPoolSizes checks the max poolings' output sizes (square).
+func ptWantPoolSizes(t *testing.T, m *Model, sizes ...int) {
+	t.Helper()
+	var got []int
+	for i, l := range m.Arch.Layers {
+		if l.Kind == KindMaxPool {
+			got = append(got, m.Shapes[i][1])
+			if m.Shapes[i][1] != m.Shapes[i][2] {
+				t.Errorf("%s: output %v is not square", l.Name, m.Shapes[i])
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(sizes) {
+		t.Errorf("max pooling outputs %v, want %v", got, sizes)
 	}
 }
 
