@@ -89,7 +89,7 @@ func zipKind(path string) (string, error) {
 // File.Ints; Fortran-order arrays are transposed to C order. Object arrays
 // (which need pickle) are refused.
 func ReadNpz(path string) (file *File, err error) {
-	defer guard(path, &err)
+	defer guard(path, &file, &err)
 	z, size, err := openZip(path)
 	if err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ func onnxTypeName(t uint64) string {
 // "location" key, relative to the model's folder, from "offset" for
 // "length" bytes; locations that leave the folder are refused).
 func ReadONNX(path string) (file *File, err error) {
-	defer guard(path, &err)
+	defer guard(path, &file, &err)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -711,6 +711,10 @@ func (d *onnxDecoder) external(kv map[string]string, want int, what string) ([]b
 		}
 		if rel, err := filepath.Rel(realDir, real); err != nil || !filepath.IsLocal(rel) {
 			return nil, fmt.Errorf("%s: external data location %q links outside the model's folder; refused", what, loc)
+		}
+		// Stat before opening: opening a FIFO would block.
+		if st, err := os.Stat(real); err != nil || !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: external data %q is not a regular file", what, loc)
 		}
 		f, err := os.Open(real)
 		if err != nil {

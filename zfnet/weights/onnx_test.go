@@ -147,6 +147,7 @@ func TestReadONNXHostile(t *testing.T) {
 	outside := filepath.Join(t.TempDir(), "secret.data")
 	os.WriteFile(outside, make([]byte, 16), 0o644)
 	os.Symlink(outside, filepath.Join(dir, "link.data"))
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
 	ext := func(kv ...string) []byte {
 		b := pbVarint(nil, 14, 1)
 		for i := 0; i < len(kv); i += 2 {
@@ -174,6 +175,7 @@ func TestReadONNXHostile(t *testing.T) {
 		{"ext past", model(tensorPB("w", 1, []uint64{4}, ext("location", "w.data", "offset", "8"))), "run past"},
 		{"ext length", model(tensorPB("w", 1, []uint64{4}, ext("location", "w.data", "length", "8"))), "length 8, the tensor needs 16"},
 		{"ext overlap", model(tensorPB("a", 1, []uint64{4}, ext("location", "w.data")), tensorPB("b", 1, []uint64{4}, ext("location", "w.data"))), "overlap"},
+		{"ext dir", model(tensorPB("w", 1, []uint64{4}, ext("location", "sub"))), "not a regular file"},
 		{"ext missing", model(tensorPB("w", 1, []uint64{4}, ext("location", "nope.data"))), "nope.data"},
 		{"packed floats", model(tensorPB("w", 1, []uint64{1}, pbBytes(nil, 4, make([]byte, 5)))), "not a multiple of 4"},
 	}

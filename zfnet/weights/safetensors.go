@@ -40,7 +40,7 @@ type stEntry struct {
 // order of their data in the file (for files WriteSafetensors wrote: the
 // order of Names). Integer and bool tensors go to File.Ints.
 func ReadSafetensors(path string) (file *File, err error) {
-	defer guard(path, &err)
+	defer guard(path, &file, &err)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

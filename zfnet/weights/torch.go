@@ -229,7 +229,7 @@ func unpickle(b []byte, persistent func(interface{}) (interface{}, error)) (v in
 // classes a tensor file needs (see the package documentation); any other is
 // refused before anything is built.
 func ReadTorch(path string) (file *File, err error) {
-	defer guard(path, &err)
+	defer guard(path, &file, &err)
 	head := make([]byte, 4)
 	if f, err := os.Open(path); err != nil {
 		return nil, err

@@ -286,8 +286,9 @@ func errPrefix(path string, err error) error {
 // guard turns a panic in a reader (a bug this package's own checks missed,
 // or one in a dependency) into an error naming the file: hostile input must
 // never crash the caller.
-func guard(path string, err *error) {
+func guard(path string, file **File, err *error) {
 	if r := recover(); r != nil {
+		*file = nil
 		*err = fmt.Errorf("%s: malformed file (reader panicked: %v)", path, r)
 	}
 }
