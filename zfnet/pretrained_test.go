@@ -59,7 +59,7 @@ func ptLogits(t *testing.T, m *Model, x []float32) []float32 {
 func ptCloseLogits(t *testing.T, what string, got, want []float32) float64 {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Errorf("%s: %d logits, PyTorch %d", what, len(got), len(want))
+		t.Errorf("%s: %d logits, reference %d", what, len(got), len(want))
 		return math.Inf(1)
 	}
 	scale := 0.0
@@ -71,7 +71,7 @@ func ptCloseLogits(t *testing.T, what string, got, want []float32) float64 {
 		d := math.Abs(float64(got[i]) - float64(want[i]))
 		worst = math.Max(worst, d/scale)
 		if !(d <= 1e-4*scale) {
-			t.Errorf("%s: logit %d: got %.7g, PyTorch %.7g (off by %.3g, limit %.3g)", what, i, got[i], want[i], d, 1e-4*scale)
+			t.Errorf("%s: logit %d: got %.7g, reference %.7g (off by %.3g, limit %.3g)", what, i, got[i], want[i], d, 1e-4*scale)
 		}
 	}
 	return worst

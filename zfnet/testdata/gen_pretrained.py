@@ -49,6 +49,18 @@ strides, padding, pooling and LRN come from the recognized layout:
                             as the model zoo's older files do)
   ours.npz                  zfnet's own names (conv1.weight, ..., fc8.bias)
                             for the "zfnet" table
+  edge_*.onnx               small graphs (2 or 6 input maps, 3 classes) on the
+                            edges of the ONNX reader, each with its own
+                            input "edge_<name>_x" (float32) and logits:
+                            Gemm with transB=0, MatMul+Add, MaxPool 3x3/3
+                            with pads (0, 0, 1, 1) on 13x13 (ONNX: 4x4;
+                            ceil mode would give 5x5), AveragePool 3x3/2
+                            with pads (0, 0, 1, 1) counting the padding
+                            or not, LRN of even size 4 (ONNX's window
+                            reaches one map further after the map than
+                            before it); each followed by a convolution,
+                            global average pooling and Gemm, so a wrong
+                            size changes the logits instead of failing
   vgg_like.pth              a state_dict of a different network (VGG
                             naming: features.0 is a 3x3 convolution,
                             classifier.0/3/6), which must be refused
@@ -460,6 +472,83 @@ def vgg_like():
     return sd
 
 
+def onnx_lrn(x, size, alpha, beta, bias):
+    """ONNX's LRN: the sum over maps [c - floor((size-1)/2), c +
+    ceil((size-1)/2)], alpha divided by size."""
+    C = x.shape[1]
+    out = torch.zeros_like(x)
+    for c in range(C):
+        lo, hi = max(0, c - (size - 1) // 2), min(C - 1, c + size // 2)
+        out[:, c] = x[:, c] / (bias + alpha / size * (x[:, lo:hi + 1] ** 2).sum(1)) ** beta
+    return out
+
+
+def onnx_edges(expected):
+    """The edge_*.onnx graphs and their float64 logits under ONNX's
+    semantics (explicit -inf or zero padding, ONNX's LRN window)."""
+    rng = np.random.default_rng(7)
+    cw = rng.normal(size=(4, 2, 3, 3)).astype(np.float32)
+    cb = (rng.normal(size=4) * 0.1).astype(np.float32)
+    fw = rng.normal(size=(3, 4)).astype(np.float32)
+    fb = (np.arange(3) * 0.1).astype(np.float32)
+    t64 = lambda a: torch.from_numpy(a.astype(np.float64))
+
+    def tail(h):  # conv 3x3 pad 1 -> relu -> global average -> (fc)
+        return F.relu(F.conv2d(h, t64(cw), t64(cb), padding=1)).mean((2, 3))
+
+    tail_nodes = [helper.make_node("Conv", ["p", "cw", "cb"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["g"]),
+                  helper.make_node("Flatten", ["g"], ["f"], axis=1)]
+    gemm = [helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], transB=1)]
+    fc = lambda h: F.linear(h, t64(fw), t64(fb))
+
+    def save(name, c, size, head, nodes, inits, ref):
+        x = rng.random((1, c, size, size)).astype(np.float32)
+        inits = dict(inits, cw=cw, cb=cb)
+        g = helper.make_graph(head + nodes, name,
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, size, size])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+                              initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)])
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(OUT, "edge_" + name + ".onnx"))
+        expected["edge_" + name + "_x"] = x
+        v = ref(t64(x)).numpy()
+        expected["edge_" + name] = v
+        print("%-22s logits %s" % ("edge_" + name, np.array2string(v[0], precision=4)))
+
+    ident = [helper.make_node("Identity", ["x"], ["p"])]
+    save("gemm_transb0", 2, 13, ident, tail_nodes + [helper.make_node("Gemm", ["f", "fwT", "fb"], ["y"])],
+         dict(fwT=np.ascontiguousarray(fw.T), fb=fb), lambda x: fc(tail(x)))
+    save("matmul_add", 2, 13, ident, tail_nodes + [helper.make_node("MatMul", ["f", "fwT"], ["mm"]),
+                                                    helper.make_node("Add", ["mm", "fb"], ["y"])],
+         dict(fwT=np.ascontiguousarray(fw.T), fb=fb), lambda x: fc(tail(x)))
+    save("maxpool_s3_pads", 2, 13,
+         [helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[3, 3], strides=[3, 3], pads=[0, 0, 1, 1])],
+         tail_nodes + gemm, dict(fw=fw, fb=fb),
+         lambda x: fc(tail(F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-float("inf")), 3, 3))))
+    ones = lambda x: F.pad(torch.ones_like(x), (0, 1, 0, 1))
+    save("avgpool_pads_count", 2, 14,
+         [helper.make_node("AveragePool", ["x"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1],
+                           count_include_pad=1)],
+         tail_nodes + gemm, dict(fw=fw, fb=fb), lambda x: fc(tail(F.avg_pool2d(F.pad(x, (0, 1, 0, 1)), 3, 2))))
+    save("avgpool_pads", 2, 14,
+         [helper.make_node("AveragePool", ["x"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1])],
+         tail_nodes + gemm, dict(fw=fw, fb=fb),
+         lambda x: fc(tail(F.avg_pool2d(F.pad(x, (0, 1, 0, 1)), 3, 2, divisor_override=1) /
+                          F.avg_pool2d(ones(x), 3, 2, divisor_override=1))))
+    cw6 = rng.normal(size=(2, 6, 1, 1)).astype(np.float32)
+    save("lrn_even", 6, 5,
+         [helper.make_node("LRN", ["x"], ["l"], size=4, alpha=2.0, beta=0.75, bias=1.0),
+          helper.make_node("Conv", ["l", "cw6"], ["p"], kernel_shape=[1, 1])],
+         tail_nodes + gemm, dict(cw6=cw6, fw=fw, fb=fb),
+         lambda x: fc(tail(F.conv2d(onnx_lrn(x, 4, 2.0, 0.75, 1.0), t64(cw6)))))
+    # PyTorch's window for size 4 is [c - 2, c + 1]: a different network.
+    x = t64(expected["edge_lrn_even_x"])
+    torch_window = fc(tail(F.conv2d(F.local_response_norm(x, 4, 2.0, 0.75, 1.0), t64(cw6))))
+    assert (torch_window - t64(expected["edge_lrn_even"])).abs().max() > 1e-2
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     pic = picture()
@@ -511,6 +600,7 @@ def main():
     check("ours", logits64(ours, x))
 
     save_pth(vgg_like(), "vgg_like.pth")
+    onnx_edges(expected)
 
     np.savez_compressed(os.path.join(OUT, "expected.npz"), **expected)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
