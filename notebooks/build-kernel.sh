@@ -26,7 +26,7 @@ K=$NB/kernel
 GEN=$NB/.gen
 MODULE=github.com/zfnet/zfnet
 # The packages that notebooks may import, in dependency order.
-CANDIDATES=(data graph nn zfnet deconvnet)
+CANDIDATES=(data graph nn zfnet/weights zfnet/imagenet zfnet deconvnet)
 
 say() { printf '[build-kernel] %s\n' "$*" >&2; }
 die() { printf '[build-kernel] ERROR: %s\n' "$*" >&2; exit 1; }
