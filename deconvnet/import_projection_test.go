@@ -11,7 +11,9 @@ import (
 
 // Projections through the layers that published networks add to the
 // paper's (issue 11): ceil-mode pooling (pytorchcv), grouped convolutions
-// (Caffe's two-tower AlexNet) and LRN within a map (Caffe's ZF), compared
+// (Caffe's two-tower AlexNet) and LRN within a map (Caffe's ZF), and
+// average pooling (ceil mode, padding not counted) and adaptive average
+// pooling to overlapping bins (torchvision's AlexNet at other sizes), compared
 // with an independent PyTorch deconvnet (testdata/gen_import_deconv.py:
 // scatter-add unpooling at max_pool2d's switches, conv_transpose2d with
 // the same groups, LRN skipped or its vector-Jacobian product at the
@@ -43,6 +45,13 @@ func ipNets() map[string]zfnet.Arch {
 			zfnet.Conv(8, 3, 1, 1), zfnet.ReLU(), zfnet.WithinMapLRN(5, 2, 0.75, 1), zfnet.MaxPoolCeil(3, 2, 0),
 			zfnet.Linear(0),
 		}},
+		"avg": {Name: "ip-avg", Input: [3]int{3, 22, 22}, Classes: 2, Layers: []zfnet.LayerSpec{
+			zfnet.Conv(6, 5, 2, 1), zfnet.ReLU(), zfnet.WithinMapLRN(3, 2, 0.75, 1),
+			{Kind: zfnet.KindAvgPool, Kernel: 3, Stride: 2, Pad: 1, Ceil: true, ExcludePad: true},
+			zfnet.Conv(8, 3, 1, 1), zfnet.ReLU(), zfnet.AdaptiveAvgPool(4, 4),
+			zfnet.Linear(12), zfnet.ReLU(),
+			zfnet.Linear(0),
+		}},
 	}
 }
 
@@ -52,6 +61,7 @@ var ipTops = map[string][][2]string{
 	"ceil":    {{"pool3", "pool3"}, {"relu3", "conv3"}},
 	"grouped": {{"pool3", "pool3"}, {"relu3", "conv3"}, {"relu2", "conv2"}},
 	"within":  {{"pool3", "pool3"}, {"relu3", "conv3"}},
+	"avg":     {{"relu3", "fc3"}, {"relu2", "conv2"}},
 }
 
 func TestImportProjections(t *testing.T) {
@@ -90,6 +100,8 @@ func TestImportProjections(t *testing.T) {
 				val := arr(fixture + "_val")
 				targets := make([]Target, batch)
 				for i := range targets {
+					// Strongest of the map; a fully connected layer's
+					// target is its unit (pos (unit, 0, 0)).
 					targets[i] = Target{Map: int(pos.Data[3*i]), Strongest: true}
 				}
 				for _, rule := range []Rule{Deconvnet, Guided, Saliency} {

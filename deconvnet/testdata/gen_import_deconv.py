@@ -24,7 +24,10 @@ from the top layer, per layer:
     product of the normalization at the input the forward pass recorded
     (torch.autograd.grad with the signal as grad_outputs);
   * convolution: conv_transpose2d with the same weights, the same groups,
-    no bias, and the output_padding that lands on the forward input's size.
+    no bias, and the output_padding that lands on the forward input's size;
+  * average pooling (fixed or adaptive): its transpose, i.e. its
+    vector-Jacobian product (torch.autograd);
+  * fully connected: signal @ weight, reshaped to the layer's input.
 
 Saliency through LRN is therefore the gradient of sum(top * activation)
 with respect to the input; the script checks that against autograd on the
@@ -55,6 +58,11 @@ the top layer is kept, everything else zeroed, and projected):
             -> conv2 8@3x3 pad 1 -> relu -> conv3 8@3x3 pad 1 -> relu ->
             LRN within maps (5, 2, 0.75, 1) -> maxpool 3x3/2 ceil (5 -> 2)
             -> fc4 (2)
+  avg:      3x22x22 -> conv1 6@5x5/2 pad 1 -> relu -> LRN within maps (3,
+            2, 0.75, 1) -> average pool 3x3/2 pad 1, ceil mode, padding
+            not counted (10 -> 6) -> conv2 8@3x3 pad 1 -> relu -> adaptive
+            average pool to 4x4 (6 -> 4: overlapping bins) -> fc3 (12) ->
+            relu -> fc4 (2); projected from relu3 (unit MAPS[b]) and relu2
 
 Each <net>.npz holds: x (2, C, H, W) float32; the parameters under zfnet's
 names (conv1.weight, ..., fc3.bias) float32; logits (2, 2) float64; and
@@ -97,6 +105,14 @@ def maxpool(k, s, p, ceil=False):
     return dict(kind="maxpool", k=k, s=s, p=p, ceil=ceil)
 
 
+def avgpool(k, s, p, ceil, count_pad):
+    return dict(kind="avgpool", k=k, s=s, p=p, ceil=ceil, count_pad=count_pad)
+
+
+def adaptive(h, w):
+    return dict(kind="adaptive", out=(h, w))
+
+
 def linear(out):
     return dict(kind="linear", out=out)
 
@@ -124,6 +140,14 @@ NETS = {
         ("pool3", maxpool(3, 2, 0, ceil=True)),
         ("fc4", linear(2)),
     ], tops=["pool3", "relu3"]),
+    "avg": dict(input=(3, 22, 22), layers=[
+        ("conv1", conv(6, 5, 2, 1)), ("relu1", relu()), ("norm1", lrn(3, 2.0, 0.75, 1.0, True)),
+        ("avgpool1", avgpool(3, 2, 1, ceil=True, count_pad=False)),
+        ("conv2", conv(8, 3, 1, 1)), ("relu2", relu()),
+        ("avgpool2", adaptive(4, 4)),
+        ("fc3", linear(12)), ("relu3", relu()),
+        ("fc4", linear(2)),
+    ], tops=["relu3", "relu2"]),
 }
 
 
@@ -137,6 +161,16 @@ def lrn_fn(a, L):
         avg = F.avg_pool2d(a * a, n, 1, (n - 1) // 2, count_include_pad=True)
         return a / (L["kk"] + L["alpha"] * avg) ** L["beta"]
     return F.local_response_norm(a, L["n"], L["alpha"], L["beta"], L["kk"])
+
+
+def avgpool_fn(a, L):
+    return F.avg_pool2d(a, L["k"], L["s"], L["p"], ceil_mode=L["ceil"], count_include_pad=L["count_pad"])
+
+
+def vjp(fn, inp, sig):
+    a = inp.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(fn(a), a, grad_outputs=sig)
+    return g
 
 
 def draw(net, seed):
@@ -166,6 +200,10 @@ def forward_shape(shape, L):
                               stride=L["s"], padding=L["p"], groups=L["groups"]).shape[1:])
     if L["kind"] == "maxpool":
         return tuple(F.max_pool2d(t, L["k"], L["s"], L["p"], ceil_mode=L["ceil"]).shape[1:])
+    if L["kind"] == "avgpool":
+        return tuple(F.avg_pool2d(t, L["k"], L["s"], L["p"], ceil_mode=L["ceil"], count_include_pad=L["count_pad"]).shape[1:])
+    if L["kind"] == "adaptive":
+        return (shape[0],) + tuple(L["out"])
     if L["kind"] == "linear":
         return (L["out"],)
     return shape
@@ -189,8 +227,13 @@ def forward(net, x, params):
         elif k == "maxpool":
             a, idx = F.max_pool2d(a, L["k"], L["s"], L["p"], ceil_mode=L["ceil"], return_indices=True)
             rec[name + ":idx"] = idx
+        elif k == "avgpool":
+            a = avgpool_fn(a, L)
+        elif k == "adaptive":
+            a = F.adaptive_avg_pool2d(a, L["out"])
         elif k == "linear":
             a = F.linear(a.reshape(a.shape[0], -1), params[name + ".weight"], params[name + ".bias"])
+            rec[name + ":pre"] = a
         rec[name + ":in"] = inp
         rec[name] = a
     return rec
@@ -217,13 +260,17 @@ def pool_margin(x, L):
 def ok(net, x, params):
     rec = forward(net, x, params)
     for name, L in net["layers"]:
-        if L["kind"] == "conv" and rec[name + ":pre"].abs().min() < MARGIN:
+        if L["kind"] in ("conv", "linear") and rec[name + ":pre"].abs().min() < MARGIN:
             return False
         if L["kind"] == "maxpool" and pool_margin(rec[name + ":in"], L) < MARGIN:
             return False
     for top in net["tops"]:
         act = rec[top]
         for b, k in enumerate(MAPS):
+            if act.dim() == 2:
+                if act[b, k] < MARGIN:
+                    return False
+                continue
             v = act[b, k].reshape(-1).sort(descending=True).values
             if v[0] <= 0 or v[0] - v[1] < MARGIN:
                 return False
@@ -234,6 +281,12 @@ def ok(net, x, params):
 def isolate(act):
     top = torch.zeros_like(act)
     pos, val = [], []
+    if act.dim() == 2:  # a fully connected layer: unit MAPS[b]
+        for b, k in enumerate(MAPS):
+            top[b, k] = act[b, k]
+            pos.append([k, 0, 0])
+            val.append(act[b, k].item())
+        return top, pos, val
     for b, k in enumerate(MAPS):
         plane = act[b, k].reshape(-1)
         j = int(torch.argmax(plane))
@@ -272,8 +325,13 @@ def project(net, rec, params, top_name, top, rule, through_lrn):
                 sig = sig * live
         elif k == "lrn":
             if through_lrn:
-                a = inp.clone().requires_grad_(True)
-                (sig,) = torch.autograd.grad(lrn_fn(a, L), a, grad_outputs=sig)
+                sig = vjp(lambda a: lrn_fn(a, L), inp, sig)
+        elif k == "avgpool":  # linear: its transpose is its vector-Jacobian product
+            sig = vjp(lambda a: avgpool_fn(a, L), inp, sig)
+        elif k == "adaptive":
+            sig = vjp(lambda a: F.adaptive_avg_pool2d(a, L["out"]), inp, sig)
+        elif k == "linear":
+            sig = (sig @ params[name + ".weight"]).reshape(inp.shape)
         elif k == "conv":
             w = params[name + ".weight"]
             size = (sig.shape[2] - 1) * L["s"] - 2 * L["p"] + L["k"]
