@@ -291,3 +291,73 @@ func TestEvaluateTenCropByHand(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadNetworkScoresChance: with a zero last layer every logit is equal,
+// so a network that has learned nothing must score at most chance: on ten
+// balanced classes 1/10 top-1 and 5/10 top-5, loss ln 10, and every
+// prediction in one column of the confusion matrix. Ties must count against
+// the true class (here: broken toward the lower index, as the argmax is),
+// in evaluation and in the training step's accuracy alike.
+func TestDeadNetworkScoresChance(t *testing.T) {
+	const k, per = 10, 3
+	var pix [][]float32
+	var labels []int
+	for i := 0; i < k*per; i++ {
+		pix = append(pix, []float32{float32(i%7) / 7, 0.5})
+		labels = append(labels, i%k)
+	}
+	fc := make([][]float32, k)
+	for c := range fc {
+		fc[c] = make([]float32, 2) // the dead last layer
+	}
+	m := linearNet(t, 1, 2, fc, nil)
+	src := newHandSource(k, 1, 2, pix, labels)
+	res, _ := evaluateHand(t, m, src, 8, data.SmallPreprocess(data.Geometry{C: 1, H: 1, W: 2}), false)
+	if res.Top1 > 1.0/k+1e-12 || res.Top5 > 5.0/k+1e-12 {
+		t.Errorf("a dead network scores top-1 %v and top-5 %v; at most 1/%d and 5/%d", res.Top1, res.Top5, k, k)
+	}
+	if math.Abs(res.Loss-math.Log(k)) > 1e-6 {
+		t.Errorf("loss %v, want ln %d = %v", res.Loss, k, math.Log(k))
+	}
+	cols := map[int]bool{}
+	for i, row := range res.Confusion {
+		for j, v := range row {
+			if v > 0 {
+				cols[j] = true
+			}
+		}
+		if s := row[0] + row[1] + row[2] + row[3] + row[4] + row[5] + row[6] + row[7] + row[8] + row[9]; s != per {
+			t.Errorf("class %d: %d examples in the confusion matrix, want %d", i, s, per)
+		}
+	}
+	if len(cols) != 1 {
+		t.Errorf("equal logits predicted %d different classes; want one (the argmax's tie rule)", len(cols))
+	}
+	var correct float64
+	for _, v := range res.PerClass {
+		correct += v
+	}
+	if correct > 1+1e-12 {
+		t.Errorf("per-class accuracies %v: more than one class right with equal logits", res.PerClass)
+	}
+
+	// The training step's accuracy: the same rule.
+	tr, err := NewTrainer(m, TrainConfig{Batch: k, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	x := make([]float32, k*2)
+	lab := make([]int, k)
+	for i := range lab {
+		lab[i] = i
+		x[2*i], x[2*i+1] = 0.3, 0.5
+	}
+	r, err := tr.Step(x, lab, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Correct > 1 || r.Top5 > 5 {
+		t.Errorf("training step on a dead network: %d of %d right (top-5 %d); at most 1 (and 5)", r.Correct, k, r.Top5)
+	}
+}

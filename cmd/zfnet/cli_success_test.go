@@ -255,7 +255,11 @@ func TestPredictSuccess(t *testing.T) {
 		} `json:"top"`
 		Logits []float32 `json:"logits"`
 	}
-	if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &preds); err != nil {
+	start := strings.Index(out, "[")
+	if start < 0 {
+		t.Fatalf("predict --json printed no JSON array:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(out[start:]), &preds); err != nil {
 		t.Fatalf("predict --json output is not JSON: %v\n%s", err, out)
 	}
 	if len(preds) != 2*len(ds) {
