@@ -407,7 +407,7 @@ func newRun(cfg RunConfig, m *Model, pre data.Preprocess, train data.Source, hoo
 	return &Checkpoint{
 		Model: m, Mean: mean,
 		SGD:   cfg.newSGD(cfg.LR),
-		State: TrainState{Config: cfg, Arch: a, LR: cfg.LR, BestValLoss: math.MaxFloat64, DropoutSteps: map[string]uint64{}},
+		State: TrainState{Config: cfg, Arch: a, ClassNames: append([]string(nil), train.Classes()...), LR: cfg.LR, BestValLoss: math.MaxFloat64, DropoutSteps: map[string]uint64{}},
 	}, nil
 }
 
