@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image"
+	"image/color"
 	"image/jpeg"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -124,5 +128,70 @@ func TestEXIFOrientationInPipeline(t *testing.T) {
 	}
 	if v := im.Pix[4*64+4]; v > 40.0/255 { // top-left is A (level 20)
 		t.Errorf("top-left of the model input is %.0f/255, want about 20 (quadrant A)", 255*v)
+	}
+}
+
+// WebP carries EXIF in a RIFF chunk of the extended format: a lossless
+// picture from x/image's test data, wrapped with VP8X and an EXIF chunk
+// holding orientation 6, decodes turned upright.
+func TestEXIFOrientationWebP(t *testing.T) {
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "golang.org/x/image").Output()
+	if err != nil {
+		t.Fatalf("locating golang.org/x/image: %v", err)
+	}
+	plain, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(dir)), "testdata", "blue-purple-pink.lossless.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := decodeBytes(plain, "plain.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h := stored.Bounds().Dx(), stored.Bounds().Dy()
+	if string(plain[12:16]) != "VP8L" {
+		t.Fatalf("test picture is not a simple lossless WebP (%q)", plain[12:16])
+	}
+	vp8l := plain[12:] // the VP8L chunk, header included
+	var tiff []byte
+	tiff = append(tiff, "II\x2a\x00"...)
+	tiff = binary.LittleEndian.AppendUint32(tiff, 8)
+	tiff = binary.LittleEndian.AppendUint16(tiff, 1)
+	tiff = binary.LittleEndian.AppendUint16(tiff, 0x0112)
+	tiff = binary.LittleEndian.AppendUint16(tiff, 3)
+	tiff = binary.LittleEndian.AppendUint32(tiff, 1)
+	tiff = binary.LittleEndian.AppendUint32(tiff, 6)
+	tiff = binary.LittleEndian.AppendUint32(tiff, 0)
+	chunk := func(fourcc string, body []byte) []byte {
+		c := binary.LittleEndian.AppendUint32([]byte(fourcc), uint32(len(body)))
+		c = append(c, body...)
+		if len(body)%2 == 1 {
+			c = append(c, 0)
+		}
+		return c
+	}
+	vp8x := []byte{1 << 3, 0, 0, 0}
+	vp8x = append(vp8x, byte(w-1), byte((w-1)>>8), byte((w-1)>>16), byte(h-1), byte((h-1)>>8), byte((h-1)>>16))
+	body := append([]byte("WEBP"), chunk("VP8X", vp8x)...)
+	body = append(body, vp8l...)
+	body = append(body, chunk("EXIF", tiff)...)
+	file := binary.LittleEndian.AppendUint32([]byte("RIFF"), uint32(len(body)))
+	file = append(file, body...)
+	img, err := decodeBytes(file, "turned.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := img.Bounds(); r.Dx() != h || r.Dy() != w {
+		t.Fatalf("orientation 6: decoded %dx%d, want %dx%d (turned)", r.Dx(), r.Dy(), h, w)
+	}
+	// Orientation 6: the stored bottom-left corner is the displayed top-left,
+	// the stored top-left the displayed top-right.
+	same := func(a, b color.Color) bool {
+		r1, g1, b1, _ := a.RGBA()
+		r2, g2, b2, _ := b.RGBA()
+		return r1 == r2 && g1 == g2 && b1 == b2
+	}
+	sb := stored.Bounds()
+	if !same(img.At(0, 0), stored.At(sb.Min.X, sb.Max.Y-1)) || !same(img.At(h-1, 0), stored.At(sb.Min.X, sb.Min.Y)) {
+		t.Errorf("orientation 6 in a WebP was not applied")
 	}
 }
