@@ -34,7 +34,7 @@ strides, padding, pooling and LRN come from the recognized layout:
                             output.fc1.fc, ...)
   pcv_zfnetb.pth            pytorchcv's ZFNet-b; conv4 has 520 maps, more
                             than 512, which is how the importer tells it
-                            from ZFNet (conv3 and conv5 are 4 maps to keep
+                            from ZFNet (conv3 and conv5 are 2 maps to keep
                             the file small)
   pcv_alexnet.pth           pytorchcv's AlexNet (models/alexnet.py)
   caffe_alexnet.onnx        the ONNX model zoo's bvlcalexnet as spelled by
@@ -72,7 +72,7 @@ strides, padding, pooling and LRN come from the recognized layout:
                             float64, from the float32 (or float16) weights,
                             computed in float64, eval mode (no dropout)
 
-The input is a picture made here (gradients, discs, stripes, noise): no
+The input is a picture made here (gradients, discs, stripes, texture): no
 photograph is needed to check arithmetic.
 """
 import io
@@ -95,7 +95,8 @@ FC = 16
 
 def picture():
     """A 224x224 colour picture: smooth gradients, a few discs and
-    stripes, and some noise, as uint8 (1, 3, 224, 224)."""
+    stripes, a fine texture and a band of noise, as uint8 (1, 3, 224,
+    224)."""
     rng = np.random.default_rng(11)
     yy, xx = np.mgrid[0:224, 0:224].astype(np.float64)
     r = 0.5 + 0.4 * np.sin(xx / 23.0) * np.cos(yy / 31.0)
@@ -108,7 +109,8 @@ def picture():
             img[c][mask] = col[c]
     img[:, 100:110, :] = 0.05
     img[1, :, 200:206] = 1.0
-    img += rng.normal(0, 0.05, img.shape)
+    img[0] += 0.08 * np.sign(np.sin(xx / 3.0) * np.sin(yy / 5.0))  # fine texture, compressible
+    img[2] += 0.05 * rng.integers(-1, 2, size=(224, 224)) * (yy > 180)
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)[None]
 
 
@@ -585,7 +587,7 @@ def main():
     print("torch.onnx.export ops:", [nd.op_type for nd in onnx.load(os.path.join(OUT, "tv_alexnet_export.onnx")).graph.node])
 
     # pytorchcv.
-    for name, m in (("pcv_zfnet", pcv_zfnet(16, 16, 8)), ("pcv_zfnetb", pcv_zfnet(4, 520, 4)), ("pcv_alexnet", pcv_alexnet())):
+    for name, m in (("pcv_zfnet", pcv_zfnet(16, 16, 8)), ("pcv_zfnetb", pcv_zfnet(2, 520, 2)), ("pcv_alexnet", pcv_alexnet())):
         init(m, 2, conv1_gain=20.0)
         save_pth(m.state_dict(), name + ".pth")
         check(name, logits64(m, x))
