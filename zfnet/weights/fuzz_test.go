@@ -15,7 +15,7 @@ import (
 // the file's bytes justify.
 
 var fuzzSeeds = map[string][]string{
-	"FuzzReadTorch":       {"state_dict.pth", "checkpoint.pth", "legacy.pth", "evil.pth", "evil_eval.pth"},
+	"FuzzReadTorch":       {"state_dict.pth", "checkpoint.pth", "legacy.pth", "evil.pth", "evil_eval.pth", "module_state.pth"},
 	"FuzzReadSafetensors": {"model.safetensors"},
 	"FuzzReadONNX":        {"tiny.onnx", "tiny_float_data.onnx"},
 	"FuzzReadNpz":         {"arrays.npz", "arrays_compressed.npz"},

@@ -173,3 +173,33 @@ func TestReadTorchRefusesBypassModules(t *testing.T) {
 	p = writeTemp(t, "global.pth", pthWith(t, []byte("ccopy_reg\n_reconstructor\n)R."), nil))
 	mustFail(t, ReadTorch, p, "data.pkl asks for class copy_reg._reconstructor")
 }
+
+func TestReadTorchModuleStateDict(t *testing.T) {
+	f, err := Read("testdata/module_state.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "4.weight", "4.bias"}
+	if !reflect.DeepEqual(f.Arrays.Names, want) {
+		t.Errorf("names %v, want %v", f.Arrays.Names, want)
+	}
+	checkAgainstExpect(t, f, "module_state", "")
+	if nb := f.Ints.ByName["1.num_batches_tracked"]; nb == nil || nb.DType != "int64" {
+		t.Errorf("num_batches_tracked %+v", nb)
+	}
+}
+
+func TestReadTorchParameters(t *testing.T) {
+	f, err := Read("testdata/parameters.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0.weight", "0.bias", "1.weight", "1.bias", "4.weight", "4.bias"}
+	if !reflect.DeepEqual(f.Arrays.Names, want) {
+		t.Errorf("names %v, want %v", f.Arrays.Names, want)
+	}
+	for _, n := range want {
+		shape, v := expected(t, "module_state", n)
+		sameArray(t, n, f.Arrays.ByName[n], shape, v)
+	}
+}

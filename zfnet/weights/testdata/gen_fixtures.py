@@ -65,6 +65,18 @@ torch.save(ck, "checkpoint.pth")
 torch.save(sd, "legacy.pth", _use_new_zipfile_serialization=False)
 
 
+# A real module's state_dict (an OrderedDict with _metadata, set by BUILD),
+# and nn.Parameters (torch._utils._rebuild_parameter) under "model".
+torch.manual_seed(3)
+net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+                          torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8, 3))
+torch.save(net.state_dict(), "module_state.pth")
+for k, v in net.state_dict().items():
+    if v.is_floating_point():
+        expect("module_state", k, v.numpy())
+params = {"model": OrderedDict((k, p) for k, p in net.named_parameters()), "step": 10}
+torch.save(params, "parameters.pth")
+
 # A malicious pickle: asks for posix.system. Written opcode by opcode; it is
 # never unpickled here.
 FIXED = (2020, 1, 1, 0, 0, 0)  # zip timestamps: reruns write the same bytes
@@ -177,6 +189,9 @@ def onnx_model(float_data=False, name="tiny"):
 onnx.save(onnx_model(name="tiny"), "tiny.onnx")
 onnx.save(onnx_model(float_data=True, name="tiny_float_data"), "tiny_float_data.onnx")
 os.makedirs("external", exist_ok=True)
+for old in ("external/tiny_external.onnx", "external/tiny_external.data"):
+    if os.path.exists(old):  # onnx appends to an existing data file
+        os.remove(old)
 m = onnx_model(name="tiny_external")
 onnx.save_model(m, "external/tiny_external.onnx", save_as_external_data=True,
                 all_tensors_to_one_file=True, location="tiny_external.data",
