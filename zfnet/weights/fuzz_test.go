@@ -17,7 +17,7 @@ import (
 var fuzzSeeds = map[string][]string{
 	"FuzzReadTorch":       {"state_dict.pth", "checkpoint.pth", "legacy.pth", "evil.pth", "evil_eval.pth", "module_state.pth"},
 	"FuzzReadSafetensors": {"model.safetensors"},
-	"FuzzReadONNX":        {"tiny.onnx", "tiny_float_data.onnx"},
+	"FuzzReadONNX":        {"tiny.onnx", "tiny_float_data.onnx", "exported.onnx"},
 	"FuzzReadNpz":         {"arrays.npz", "arrays_compressed.npz"},
 }
 

@@ -195,3 +195,49 @@ func TestReadONNXHostile(t *testing.T) {
 		}
 	}
 }
+
+func TestReadONNXTorchExport(t *testing.T) {
+	f, err := Read("testdata/exported.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"conv1.weight", "conv1.bias", "fc.weight", "fc.bias"}; !reflect.DeepEqual(f.Arrays.Names, want) {
+		t.Errorf("names %v", f.Arrays.Names)
+	}
+	checkAgainstExpect(t, f, "exported", "")
+	g := f.Graph
+	if want := []ValueInfo{{Name: "image", Shape: []int64{-1, 3, 8, 8}, ElemType: "float32"}}; !reflect.DeepEqual(g.Inputs, want) {
+		t.Errorf("inputs %+v", g.Inputs)
+	}
+	var ops []string
+	var consts []*Array
+	for _, n := range g.Nodes {
+		ops = append(ops, n.Op)
+		if n.Op == "Constant" {
+			consts = append(consts, n.Attrs["value"].Tensor)
+		}
+	}
+	want := []string{"Conv", "Relu", "MaxPool", "Shape", "Constant", "Gather", "Constant", "Unsqueeze", "Constant", "Concat", "Reshape", "Gemm", "Softmax"}
+	if !reflect.DeepEqual(ops, want) {
+		t.Errorf("ops %v", ops)
+	}
+	// The Concat's constant is the -1 of reshape(x.shape[0], -1), an int64.
+	if c := consts[2]; c == nil || c.DType != "int64" || !reflect.DeepEqual(c.Data, []float32{-1}) {
+		t.Errorf("constant %+v", c)
+	}
+	if a := g.Nodes[0].Attrs["strides"]; !reflect.DeepEqual(a.Ints, []int64{2, 2}) {
+		t.Errorf("conv strides %+v", a)
+	}
+}
+
+func TestReadDispatch(t *testing.T) {
+	b, _ := os.ReadFile("testdata/tiny.onnx")
+	p := writeTemp(t, "model.weights", b) // no .onnx extension: told by its first field
+	if f, err := Read(p); err != nil || f.Format != "onnx" {
+		t.Errorf("ONNX without its extension: %v", err)
+	}
+	p = writeTemp(t, "notes.txt", []byte("hello"))
+	mustFail(t, Read, p, p+": not a weight file")
+	p = writeTemp(t, "x.zip", npzOf(t, map[string][]byte{"readme.txt": []byte("hi")}, 0))
+	mustFail(t, Read, p, "neither data.pkl")
+}

@@ -63,7 +63,8 @@ type File struct {
 
 // Read reads a weight file, telling its format by its first bytes (zip:
 // PyTorch or npz by the members inside; the legacy PyTorch pickle magic; the
-// safetensors header), then by its extension (.onnx, which has no magic).
+// safetensors header), then by its extension (.onnx, which has no magic);
+// a file with neither is tried as ONNX when it starts like a ModelProto.
 func Read(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -97,6 +98,13 @@ func Read(path string) (*File, error) {
 		return ReadNpz(path)
 	case ".pth", ".pt", ".bin", ".ckpt", ".tar":
 		return ReadTorch(path)
+	}
+	// A ModelProto starts with ir_version (field 1, varint: tag 0x08)
+	// and soon names its producer or graph.
+	if len(head) > 0 && head[0] == 0x08 {
+		if f, err := ReadONNX(path); err == nil {
+			return f, nil
+		}
 	}
 	return nil, fmt.Errorf("%s: not a weight file this package reads (npz, safetensors, PyTorch .pth, ONNX): unknown magic %q and extension", path, head)
 }

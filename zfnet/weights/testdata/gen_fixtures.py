@@ -196,4 +196,27 @@ m = onnx_model(name="tiny_external")
 onnx.save_model(m, "external/tiny_external.onnx", save_as_external_data=True,
                 all_tensors_to_one_file=True, location="tiny_external.data",
                 size_threshold=0)
+
+
+# A model exported by torch.onnx (Constant nodes, a Reshape with an int64
+# shape, initializers named after the state_dict).
+class Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.pool = torch.nn.MaxPool2d(3, 2, 1)
+        self.fc = torch.nn.Linear(4 * 2 * 2, 5)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv1(x)))
+        return torch.softmax(self.fc(x.reshape(x.shape[0], -1)), dim=1)
+
+
+torch.manual_seed(5)
+tiny = Tiny().eval()
+torch.onnx.export(tiny, torch.zeros(1, 3, 8, 8), "exported.onnx", opset_version=13,
+                  input_names=["image"], output_names=["probs"],
+                  dynamic_axes={"image": {0: "batch"}, "probs": {0: "batch"}})
+for k, v in tiny.state_dict().items():
+    expect("exported", k, v.numpy())
 print("fixtures written in", HERE)
