@@ -12,7 +12,8 @@
 // Read tells the format by the first bytes (a zip archive is a PyTorch file
 // when it holds data.pkl and an npz when it holds .npy members; the legacy
 // PyTorch pickle magic; the safetensors header), then by the extension
-// (.onnx has no magic). ReadNpz, ReadSafetensors, ReadTorch and ReadONNX
+// (.onnx has no magic; a file with an unknown extension that starts like an
+// ONNX ModelProto is tried as one). ReadNpz, ReadSafetensors, ReadTorch and ReadONNX
 // read one format.
 //
 //	f, err := weights.Read("resnet.pth")
@@ -73,7 +74,8 @@
 //	LongStorage, IntStorage, ShortStorage, CharStorage, ByteStorage, BoolStorage
 //
 // Each resolves to an inert Go value that records its arguments. Any other
-// name is an error naming it:
+// name is an error naming it (so are the modules copy_reg and __builtin__,
+// which gopickle would resolve itself without asking):
 //
 //	x.pth: data.pkl asks for class posix.system; a weight file only needs torch tensors and dicts
 //
@@ -85,7 +87,8 @@
 // # What else is refused, and why
 //
 // Every count, length, offset and shape is checked against the bytes that
-// are really there before anything is allocated:
+// are really there before anything is allocated, so memory use stays
+// proportional to the file's size (plus, for ONNX, its external data):
 //
 //   - truncated files, and headers, offsets or dims that point past the
 //     data or disagree with dtype × shape;
