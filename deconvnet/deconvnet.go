@@ -72,6 +72,7 @@ type Net struct {
 
 type projKey struct {
 	layer string
+	stop  string // the layer whose output the walk stops at; "" for pixels
 	opt   Options
 }
 
@@ -79,7 +80,8 @@ type projKey struct {
 type projection struct {
 	b   *nn.Builder
 	top *tensor.Dense
-	out *G.Node // the pixel-space projection
+	in  *G.Node // the signal placed at the top
+	out *G.Node // the pixel-space projection (or the signal at the stop layer)
 	vm  G.VM
 }
 
@@ -149,7 +151,38 @@ func (d *Net) Project(layer string, top []float32, opt Options) ([]float32, erro
 	if err != nil {
 		return nil, err
 	}
-	p, err := d.projection(name, opt)
+	return d.walk(name, "", top, opt)
+}
+
+// ProjectTo is Project stopping at the output of layer to instead of going
+// down to pixels: it returns the signal (same shape as Activation(to),
+// Batch first) that the walk from layer reaches there. With the Saliency
+// rule (and ThroughLRN where an LRN lies between) that is the gradient of
+// sum(top * output of layer) with respect to to's output: Grad-CAM's
+// gradient of a class score at a convolutional layer (Selvaraju et al.
+// 2017, section 3) when layer is the logits layer. to must lie below layer;
+// both are resolved as in Activation ("conv5" is its rectified output).
+func (d *Net) ProjectTo(layer, to string, top []float32, opt Options) ([]float32, error) {
+	name, err := d.resolve(layer)
+	if err != nil {
+		return nil, err
+	}
+	stop, err := d.resolve(to)
+	if err != nil {
+		return nil, err
+	}
+	_, i := d.Model.Layer(name)
+	_, j := d.Model.Layer(stop)
+	if j >= i {
+		return nil, errors.Errorf("project from %s to %s: %s is not below %s", layer, to, to, layer)
+	}
+	return d.walk(name, stop, top, opt)
+}
+
+// walk runs the projection from the output of layer (a model layer name,
+// not resolved) down to the output of stop, or to pixels when stop is "".
+func (d *Net) walk(layer, stop string, top []float32, opt Options) ([]float32, error) {
+	p, err := d.projection(layer, stop, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -164,25 +197,33 @@ func (d *Net) Project(layer string, top []float32, opt Options) ([]float32, erro
 	}
 	out, ok := graph.LastOutput(p.out)
 	if !ok {
+		if p.out == p.in { // nothing to walk through
+			return append([]float32(nil), top...), nil
+		}
 		return nil, errors.Errorf("projecting from %s: the projection produced no output", layer)
 	}
 	return append([]float32(nil), out.Data().([]float32)...), nil
 }
 
-// projection builds (once) the graph that walks from layer down to pixels.
-func (d *Net) projection(layer string, opt Options) (*projection, error) {
-	key := projKey{layer, opt}
+// projection builds (once) the graph that walks from layer down to the
+// output of stop ("": to pixels).
+func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
+	key := projKey{layer, stop, opt}
 	if p, ok := d.projs[key]; ok {
 		return p, nil
 	}
 	m := d.Model
 	_, top := m.Layer(layer)
+	bottom := -1
+	if stop != "" {
+		_, bottom = m.Layer(stop)
+	}
 	fb := d.fwd.Builder() // the forward graph's switches and activations
 	b := nn.NewBuilder(false, false, 0)
 	shape := append([]int{d.Batch}, outShape(m, top)...)
 	in := b.Input("top", shape...)
 	sig := in
-	for i := top; i >= 0; i-- {
+	for i := top; i > bottom; i-- {
 		inShape := m.Arch.Input
 		if i > 0 {
 			inShape = m.Shapes[i-1]
@@ -211,10 +252,9 @@ func (d *Net) projection(layer string, opt Options) (*projection, error) {
 			sig, err = rectify(sig, fb.Activations[l.ID], opt.Rule)
 		case *nn.LRN:
 			if opt.ThroughLRN {
-				act := fb.Activations[inputReLU(m, i)]
+				act := fb.Activations[l.InputKey()]
 				if act == nil {
-					return nil, errors.Errorf("projecting through %s: its input is not a recorded ReLU (in %s it follows %s); "+
-						"project without going through normalization, as the paper does", l.ID, m.Arch.Name, m.Layers[i-1].Name())
+					return nil, errors.Errorf("projecting through %s: the forward pass recorded no input for it", l.ID)
 				}
 				sig, err = graph.LRNBackward(sig, act, l.P)
 			}
@@ -226,7 +266,7 @@ func (d *Net) projection(layer string, opt Options) (*projection, error) {
 			return nil, errors.Wrapf(err, "deconvnet from %s", layer)
 		}
 	}
-	p := &projection{b: b, top: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...)), out: sig}
+	p := &projection{b: b, top: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...)), in: in, out: sig}
 	if err := G.Let(in, p.top); err != nil {
 		return nil, err
 	}
@@ -258,15 +298,6 @@ func isFlat(m *zfnet.Model, i int) bool {
 	return false
 }
 
-// inputReLU names the ReLU whose output feeds layer i, if any.
-func inputReLU(m *zfnet.Model, i int) string {
-	if i > 0 {
-		if r, ok := m.Layers[i-1].(*nn.ReLU); ok {
-			return r.ID
-		}
-	}
-	return ""
-}
 
 func rectify(sig *G.Node, act *graph.Activation, r Rule) (*G.Node, error) {
 	switch r {
@@ -291,7 +322,7 @@ func (d *Net) WeightNodes(layer string, opt Options) ([]*nn.Param, G.Nodes, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := d.projection(name, opt)
+	p, err := d.projection(name, "", opt)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -640,7 +640,24 @@ func TestProjectBatchMatchesSingles(t *testing.T) {
 // sum(top * activation) with respect to the input, computed here by
 // Gorgonia's autodiff on the model's own forward graph.
 func TestProjectThroughLRN(t *testing.T) {
-	m := dcLRNModel(t)
+	t.Run("conv-relu-lrn-pool", func(t *testing.T) { checkThroughLRN(t, dcLRNModel(t), "pool2") })
+	// The paper's Fig. 3 order: rectify, pool, then normalize, so the LRN's
+	// input is a pooling output (recorded by the LRN itself).
+	t.Run("fig3-order", func(t *testing.T) {
+		a := zfnet.Arch{Name: "dc-fig3", Input: [3]int{3, 20, 20}, Classes: 4, Layers: []zfnet.LayerSpec{
+			zfnet.Conv(6, 5, 2, 1), zfnet.ReLU(), zfnet.MaxPool(3, 2, 1), zfnet.PaperLRN(),
+			zfnet.Conv(8, 3, 1, 1), zfnet.ReLU(), zfnet.MaxPoolCeil(3, 2, 0), zfnet.CrossMapLRN(3, 0.5, 0.75, 1),
+			zfnet.Linear(16), zfnet.ReLU(), zfnet.Linear(0),
+		}}
+		m := dcModel(t, a)
+		if err := m.Initialize(zfnet.InitHe, 1); err != nil {
+			t.Fatal(err)
+		}
+		checkThroughLRN(t, m, "norm2")
+	})
+}
+
+func checkThroughLRN(t *testing.T, m *zfnet.Model, layer string) {
 	const batch = 2
 	in := m.Arch.Input
 	rng := rand.New(rand.NewSource(5))
@@ -649,7 +666,6 @@ func TestProjectThroughLRN(t *testing.T) {
 	if _, err := d.Forward(x); err != nil {
 		t.Fatal(err)
 	}
-	const layer = "pool2"
 	top, _, err := d.Isolate(layer, []Target{{Map: 1, Strongest: true}, {Map: 4, WholeMap: true}})
 	if err != nil {
 		t.Fatal(err)

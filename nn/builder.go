@@ -30,6 +30,7 @@ type Builder struct {
 	params      map[*Param]*G.Node
 	inputs      map[*G.Node]bool
 	order       []*Param
+	recordedOut map[*G.Node]*graph.Activation // a recording ReLU's output node -> its record
 	Switches    map[string]*graph.Switches
 	Activations map[string]*graph.Activation
 	Dropouts    map[string]*graph.DropoutState
@@ -41,6 +42,7 @@ func NewBuilder(train, record bool, seed uint64) *Builder {
 		G: G.NewGraph(), Train: train, Record: record, Seed: seed,
 		params:      map[*Param]*G.Node{},
 		inputs:      map[*G.Node]bool{},
+		recordedOut: map[*G.Node]*graph.Activation{},
 		Switches:    map[string]*graph.Switches{},
 		Activations: map[string]*graph.Activation{},
 		Dropouts:    map[string]*graph.DropoutState{},

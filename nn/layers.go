@@ -79,6 +79,7 @@ func (l *ReLU) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	}
 	y, act, err := graph.RecordedReLU(x)
 	b.Activations[l.ID] = act
+	b.recordedOut[y] = act
 	return y, wrapErr(err, l)
 }
 
@@ -91,10 +92,26 @@ type LRN struct {
 func (l *LRN) Name() string                       { return l.ID }
 func (l *LRN) Params() []*Param                   { return nil }
 func (l *LRN) OutShape(in [3]int) ([3]int, error) { return in, nil }
+// Forward adds the normalization; under a recording Builder it keeps its
+// input under InputKey (the ReLU's record when a ReLU feeds it, otherwise a
+// copy), which the deconvnet linearizes at when it goes through the LRN.
 func (l *LRN) Forward(b *Builder, x *G.Node) (*G.Node, error) {
+	if b.Record {
+		act, ok := b.recordedOut[x]
+		if !ok {
+			var err error
+			if x, act, err = graph.Record(x); err != nil {
+				return nil, wrapErr(err, l)
+			}
+		}
+		b.Activations[l.InputKey()] = act
+	}
 	y, err := graph.LRN(x, l.P)
 	return y, wrapErr(err, l)
 }
+
+// InputKey names the LRN's recorded input in Builder.Activations.
+func (l *LRN) InputKey() string { return l.ID + ".input" }
 
 // MaxPool is max pooling that records its switches in the Builder; Ceil
 // is PyTorch's ceil_mode (pytorchcv's ZFNet pools 3x3/2 that way).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/zfnet/weights"
 )
 
@@ -40,6 +41,9 @@ func onnxArch(f *weights.File) (Arch, map[string]tensorRef, error) {
 		return Arch{}, nil, errors.Errorf("%s: input %s has shape %v; expected an image of at most 65536 pixels a side", f.Path, in.Name, in.Shape)
 	}
 	a.Input = [3]int{int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3])}
+	if a.Input[0] != 3 {
+		a.Preprocess = PresetZFNet // the ImageNet presets are for colour pictures
+	}
 	src := map[string]tensorRef{}
 	cur := in.Name
 	var seq []LayerSpec
@@ -108,8 +112,11 @@ func onnxArch(f *weights.File) (Arch, map[string]tensorRef, error) {
 		case "LRN":
 			size := int(n.Attrs["size"].Int)
 			alpha, beta, bias := attrFloat(n, "alpha", 1e-4), attrFloat(n, "beta", 0.75), attrFloat(n, "bias", 1)
-			if size < 1 {
-				return Arch{}, nil, errors.Errorf("%s: size %d; expected >= 1", where, size)
+			if size < 1 || size%2 == 0 {
+				// ONNX's window for an even size reaches one map further
+				// after the map than before it, PyTorch's (ours) one further
+				// before; Caffe allows odd sizes only.
+				return Arch{}, nil, errors.Errorf("%s: size %d; expected an odd size >= 1", where, size)
 			}
 			// ONNX divides alpha by size, as torch.nn.LocalResponseNorm does.
 			seq = append(seq, CrossMapLRN(size, alpha, beta, bias))
@@ -122,8 +129,23 @@ func onnxArch(f *weights.File) (Arch, map[string]tensorRef, error) {
 			pad := p[0]
 			if p[0] != p[1] {
 				// Caffe's exporters spell ceil-mode pooling as extra padding
-				// at the bottom and right; the same windows, clipped.
-				pad, ceil = p[0], true
+				// at the bottom and right: the same windows, clipped, where
+				// the sizes agree (see onnxPoolCeil).
+				if ceil {
+					return Arch{}, nil, errors.Errorf("%s: ceil_mode with pads %v; expected one or the other", where, n.Attrs["pads"].Ints)
+				}
+				shapes, err := specShapes(a.Input, 1, seq)
+				if err != nil {
+					return Arch{}, nil, errors.Wrapf(err, "%s", where)
+				}
+				in := a.Input
+				if len(shapes) > 0 {
+					in = shapes[len(shapes)-1]
+				}
+				countPad := n.Op == "AveragePool" && n.Attrs["count_include_pad"].Int == 1
+				if ceil, err = onnxPoolCeil(in, k, s, p, countPad, where); err != nil {
+					return Arch{}, nil, err
+				}
 			}
 			if n.Op == "MaxPool" {
 				if len(n.Outputs) > 1 && n.Outputs[1] != "" {
@@ -267,6 +289,34 @@ func onnxWindow(n *weights.Node, where string, wk []int) (k, s int, pad [2]int, 
 		return 0, 0, pad, errors.Errorf("%s: kernel %d, stride %d, pads %v out of range", where, k, s, pad)
 	}
 	return k, s, pad, nil
+}
+
+// onnxPoolCeil says whether ONNX pooling of a (C, H, W) input with pads
+// p (begin, end) is PyTorch's floor mode (false) or ceil mode (true) with
+// padding p[0] on both sides: the one that gives ONNX's output size,
+// floor((in + p[0] + p[1] - k)/s) + 1, in both dimensions. An average that
+// counts the padding (count_include_pad=1) is only the floor mode's: in
+// ceil mode its last windows would divide by the cells inside the input
+// and p[0], ONNX's by the whole window. Anything else is an error.
+func onnxPoolCeil(in [3]int, k, s int, p [2]int, countPad bool, where string) (bool, error) {
+	floorOK, ceilOK := true, true
+	for _, d := range in[1:] {
+		if d+p[0]+p[1] < k {
+			return false, errors.Errorf("%s: input %dx%d is smaller than the %dx%d window", where, in[1], in[2], k, k)
+		}
+		want := (d+p[0]+p[1]-k)/s + 1
+		floorOK = floorOK && graph.PoolOutputSizeMode(d, k, s, p[0], false) == want
+		ceilOK = ceilOK && graph.PoolOutputSizeMode(d, k, s, p[0], true) == want
+	}
+	switch {
+	case floorOK:
+		return false, nil
+	case ceilOK && !countPad:
+		return true, nil
+	}
+	return false, errors.Errorf("%s: pads (%d, %d, %d, %d) on a %dx%d input give windows that neither floor- nor ceil-mode "+
+		"pooling with padding %d gives (or an average counting padding the ceil mode would not count); not supported",
+		where, p[0], p[0], p[1], p[1], in[1], in[2], p[0])
 }
 
 func attrFloat(n *weights.Node, name string, def float64) float64 {

@@ -463,7 +463,7 @@ func (m *Model) loadNamed(path string, src map[string]tensorRef, renamed map[str
 func unusedArrays(all weights.Arrays, used map[string]tensorRef) []string {
 	taken := map[string]bool{}
 	for _, r := range used {
-		taken[r.key] = true
+		taken[strings.TrimSuffix(r.key, " (transposed)")] = true
 	}
 	var out []string
 	for _, n := range all.Names {

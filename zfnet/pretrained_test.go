@@ -372,3 +372,44 @@ func TestPretrainedRefused(t *testing.T) {
 	_, _, err = Import(path, ImportOptions{})
 	ptWantErr(t, "unknown names", err, path, "match no known layout", "torchvision-alexnet", "pytorchcv", "zfnet", "encoder.weight [2 2]")
 }
+
+// TestPretrainedONNXEdges: small graphs on the edges of the ONNX reader
+// (testdata/pretrained/edge_*.onnx). Gemm with transB=0 and MatMul+Add
+// load and give ONNX's logits; pooling with asymmetric pads and LRN of
+// even size either give ONNX's logits or are refused naming the node,
+// never a different network (a convolution and global average pooling
+// follow each, so a wrong size would not fail by itself).
+func TestPretrainedONNXEdges(t *testing.T) {
+	_, exp := ptExpected(t)
+	for _, c := range []struct {
+		name       string
+		mustLoad   bool
+		refusedFor string // what the error must say when refused
+	}{
+		{"gemm_transb0", true, ""},
+		{"matmul_add", true, ""},
+		{"avgpool_pads", true, ""},
+		{"maxpool_s3_pads", false, "MaxPool"},
+		{"avgpool_pads_count", false, "AveragePool"},
+		{"lrn_even", false, "LRN"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(ptDir, "edge_"+c.name+".onnx")
+			// Not 3 colour channels: the preset is named.
+			m, _, err := Import(path, ImportOptions{Preprocess: PresetZFNet})
+			if err != nil {
+				if c.mustLoad {
+					t.Fatal(err)
+				}
+				ptWantErr(t, c.name, err, path, c.refusedFor)
+				return
+			}
+			x, want := exp.Arrays.ByName["edge_"+c.name+"_x"], exp.Arrays.ByName["edge_"+c.name]
+			if x == nil || want == nil {
+				t.Fatalf("expected.npz lacks edge_%s", c.name)
+			}
+			worst := ptCloseLogits(t, c.name, ptLogits(t, m, x.Data), want.Data)
+			t.Logf("%s: loaded, worst |logit - ONNX| / max|logit| = %.2g", c.name, worst)
+		})
+	}
+}
