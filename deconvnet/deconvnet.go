@@ -298,7 +298,6 @@ func isFlat(m *zfnet.Model, i int) bool {
 	return false
 }
 
-
 func rectify(sig *G.Node, act *graph.Activation, r Rule) (*G.Node, error) {
 	switch r {
 	case Deconvnet:

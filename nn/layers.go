@@ -92,6 +92,7 @@ type LRN struct {
 func (l *LRN) Name() string                       { return l.ID }
 func (l *LRN) Params() []*Param                   { return nil }
 func (l *LRN) OutShape(in [3]int) ([3]int, error) { return in, nil }
+
 // Forward adds the normalization; under a recording Builder it keeps its
 // input under InputKey (the ReLU's record when a ReLU feeds it, otherwise a
 // copy), which the deconvnet linearizes at when it goes through the LRN.
