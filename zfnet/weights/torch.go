@@ -507,8 +507,7 @@ func (t *tensorRef) contiguous() ([]byte, error) {
 	if last >= avail {
 		return nil, fmt.Errorf("size %v, stride %v and offset %d reach past its %d-element storage", t.shape, t.stride, t.offset, avail)
 	}
-	out := make([]byte, n*es)
-	// Contiguous: one copy.
+	// Contiguous: the storage's bytes themselves (decoded, not kept).
 	c := 1
 	contig := true
 	for i := len(t.shape) - 1; i >= 0; i-- {
@@ -518,9 +517,9 @@ func (t *tensorRef) contiguous() ([]byte, error) {
 		c *= t.shape[i]
 	}
 	if contig {
-		copy(out, s.data[t.offset*es:])
-		return out, nil
+		return s.data[t.offset*es : (t.offset+n)*es], nil
 	}
+	out := make([]byte, n*es)
 	idx := make([]int, len(t.shape))
 	src := t.offset
 	for k := 0; k < n; k++ {
