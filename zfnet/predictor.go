@@ -29,6 +29,9 @@ func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
 	if batch < 1 {
 		return nil, errors.Errorf("batch size must be positive, got %d", batch)
 	}
+	if err := CheckFiniteWeights(m); err != nil {
+		return nil, err
+	}
 	p := &Predictor{Model: m, Batch: batch, b: nn.NewBuilder(false, record, 0)}
 	in := m.Arch.Input
 	xn := p.b.Input("x", batch, in[0], in[1], in[2])

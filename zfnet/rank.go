@@ -5,6 +5,8 @@ import (
 	"sort"
 
 	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/data"
 )
 
 // Ranking scores (logits, probabilities, activations) follows one rule
@@ -112,6 +114,20 @@ func CheckFiniteScores(what string, scores []float32, k int) error {
 	for i, v := range scores {
 		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
 			return errors.Errorf("%s: %v at row %d, class %d: the network produced a non-finite value (non-finite weights, or a diverged run)", what, v, i/max(k, 1), i%max(k, 1))
+		}
+	}
+	return nil
+}
+
+// CheckFiniteWeights reports the first NaN or infinite parameter value of
+// m, naming the parameter and the index. Non-finite weights cannot be left
+// to show in the logits: a NaN in a convolution's filters becomes NaN
+// activations that the next ReLU turns into 0 (see data/finite.go), so the
+// network would answer with the broken filters silently ignored.
+func CheckFiniteWeights(m *Model) error {
+	for _, p := range m.Params() {
+		if i := data.FirstNonFinite(p.Data()); i >= 0 {
+			return errors.Errorf("weights: %s[%d] is %v; expected finite values (a diverged run or a damaged file)", p.Name, i, p.Data()[i])
 		}
 	}
 	return nil

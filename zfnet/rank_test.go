@@ -182,14 +182,16 @@ func TestPredictorNonFiniteInput(t *testing.T) {
 // printing NaN%.
 func TestEvaluateNonFiniteLogits(t *testing.T) {
 	m := zeroModel(t)
-	last := m.Params()[len(m.Params())-1] // the last layer's bias
-	last.Data()[3] = float32(math.Inf(1))
 	g := data.Geometry{C: 1, H: 28, W: 28}
 	p, err := NewPredictor(m, 10, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	// The weights go bad after the predictor checked them (it shares them
+	// with training).
+	last := m.Params()[len(m.Params())-1] // the last layer's bias
+	last.Data()[3] = float32(math.Inf(1))
 	loader, err := data.NewLoader(balanced(10, 1, g), data.LoaderConfig{BatchSize: 10, Pre: data.SmallPreprocess(g), Workers: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -197,5 +199,15 @@ func TestEvaluateNonFiniteLogits(t *testing.T) {
 	ev, err := Evaluate(p, loader, nil)
 	if err == nil || !strings.Contains(err.Error(), "class 3") {
 		t.Errorf("an infinite logit: %+v, %v; want an error naming class 3", ev, err)
+	}
+}
+
+// A NaN in conv1's filters never reaches the logits (ReLU turns the NaN
+// activations into 0): the predictor refuses such weights up front.
+func TestPredictorNonFiniteWeights(t *testing.T) {
+	m := zeroModel(t)
+	m.Param("conv1.weight").Data()[5] = float32(math.NaN())
+	if _, err := NewPredictor(m, 1, false); err == nil || !strings.Contains(err.Error(), "conv1.weight[5]") {
+		t.Errorf("NaN in conv1.weight: %v; want an error naming conv1.weight[5]", err)
 	}
 }

@@ -523,6 +523,11 @@ func runEpochs(ctx context.Context, ck *Checkpoint, train, val, test data.Source
 		}
 		stream.Close()
 		st.EpochSeconds += time.Since(start).Seconds()
+		// A NaN that reached the weights without reaching the loss (ReLU
+		// hides NaN activations) stops the run like a diverged loss.
+		if err := CheckFiniteWeights(m); err != nil {
+			return nil, errors.Wrapf(err, "epoch %d: training diverged; the last good checkpoint %s is kept (try a lower --lr)", st.Epoch+1, ckPath)
+		}
 		ev, err := Evaluate(pred, valLoader, nil)
 		if err != nil {
 			return nil, errors.Wrap(err, "validation")
