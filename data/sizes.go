@@ -149,6 +149,12 @@ func pictureHeader(path string) (w, h, c int, err error) {
 	if err != nil {
 		return 0, 0, 0, errors.Wrapf(err, "%s: unreadable image header; expected %s", path, expectedFormats)
 	}
+	if format == "webp" && len(b) == headerBytes {
+		// WebP keeps its EXIF chunk after the image data.
+		if all, err := os.ReadFile(path); err == nil {
+			b = all
+		}
+	}
 	c = 3
 	if cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.Gray16Model {
 		c = 1
