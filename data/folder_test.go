@@ -168,8 +168,8 @@ func TestOpenFolderUnreadableClass(t *testing.T) {
 	if _, err := os.ReadDir(filepath.Join(root, "a")); err == nil {
 		t.Fatalf("uid %d reads a folder of mode 0: permission bits do not apply here", os.Getuid())
 	}
-	if _, _, err := OpenFolder(root, "f", nil, FailOnBad); err == nil || !strings.Contains(err.Error(), filepath.Join(root, "a")) {
-		t.Errorf("unreadable class: got %v, want an error naming %s", err, filepath.Join(root, "a"))
+	if _, _, err := OpenFolder(root, "f", nil, FailOnBad); err == nil || !strings.Contains(err.Error(), filepath.Join(root, "a")) || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("unreadable class: got %v, want an error naming %s and the permission", err, filepath.Join(root, "a"))
 	}
 }
 
