@@ -14,6 +14,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/zfnet"
 )
 
 // The paper's Fig. 4 follows features through training: for a few feature
@@ -220,7 +221,10 @@ func strongestPerMap(d *Net, sample []float32, layer string, nmaps int) ([]entry
 		for r := 0; r < valid; r++ {
 			for m := 0; m < nmaps; m++ {
 				plane := a[(r*c+m)*hw : (r*c+m+1)*hw]
-				k := argmax(plane)
+				k, err := zfnet.Argmax(plane)
+				if err != nil {
+					return nil, errors.Wrapf(err, "map %d of example %d", m, start+r)
+				}
 				if v := plane[k]; v > best[m].value {
 					best[m] = entry{value: v, index: start + r, fmap: m, y: k / w, x: k % w}
 				}

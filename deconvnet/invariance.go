@@ -289,7 +289,11 @@ func Invariance(net *Net, pre data.Preprocess, mean *data.Mean, samples []*data.
 		c.HighDist[jb.step] = distance(high, refHigh[jb.sample])
 		p := zfnet.Softmax(logits)
 		c.PTrue[jb.step] = p[c.Label]
-		c.Predicted[jb.step] = argmax(p)
+		pred, err := zfnet.Argmax(logits)
+		if err != nil {
+			return errors.Wrapf(err, "sample %d", jb.sample)
+		}
+		c.Predicted[jb.step] = pred
 		return nil
 	}
 	if err := net.forwardEach(len(jobs), input, visit); err != nil {

@@ -2,6 +2,8 @@ package deconvnet
 
 import (
 	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/zfnet"
 )
 
 // Target says which activation of a layer to project for one image of the
@@ -50,15 +52,18 @@ func (d *Net) Isolate(layer string, targets []Target) ([]float32, []Picked, erro
 		}
 		plane := a[(i*c+t.Map)*hw : (i*c+t.Map+1)*hw]
 		dst := sig[(i*c+t.Map)*hw : (i*c+t.Map+1)*hw]
+		best, err := zfnet.Argmax(plane)
+		if err != nil {
+			return nil, nil, errors.Wrapf(err, "layer %s, map %d of image %d", layer, t.Map, i)
+		}
 		if t.WholeMap {
 			copy(dst, plane)
-			best := argmax(plane)
 			picked[i] = Picked{Map: t.Map, Y: best / w, X: best % w, Value: plane[best]}
 			continue
 		}
 		pos := t.Y*w + t.X
 		if t.Strongest {
-			pos = argmax(plane)
+			pos = best
 		} else if t.Y < 0 || t.X < 0 || pos >= hw || t.X >= w {
 			return nil, nil, errors.Errorf("target %d: position (%d, %d) is outside layer %s's %v maps", i, t.Y, t.X, layer, s[2:])
 		}
@@ -68,16 +73,7 @@ func (d *Net) Isolate(layer string, targets []Target) ([]float32, []Picked, erro
 	return sig, picked, nil
 }
 
-// argmax is the index of the first largest value.
-func argmax[T float32 | float64](v []T) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
+
 
 // ProjectTargets isolates the targets and projects them: one pixel-space
 // projection (C x H x W) per target, in a single pass for the whole batch.
@@ -97,4 +93,15 @@ func (d *Net) ProjectTargets(layer string, targets []Target, opt Options) ([][]f
 		res[i] = out[i*n : (i+1)*n]
 	}
 	return res, picked, nil
+}
+
+// argmax is the index of the first largest value (values known finite).
+func argmax[T float32 | float64](v []T) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }

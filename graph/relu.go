@@ -96,7 +96,11 @@ func relu[T float](x, y []T) {
 
 // keepPositive32 sets y[i] = x[i] where m[i] > 0 and 0 elsewhere (NaN in m
 // counts as not positive): ReLU with m = x, its gradient with m = the
-// output. It selects on the bits, without a branch: after a convolution
+// output. Mapping NaN to 0 is deliberate (PyTorch's relu passes NaN on):
+// the select stays branch-free, and NaN is kept from reaching ReLU instead
+// of reported after it: inputs, pixels and means are checked where they
+// enter (data/finite.go), weights by zfnet.CheckFiniteWeights, logits by
+// the Predictor. It selects on the bits, without a branch: after a convolution
 // about half the signs are random, and a branch on them mispredicts half
 // the time, which made these passes 10x slower than memory.
 func keepPositive32(m, x, y []float32) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -42,14 +43,20 @@ func runConvert(args []string) error {
 	if ext == ".npz" {
 		err = weights.WriteNpz(out, arrays)
 	} else {
-		err = weights.WriteSafetensors(out, arrays)
+		// The architecture travels in the metadata, so the file loads as
+		// the same network (ours names the weights, not the layers between).
+		js, jerr := json.Marshal(m.Arch)
+		if jerr != nil {
+			return jerr
+		}
+		err = weights.WriteSafetensorsMetadata(out, arrays, map[string]string{zfnet.ArchMetadataKey: string(js)})
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Printf("%s (%s layout, %s): %s, %d tensors -> %s\n", in, info.Layout, info.Format, m.Arch, len(arrays.Names), out)
 	if _, _, err := zfnet.Import(out, zfnet.ImportOptions{}); err != nil {
-		fmt.Printf("note: %s is not one of the built-in tables (%v); load %s with --arch, or keep %s\n", m.Arch.Name, err, out, in)
+		fmt.Printf("note: %s alone does not say its architecture (%v); load it with --arch %s, or convert to .safetensors, which records it\n", out, err, m.Arch.Name)
 	}
 	return nil
 }

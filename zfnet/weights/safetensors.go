@@ -187,12 +187,26 @@ func parseSafetensorsHeader(header []byte, dataLen int64) ([]stEntry, map[string
 // WriteSafetensors writes a as float32 ("F32") tensors in a.Names order,
 // atomically (temp file, fsync, rename). Reading the file back gives the
 // same bits.
-func WriteSafetensors(path string, a Arrays) error {
+func WriteSafetensors(path string, a Arrays) error { return WriteSafetensorsMetadata(path, a, nil) }
+
+// WriteSafetensorsMetadata is WriteSafetensors with a __metadata__ entry
+// (string to string, as the format allows), which File.Metadata reads back.
+func WriteSafetensorsMetadata(path string, a Arrays, meta map[string]string) error {
 	if err := checkArrays(a); err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	var h bytes.Buffer
 	h.WriteByte('{')
+	if len(meta) > 0 {
+		mj, err := json.Marshal(meta)
+		if err != nil {
+			return fmt.Errorf("%s: metadata: %v", path, err)
+		}
+		fmt.Fprintf(&h, `"__metadata__":%s`, mj)
+		if len(a.Names) > 0 {
+			h.WriteByte(',')
+		}
+	}
 	off := 0
 	for i, name := range a.Names {
 		if name == "__metadata__" {
