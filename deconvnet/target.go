@@ -73,8 +73,6 @@ func (d *Net) Isolate(layer string, targets []Target) ([]float32, []Picked, erro
 	return sig, picked, nil
 }
 
-
-
 // ProjectTargets isolates the targets and projects them: one pixel-space
 // projection (C x H x W) per target, in a single pass for the whole batch.
 func (d *Net) ProjectTargets(layer string, targets []Target, opt Options) ([][]float32, []Picked, error) {
