@@ -114,3 +114,45 @@ func TestCLIPretrainedWeightsAlone(t *testing.T) {
 		}
 	}
 }
+
+// convert rewrites a PyTorch and an ONNX file under zfnet's names; the
+// .safetensors result records the architecture, so it loads alone and
+// gives the same logits, bit for bit.
+func TestCLIConvertRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	for _, in := range []string{"tv_alexnet.pth", "caffe_alexnet.onnx"} {
+		src, err := filepath.Abs(filepath.Join("../../zfnet/testdata/pretrained", in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, in+".safetensors")
+		if code, msg := run(t, "convert", src, out); code != 0 {
+			t.Fatalf("convert %s: exit %d\n%s", in, code, msg)
+		}
+		a, _, err := zfnet.Import(src, zfnet.ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, info, err := zfnet.Import(out, zfnet.ImportOptions{})
+		if err != nil {
+			t.Fatalf("%s: the converted file does not load alone: %v", in, err)
+		}
+		if info.Format != "safetensors" || b.Arch.Name != a.Arch.Name || b.Arch.Preprocess != a.Arch.Preprocess {
+			t.Errorf("%s: converted file reads as %s (%s, preprocess %q), want %s (preprocess %q)", in, b.Arch.Name, info.Format, b.Arch.Preprocess, a.Arch.Name, a.Arch.Preprocess)
+		}
+		for i, p := range a.Params() {
+			q := b.Params()[i]
+			if p.Name != q.Name {
+				t.Fatalf("%s: parameter %d is %s, converted %s", in, i, p.Name, q.Name)
+			}
+			for j, v := range p.Data() {
+				if q.Data()[j] != v {
+					t.Fatalf("%s: %s[%d] = %g after conversion, was %g", in, p.Name, j, q.Data()[j], v)
+				}
+			}
+		}
+	}
+	if code, msg := run(t, "convert", "../../zfnet/testdata/pretrained/tv_alexnet.pth", filepath.Join(dir, "x.bin")); code == 0 || !strings.Contains(msg, ".npz or .safetensors") {
+		t.Errorf("convert to an unknown extension: exit %d\n%s", code, msg)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -26,7 +27,11 @@ func openZip(path string) (*zip.ReadCloser, int64, error) {
 	}
 	z, err := zip.OpenReader(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: not a readable zip archive: %v", path, err)
+		what := "a zip archive (PyTorch .pth and NumPy .npz files are zip archives)"
+		if strings.EqualFold(filepath.Ext(path), ".npz") {
+			what = "a NumPy .npz (a zip archive of .npy members, as numpy.savez writes)"
+		}
+		return nil, 0, fmt.Errorf("%s: expected %s: %v", path, what, err)
 	}
 	return z, st.Size(), nil
 }

@@ -98,5 +98,5 @@ func TestNpzHostile(t *testing.T) {
 	p := writeTemp(t, "notnpy.npz", npzOf(t, map[string][]byte{"x.txt": []byte("hi")}, zip.Store))
 	mustFail(t, ReadNpz, p, "x.txt", "not a .npy")
 	p = writeTemp(t, "garbage.npz", []byte("PK\x03\x04garbage"))
-	mustFail(t, ReadNpz, p, "not a readable zip")
+	mustFail(t, ReadNpz, p, "expected a NumPy .npz")
 }
