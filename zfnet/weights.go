@@ -2,6 +2,7 @@ package zfnet
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -68,14 +69,5 @@ func (m *Model) loadArrays(f *npzFile, checkpoint bool) error {
 	return nil
 }
 
-func sameShape(a []int, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+// sameShape compares a file's shape with a parameter's.
+func sameShape(a []int, b []int) bool { return slices.Equal(a, b) }

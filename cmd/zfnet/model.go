@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -133,7 +134,7 @@ func (f *modelFlags) load(noData bool) (*loaded, error) {
 		}
 		if len(l.Classes) == 0 {
 			l.Classes = set.Classes
-		} else if !equalStrings(l.Classes, set.Classes) {
+		} else if !slices.Equal(l.Classes, set.Classes) {
 			return nil, fmt.Errorf("data set %s names its classes %s; the model was trained on %s",
 				set.Name, shortList(set.Classes), shortList(l.Classes))
 		}
@@ -200,13 +201,7 @@ func (f *modelFlags) usePictureFolder(l *loaded) error {
 // labelPictures gives unlabeled base pictures the model's prediction as
 // their label (see predictedLabels).
 func labelPictures(l *loaded, pics []*data.Image) error {
-	xs := make([][]float32, len(pics))
-	labels := make([]int, len(pics))
-	for i, p := range pics {
-		xs[i] = make([]float32, l.Pre.Geometry.Size())
-		l.Pre.ApplyCrop(p.Pix, l.Mean, l.Pre.CenterCrop(), xs[i])
-		labels[i] = p.Label
-	}
+	xs, labels := testTimeInputs(l, pics)
 	if err := predictedLabels(l, xs, labels); err != nil {
 		return err
 	}
@@ -262,18 +257,6 @@ func readLabels(path string, classes int) ([]string, error) {
 		}
 	}
 	return names, nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // shortList shows the first few names.

@@ -189,6 +189,13 @@ func loadTestInputs(l *loaded, idx []int) ([][]float32, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	xs, labels := testTimeInputs(l, pics)
+	return xs, labels, nil
+}
+
+// testTimeInputs cuts base pictures into model inputs as at test time
+// (centre crop, mean subtracted, normalized) and lists their labels.
+func testTimeInputs(l *loaded, pics []*data.Image) ([][]float32, []int) {
 	xs := make([][]float32, len(pics))
 	labels := make([]int, len(pics))
 	for i, p := range pics {
@@ -196,5 +203,5 @@ func loadTestInputs(l *loaded, idx []int) ([][]float32, []int, error) {
 		l.Pre.ApplyCrop(p.Pix, l.Mean, l.Pre.CenterCrop(), xs[i])
 		labels[i] = p.Label
 	}
-	return xs, labels, nil
+	return xs, labels
 }
