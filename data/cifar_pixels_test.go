@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // cifarPixel is the byte written at channel c, row y, column x of record
@@ -342,7 +344,7 @@ func TestSplitDisjoint(t *testing.T) {
 
 	set, err := Open("mnist", OpenOptions{ValFraction: 1.0 / 12, Seed: 1})
 	if err != nil {
-		skipLoudly(t, "MNIST (a module dependency) is not available: %v", err)
+		testenv.SkipLoudly(t, "MNIST (a module dependency) is not available: %v", err)
 	}
 	if set.Val == nil {
 		t.Fatal("mnist: no validation split")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // makeFolder writes an ImageNet-layout folder of real JPEG, PNG and GIF
@@ -179,7 +181,7 @@ func asNobody(t *testing.T, name string) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
-		skipLoudly(t, "running as root and cannot find the test binary to run as nobody: %v", err)
+		testenv.SkipLoudly(t, "running as root and cannot find the test binary to run as nobody: %v", err)
 	}
 	dir, err := os.MkdirTemp("", "asnobody")
 	if err != nil {
@@ -202,7 +204,7 @@ func asNobody(t *testing.T, name string) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
-			skipLoudly(t, "running as root, where permission bits do not apply, and cannot run as nobody: %v", err)
+			testenv.SkipLoudly(t, "running as root, where permission bits do not apply, and cannot run as nobody: %v", err)
 		}
 		t.Fatalf("as nobody: %v\n%s", err, out)
 	}

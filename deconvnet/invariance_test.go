@@ -8,6 +8,8 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/zfnet"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 func TestInvarianceRange(t *testing.T) {
@@ -47,7 +49,7 @@ func invSetup(t *testing.T) (*Net, data.Preprocess, *data.Mean, []*data.Image) {
 	}
 	set, err := data.Open("mnist", data.OpenOptions{})
 	if err != nil {
-		skipLoudly(t, "MNIST is not available (a module dependency: run go mod download): %v", err)
+		testenv.SkipLoudly(t, "MNIST is not available (a module dependency: run go mod download): %v", err)
 	}
 	pre := zfnet.Preprocessing(m.Arch, zfnet.DefaultRunConfig())
 	var samples []*data.Image

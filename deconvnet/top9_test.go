@@ -8,6 +8,8 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/zfnet"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // vizSmallNet is zfnet-small with He weights and a deconvnet for batches
@@ -39,7 +41,7 @@ func vizMNIST(t *testing.T, n int) (data.Source, data.LoaderConfig) {
 	t.Helper()
 	set, err := data.Open("mnist", data.OpenOptions{})
 	if err != nil {
-		skipLoudly(t, "MNIST is not installed (a module dependency: run go mod download): %v", err)
+		testenv.SkipLoudly(t, "MNIST is not installed (a module dependency: run go mod download): %v", err)
 	}
 	idx := make([]int, n)
 	for i := range idx {

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // TestJupyterServer is the interactive route as a person takes it: a real
@@ -44,7 +46,7 @@ func TestJupyterServer(t *testing.T) {
 		}
 	}
 	if err != nil {
-		loudSkip(t, fmt.Sprintf("jupyter-notebook is unavailable (%v); the interactive notebooks need it: "+
+		testenv.SkipLoudly(t, "%s", fmt.Sprintf("jupyter-notebook is unavailable (%v); the interactive notebooks need it: "+
 			"apt-get install -y --no-install-recommends jupyter-notebook", err))
 	}
 	gen, _ := filepath.Abs(".gen")
@@ -203,19 +205,6 @@ deconvnet.Scale(deconvnet.ProjectionImage(proj[0], 1, 28, 28), 4)`)
 		t.Errorf("the projection shows %d gray levels; a projection of a firing conv5 feature shows structure", len(levels))
 	}
 	t.Logf("a %dx%d deconvnet projection with %d gray levels arrived through the server", b.Dx(), b.Dy(), len(levels))
-}
-
-func loudSkip(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("ZFNET_REQUIRE_ALL") == "1" {
-		t.Fatalf("ZFNET_REQUIRE_ALL=1 and %s", msg)
-	}
-	fmt.Fprintf(os.Stderr, "\n"+
-		"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"+
-		"!! SKIPPING the Jupyter server test: the interactive route was NOT tried.\n"+
-		"!! %s\n"+
-		"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n", msg)
-	t.Skip("SKIPPED, NOT RUN: " + msg)
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

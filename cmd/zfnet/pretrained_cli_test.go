@@ -10,6 +10,8 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/zfnet"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // skimageData is Debian's python3-skimage folder of photographs.
@@ -23,12 +25,7 @@ func photos(t *testing.T, names ...string) string {
 	for _, n := range names {
 		b, err := os.ReadFile(filepath.Join(skimageData, n))
 		if err != nil {
-			msg := "photographs from Debian's python3-skimage are missing (" + err.Error() + "); install with: apt-get install python3-skimage"
-			if os.Getenv("ZFNET_REQUIRE_ALL") == "1" {
-				t.Fatalf("ZFNET_REQUIRE_ALL=1 and %s", msg)
-			}
-			os.Stderr.WriteString("\n!! SKIPPING " + t.Name() + ": " + msg + "\n\n")
-			t.Skip("SKIPPED, NOT RUN: " + msg)
+			testenv.SkipLoudly(t, "photographs from Debian's python3-skimage are missing (%v); install with: apt-get install python3-skimage", err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
 			t.Fatal(err)
