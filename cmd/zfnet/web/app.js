@@ -298,7 +298,7 @@ async function project() {
   $('projection').src = p.projection;
   $('projection').dataset.rule = p.rule;
   $('proj-caption').textContent = `${p.rule}${p.lrn ? ' through LRN' : ''}: activation ${p.value.toPrecision(3)} at (${p.y}, ${p.x}); server ${p.ms} ms`;
-  for (const id of ['proj-field', 'field']) {
+  for (const id of ['proj-field']) {
     const box = $(id);
     const s = 224 / Math.max(p.w, p.h);
     box.style.left = (p.field.x0 * s) + 'px';
