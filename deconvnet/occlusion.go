@@ -120,7 +120,7 @@ func Occlude(net *Net, x []float32, label int, cfg OcclusionConfig) (*OcclusionR
 			}
 			clean = append([]float32(nil), row...)
 			p := zfnet.Softmax(logits)
-			pred, err := zfnet.Argmax(p) // the one ranking rule: ties to the lower class, NaN an error
+			pred, err := zfnet.Argmax64(p) // the one ranking rule: ties to the lower class, NaN an error
 			if err != nil {
 				return errors.Wrap(err, "class probabilities")
 			}
@@ -176,7 +176,7 @@ func Occlude(net *Net, x []float32, label int, cfg OcclusionConfig) (*OcclusionR
 		}
 		res.Activation[i] = mapTotal(row, res.Map, hw)
 		p := zfnet.Softmax(logits)
-		pred, err := zfnet.Argmax(p)
+		pred, err := zfnet.Argmax64(p)
 		if err != nil {
 			return errors.Wrapf(err, "class probabilities with the square at position %d", i)
 		}

@@ -56,11 +56,11 @@ func Evaluate(p *Predictor, loader *data.Loader, progress func(done, total int))
 			}
 			// One ranking rule (rank.go): ties go to the lower class, as
 			// in the confusion table's argmax; NaN is an error.
-			rank, err := Rank(row, l)
+			rank, err := Rank64(row, l)
 			if err != nil {
 				return nil, errors.Wrapf(err, "example %d", b.Indices[j])
 			}
-			best, err := Argmax(row)
+			best, err := Argmax64(row)
 			if err != nil {
 				return nil, errors.Wrapf(err, "example %d", b.Indices[j])
 			}

@@ -23,14 +23,14 @@ import (
 //     an order, and counting it as below or above everything would hide a
 //     broken network behind ordinary-looking numbers.
 
-// Score is what can be ranked.
-type Score interface{ ~float32 | ~float64 }
+// Score is what can be ranked (internally).
+type score interface{ ~float32 | ~float64 }
 
 // ErrNaNScore is the cause of every ranking error.
 var ErrNaNScore = errors.New("score is NaN")
 
 // firstNaN is the index of the first NaN in s, or -1.
-func firstNaN[T Score](s []T) int {
+func firstNaN[T score](s []T) int {
 	for i, v := range s {
 		if v != v {
 			return i
@@ -44,7 +44,7 @@ func nanError(i, n int) error {
 }
 
 // ahead reports whether score a at index i ranks before score b at index j.
-func ahead[T Score](a T, i int, b T, j int) bool {
+func ahead[T score](a T, i int, b T, j int) bool {
 	if a != b {
 		return a > b
 	}
@@ -52,8 +52,31 @@ func ahead[T Score](a T, i int, b T, j int) bool {
 }
 
 // Argmax is the index of the largest score, the lowest such index on a tie.
-// An empty slice or a NaN is an error.
-func Argmax[T Score](scores []T) (int, error) {
+// An empty slice or a NaN is an error. (The exported functions take float32
+// or, with the 64 suffix, float64, and no type parameters: the notebooks'
+// interpreter does not import generic functions.)
+func Argmax(scores []float32) (int, error) { return argmax(scores) }
+
+// Argmax64 is Argmax of float64 scores (probabilities).
+func Argmax64(scores []float64) (int, error) { return argmax(scores) }
+
+// Rank is the 0-based position of class c in the order of TopK: the number
+// of higher scores plus the number of equal scores at lower indices. A hit
+// in the top k is Rank < k.
+func Rank(scores []float32, c int) (int, error) { return rank(scores, c) }
+
+// Rank64 is Rank of float64 scores.
+func Rank64(scores []float64, c int) (int, error) { return rank(scores, c) }
+
+// TopK returns the indices of the k highest scores, best first, equal
+// scores in index order (so TopK(s, 1)[0] == Argmax(s)). k larger than the
+// number of scores returns them all. A NaN is an error.
+func TopK(scores []float32, k int) ([]int, error) { return topK(scores, k) }
+
+// TopK64 is TopK of float64 scores.
+func TopK64(scores []float64, k int) ([]int, error) { return topK(scores, k) }
+
+func argmax[T score](scores []T) (int, error) {
 	if len(scores) == 0 {
 		return -1, errors.New("argmax of no scores")
 	}
@@ -69,10 +92,7 @@ func Argmax[T Score](scores []T) (int, error) {
 	return best, nil
 }
 
-// Rank is the 0-based position of class c in the order of TopK: the number
-// of higher scores plus the number of equal scores at lower indices. A hit
-// in the top k is Rank < k.
-func Rank[T Score](scores []T, c int) (int, error) {
+func rank[T score](scores []T, c int) (int, error) {
 	if c < 0 || c >= len(scores) {
 		return -1, errors.Errorf("class %d out of range; there are %d scores", c, len(scores))
 	}
@@ -88,10 +108,7 @@ func Rank[T Score](scores []T, c int) (int, error) {
 	return r, nil
 }
 
-// TopK returns the indices of the k highest scores, best first, equal
-// scores in index order (so TopK(s, 1)[0] == Argmax(s)). k larger than the
-// number of scores returns them all. A NaN is an error.
-func TopK[T Score](scores []T, k int) ([]int, error) {
+func topK[T score](scores []T, k int) ([]int, error) {
 	if k < 0 {
 		return nil, errors.Errorf("top-k with k = %d; expected k >= 0", k)
 	}

@@ -24,19 +24,19 @@ func TestRankTiesGoToTheLowerIndex(t *testing.T) {
 		t.Errorf("Argmax of equal scores = %d, %v; want 0", a, err)
 	}
 	s := []float64{0.1, 0.3, 0.3, 0.2, 0.3}
-	top, err := TopK(s, 4)
+	top, err := TopK64(s, 4)
 	if err != nil || !slices.Equal(top, []int{1, 2, 4, 3}) {
 		t.Errorf("TopK(%v, 4) = %v, %v; want [1 2 4 3]", s, top, err)
 	}
 	for i, c := range top {
-		if r, _ := Rank(s, c); r != i {
+		if r, _ := Rank64(s, c); r != i {
 			t.Errorf("Rank(%d) = %d, TopK puts it at %d", c, r, i)
 		}
 	}
-	if a, _ := Argmax(s); a != top[0] {
+	if a, _ := Argmax64(s); a != top[0] {
 		t.Errorf("Argmax %d and TopK's first %d disagree", a, top[0])
 	}
-	if all, _ := TopK(s, 99); len(all) != len(s) {
+	if all, _ := TopK64(s, 99); len(all) != len(s) {
 		t.Errorf("TopK with k beyond the scores gave %d, want %d", len(all), len(s))
 	}
 }
