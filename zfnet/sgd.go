@@ -21,6 +21,9 @@ type SGD struct {
 	// Velocity holds one buffer per parameter, by name; a checkpoint
 	// saves it so a resumed run continues exactly.
 	Velocity map[string][]float32
+	// Scale multiplies LR for the parameters it names (fine-tuning's
+	// per-layer rates); absent parameters learn at LR.
+	Scale map[string]float64
 }
 
 // Step updates p from its gradient g. Large parameters (fc6 holds 75M
@@ -32,7 +35,11 @@ func (s *SGD) Step(p *nn.Param, g []float32) {
 		v = make([]float32, len(w))
 		s.Velocity[p.Name] = v
 	}
-	mu, lr := float32(s.Momentum), float32(s.LR)
+	lr64 := s.LR
+	if f, ok := s.Scale[p.Name]; ok {
+		lr64 *= f
+	}
+	mu, lr := float32(s.Momentum), float32(lr64)
 	wd := float32(0)
 	if p.Decay {
 		wd = float32(s.WeightDecay)

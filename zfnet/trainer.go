@@ -20,6 +20,12 @@ type TrainConfig struct {
 	LR, Momentum, WeightDecay float64
 	FilterRadius              float64 // 0: no renormalization
 	Seed                      uint64  // dropout randomness
+	// Freeze names layers (conv1, fc7) whose parameters do not learn: the
+	// training graph has no gradient nodes for them, so they cost no
+	// backward computation and stay bit for bit as they are.
+	Freeze []string
+	// LRScale multiplies the learning rate of a layer's parameters (fc8: 10).
+	LRScale map[string]float64
 }
 
 // DefaultTrainConfig is the paper's recipe: batch 128, learning rate 1e-2,
@@ -41,9 +47,10 @@ type Trainer struct {
 
 	b                 *nn.Builder
 	x, targets        *tensor.Dense
-	params            []*nn.Param
+	params            []*nn.Param // the parameters that learn, in binding order
 	nodes             G.Nodes
 	gradNodes         G.Nodes
+	graphNodes        int // nodes the machine runs
 	grads             []G.Value // copies, for gradients that are not outputs of graph's ops
 	lossVal, logitVal G.Value
 	vm                G.VM
@@ -61,8 +68,23 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	if cfg.Batch < 1 {
 		return nil, errors.Errorf("batch size must be positive, got %d", cfg.Batch)
 	}
+	frozen := map[string]bool{}
+	for _, name := range cfg.Freeze {
+		if l, _ := m.Layer(name); l == nil || len(l.Params()) == 0 {
+			return nil, errors.Errorf("freeze %s: %s has no layer %q with weights; its layers with weights are %s",
+				name, m.Arch.Name, name, strings.Join(m.ParamLayers(), ", "))
+		}
+		frozen[name] = true
+	}
+	if err := checkTrainable(m, cfg.Freeze); err != nil {
+		return nil, err
+	}
+	scale, err := paramScales(m, cfg.LRScale, frozen)
+	if err != nil {
+		return nil, err
+	}
 	t := &Trainer{Model: m, Config: cfg, b: nn.NewBuilder(true, false, cfg.Seed),
-		SGD: &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}}}
+		SGD: &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Velocity: map[string][]float32{}, Scale: scale}}
 	in := m.Arch.Input
 	xn := t.b.Input("x", cfg.Batch, in[0], in[1], in[2])
 	tn := t.b.Input("targets", cfg.Batch, m.Arch.Classes)
@@ -74,9 +96,16 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	G.Read(loss, &t.lossVal)
-	G.Read(logits, &t.logitVal)
-	t.params, t.nodes = t.b.Bound()
+	roots := G.Nodes{G.Read(loss, &t.lossVal), G.Read(logits, &t.logitVal)}
+	params, nodes := t.b.Bound()
+	for i, p := range params {
+		if !frozen[layerOfParam(m, p.Name)] {
+			t.params, t.nodes = append(t.params, p), append(t.nodes, nodes[i])
+		}
+	}
+	// Only the parameters that learn are differentiated: Gorgonia adds
+	// backward nodes only between them and the loss, so a frozen prefix
+	// (conv1-fc7) gets none at all.
 	grads, err := G.Grad(loss, t.nodes...)
 	if err != nil {
 		return nil, errors.Wrap(err, "differentiating the training graph")
@@ -88,8 +117,9 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	// G.Read copies them. Only a gradient summed by a Gorgonia op needs that.
 	t.gradNodes, t.grads = grads, make([]G.Value, len(grads))
 	for i, g := range grads {
+		roots = append(roots, g)
 		if !graph.KeepsOutput(g) {
-			G.Read(g, &t.grads[i])
+			roots = append(roots, G.Read(g, &t.grads[i]))
 		}
 	}
 	t.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, in[0], in[1], in[2]))
@@ -100,9 +130,52 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	if err := G.Let(tn, t.targets); err != nil {
 		return nil, err
 	}
-	t.vm = G.NewTapeMachine(t.b.G)
+	prog := t.b.G
+	if len(frozen) > 0 {
+		// An op's symbolic gradient adds nodes for all of its inputs: the
+		// first learning layer's gradient with respect to its (frozen)
+		// input, a frozen layer's weight gradient between learning ones.
+		// Nothing reads them; the machine runs only what the loss, the
+		// logits and the learning parameters' gradients need.
+		prog = t.b.G.ExactSubgraphRoots(roots...)
+	}
+	t.graphNodes = len(prog.AllNodes())
+	t.vm = G.NewTapeMachine(prog)
 	return t, nil
 }
+
+// paramScales turns per-layer learning-rate factors into per-parameter ones.
+func paramScales(m *Model, byLayer map[string]float64, frozen map[string]bool) (map[string]float64, error) {
+	if len(byLayer) == 0 {
+		return nil, nil
+	}
+	out := map[string]float64{}
+	for name, f := range byLayer {
+		l, _ := m.Layer(name)
+		if l == nil || len(l.Params()) == 0 {
+			return nil, errors.Errorf("lr scale %s=%g: %s has no layer %q with weights; its layers with weights are %s",
+				name, f, m.Arch.Name, name, strings.Join(m.ParamLayers(), ", "))
+		}
+		if !(f > 0) || math.IsInf(f, 0) {
+			return nil, errors.Errorf("lr scale %s=%g: the factor must be positive and finite", name, f)
+		}
+		if frozen[name] {
+			return nil, errors.Errorf("lr scale %s=%g: %s is frozen; a frozen layer has no learning rate", name, f, name)
+		}
+		for _, p := range l.Params() {
+			out[p.Name] = f
+		}
+	}
+	return out, nil
+}
+
+// Learning lists the parameters the trainer updates (all but the frozen
+// layers'), in binding order.
+func (t *Trainer) Learning() []*nn.Param { return t.params }
+
+// GraphNodes counts the nodes of the program the trainer runs per step:
+// fewer with frozen layers (no gradient nodes for them).
+func (t *Trainer) GraphNodes() int { return t.graphNodes }
 
 // Close releases the machine.
 func (t *Trainer) Close() error { return t.vm.Close() }
