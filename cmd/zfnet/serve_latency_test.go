@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+// untrainedLoaded is an architecture with He-initialized weights and no
+// data set: what the server costs does not depend on what was learned.
+func untrainedLoaded(t *testing.T, arch string) *loaded {
+	t.Helper()
+	a, err := zfnet.LookupArch(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := zfnet.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Initialize(zfnet.InitHe, 1); err != nil {
+		t.Fatal(err)
+	}
+	l := &loaded{Model: m, Cfg: zfnet.DefaultRunConfig(), About: arch + " (untrained)"}
+	if err := (&modelFlags{}).finish(l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestServeLatency measures what a user waits for, on the full-size
+// networks (untrained: the cost is the same): the first page load (page,
+// model, prediction and the default layer's maps) and a projection click
+// (a new position on the same image, and on another image, which needs a
+// forward pass first). Set ZFNET_SERVE_LATENCY=1 to run it (the 224x224
+// zfnet takes about a minute on 2 cores); it fails above the issue's
+// bounds: 1 s for the page, 200 ms for a zfnet-small click, 2 s for zfnet.
+func TestServeLatency(t *testing.T) {
+	if os.Getenv("ZFNET_SERVE_LATENCY") != "1" {
+		t.Skip("set ZFNET_SERVE_LATENCY=1 to measure the server's latency on zfnet-small and the 224x224 zfnet")
+	}
+	for _, c := range []struct {
+		arch  string
+		click time.Duration
+		pic   int
+	}{{"zfnet-small", 200 * time.Millisecond, 28}, {"zfnet", 2 * time.Second, 320}} {
+		t.Run(c.arch, func(t *testing.T) {
+			opt := defaultServeOptions()
+			opt.Workers = 1
+			s, err := newServer(untrainedLoaded(t, c.arch), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(s.handler())
+			defer func() { ts.Close(); s.Close() }()
+			var ids []string
+			for i := 0; i < 3; i++ {
+				up := postUpload(t, ts, fmt.Sprintf("pic%d.png", i), pngBytes(t, testDigit(c.pic+i, c.pic+i)))
+				mustOK(t, up, "upload")
+				ids = append(ids, up.json(t)["id"].(string))
+			}
+			layer := s.layers()
+			top := "conv5"
+			timed := func(paths ...string) time.Duration {
+				start := time.Now()
+				for _, p := range paths {
+					mustOK(t, get(t, ts, p), p)
+				}
+				return time.Since(start)
+			}
+			// The first page load: the page, its script, the model, the
+			// prediction and the maps of the default layer (the browser asks
+			// for the last three at once; here one after the other).
+			load := timed("/", "/static/app.js", "/static/style.css", "/api/model", "/api/predict?image="+ids[0],
+				"/api/features?image="+ids[0]+"&layer="+top, "/api/filters")
+			t.Logf("%s: first page load (page, script, model, prediction, %s maps, filters): %v", c.arch, top, load.Round(time.Millisecond))
+			var maps int
+			var h, w int
+			for _, li := range layer {
+				if li.Name == top {
+					maps, h, w = li.Maps, li.H, li.W
+				}
+			}
+			// Warm: the first projection of a layer and rule builds its graph.
+			for _, rule := range []string{"deconvnet", "guided", "saliency"} {
+				timed(fmt.Sprintf("/api/project?image=%s&layer=%s&unit=0&rule=%s", ids[0], top, rule))
+			}
+			var same, other []time.Duration
+			for i := 0; i < 6; i++ {
+				rule := []string{"deconvnet", "guided", "saliency"}[i%3]
+				same = append(same, timed(fmt.Sprintf("/api/project?image=%s&layer=%s&unit=%d&y=%d&x=%d&rule=%s", ids[0], top, (7*i)%maps, i%h, (2*i)%w, rule)))
+				other = append(other, timed(fmt.Sprintf("/api/project?image=%s&layer=%s&unit=%d&rule=%s", ids[1+i%2], top, (5*i)%maps, rule)))
+			}
+			med := func(d []time.Duration) time.Duration {
+				sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+				return d[len(d)/2]
+			}
+			t.Logf("%s: projection click on %s: same image median %v (max %v); another image (forward pass first) median %v (max %v)",
+				c.arch, top, med(same).Round(time.Millisecond), same[len(same)-1].Round(time.Millisecond),
+				med(other).Round(time.Millisecond), other[len(other)-1].Round(time.Millisecond))
+			if load > time.Second {
+				t.Errorf("%s: the first page load took %v; expected under 1 s", c.arch, load)
+			}
+			if m := med(other); m > c.click {
+				t.Errorf("%s: a projection click takes %v; expected under %v", c.arch, m, c.click)
+			}
+		})
+	}
+}
+
+// TestServeCommand runs the real command: it prints its address, answers
+// /healthz and stops cleanly on SIGINT.
+func TestServeCommand(t *testing.T) {
+	ck := tinyRun(t)
+	cmd := exec.Command(binary, "serve", "--checkpoint", ck, "--addr", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no address printed: %v; stderr: %s", err, stderr.String())
+	}
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		t.Fatalf("no URL in %q", line)
+	}
+	url := strings.Fields(line[i:])[0]
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Errorf("serves on %s; expected loopback by default", url)
+	}
+	for _, p := range []string{"healthz", "api/project?image=d0&layer=conv5&unit=0"} {
+		resp, err := http.Get(url + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("after SIGINT: %v; stderr: %s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the server did not stop on SIGINT")
+	}
+	if !strings.Contains(stderr.String(), "shutting down") {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+}
