@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/zfnet/zfnet/graph"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -210,4 +211,57 @@ func StrongestMaps(act []float32, n, c int) []int {
 		best[i] = k
 	}
 	return best
+}
+
+// BenchLayer is the BenchMode of `zfnet bench --mode layer`: one
+// convolution alone.
+const BenchLayer BenchMode = "layer"
+
+// LayerRates is one convolution's achieved GFLOP/s (2 FLOPs per
+// multiply-add of the direct convolution): the forward pass, and the
+// backward pass (input and weight gradients, twice the forward FLOPs; the
+// bias gradient rides along uncounted).
+type LayerRates struct {
+	Forward, Backward float64
+	// Input and Output are the convolution's shapes (N, C, H, W).
+	Input, Output [4]int
+	FLOPs         float64 // of one forward pass of the batch
+}
+
+// BenchConvLayer times the named convolution of m alone on a random batch
+// of inputs of its own shape (the shape the layer before it produces), as
+// ../shared/peer/torch_zfnet.py's layer mode does: warmup untimed then steps
+// timed forward passes, and the same for backward passes.
+func BenchConvLayer(m *Model, layer string, batch, warmup, steps int, seed int64) (LayerRates, error) {
+	l, i := m.Layer(layer)
+	conv, ok := l.(*nn.Conv2d)
+	if !ok {
+		var names []string
+		for _, l := range m.Layers {
+			if _, ok := l.(*nn.Conv2d); ok {
+				names = append(names, l.Name())
+			}
+		}
+		return LayerRates{}, errors.Errorf("layer %q is not a convolution of %s (its convolutions: %s)", layer, m.Arch.Name, strings.Join(names, ", "))
+	}
+	in := m.Arch.Input
+	if i > 0 {
+		in = m.Shapes[i-1]
+	}
+	cb, err := graph.NewConvBench(batch, in[0], in[1], in[2], conv.Out, conv.Kernel, conv.Stride, conv.Pad, conv.GroupCount(), uint64(seed))
+	if err != nil {
+		return LayerRates{}, errors.Wrap(err, layer)
+	}
+	r := LayerRates{Input: [4]int{batch, in[0], in[1], in[2]}, Output: cb.Output(), FLOPs: cb.FLOPs()}
+	fwd, err := TimeSteps(warmup, steps, 1, func() error { cb.Forward(); return nil })
+	if err != nil {
+		return r, err
+	}
+	bwd, err := TimeSteps(warmup, steps, 1, func() error { cb.Backward(); return nil })
+	if err != nil {
+		return r, err
+	}
+	r.Forward = fwd.PerSecond() * r.FLOPs / 1e9
+	r.Backward = bwd.PerSecond() * 2 * r.FLOPs / 1e9
+	return r, nil
 }

@@ -163,3 +163,30 @@ func TestZFNetForwardBackward(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchConvLayer: layer mode times a convolution of the model at its
+// own input shape, and names the convolutions when asked for another layer.
+func TestBenchConvLayer(t *testing.T) {
+	m, err := BenchModel("zfnet-small", InitHe, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := BenchConvLayer(m, "conv2", 2, 0, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, i := m.Layer("conv2")
+	in, out := m.Shapes[i-1], m.Shapes[i]
+	if r.Input != [4]int{2, in[0], in[1], in[2]} || r.Output != [4]int{2, out[0], out[1], out[2]} {
+		t.Errorf("shapes %v -> %v, want input %v output %v at batch 2", r.Input, r.Output, in, out)
+	}
+	if want := 2 * 2 * float64(m.Table()[i].MultiplyAdds); r.FLOPs != want {
+		t.Errorf("FLOPs %v, want %v (2 per multiply-add of the table, 2 images)", r.FLOPs, want)
+	}
+	if !(r.Forward > 0) || !(r.Backward > 0) || math.IsInf(r.Forward, 0) || math.IsInf(r.Backward, 0) {
+		t.Errorf("rates %v / %v GFLOP/s: want finite and positive", r.Forward, r.Backward)
+	}
+	if _, err := BenchConvLayer(m, "pool1", 2, 0, 1, 1); err == nil || !strings.Contains(err.Error(), "conv1") {
+		t.Errorf("pool1: error %v, want one naming the convolutions", err)
+	}
+}

@@ -24,16 +24,21 @@ func runBench(args []string) error {
 		"training step. deconv runs, per step, a recording forward pass of the batch, picks each\n"+
 		"image's strongest activation at --layer (the strongest map, then its strongest unit) and\n"+
 		"projects it to pixels in one ProjectTargets call: one projection per image, as\n"+
-		"../shared/peer/torch_zfnet.py deconv does for one image. Details go to stderr.")
+		"benchmarks/torch_zfnet.py deconv does for one image. layer times one convolution\n"+
+		"(--layer convK) alone on a random batch of its input's shape and prints\n"+
+		"  gflops_forward=<float> gflops_backward=<float>\n"+
+		"(forward; input and weight gradients together), counting 2 FLOPs per multiply-add of\n"+
+		"the direct convolution, as benchmarks/torch_zfnet.py layer does. Details go to stderr.")
 	arch := fs.String("arch", "zfnet", "architecture: "+strings.Join(zfnet.ArchNames(), ", "))
-	mode := fs.String("mode", "train", "train, forward or deconv")
+	mode := fs.String("mode", "train", "train, forward, deconv or layer")
 	batch := fs.Int("batch", 8, "batch size (deconv: images projected per call)")
 	steps := fs.Int("steps", 5, "timed steps")
 	warmup := fs.Int("warmup", 1, "untimed steps first")
 	threads := fs.Int("threads", 0, "CPU threads (GOMAXPROCS; 0: all cores)")
 	seed := fs.Int64("seed", 1, "seed for the weights and the random batch")
 	init := fs.String("init", string(zfnet.InitPaper), "weight initialization: paper or he")
-	layer := fs.String("layer", "", "deconv: layer projected from (default: the top of the convolutional stack, pool5 in zfnet, as the peer)")
+	layer := fs.String("layer", "", "deconv: layer projected from (default: the top of the convolutional stack, pool5 in zfnet, as the peer);\n"+
+		"layer: the convolution timed (default conv4, as the peer)")
 	profile := cpuProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -50,8 +55,9 @@ func runBench(args []string) error {
 		return fmt.Errorf("--warmup must be at least 0, got %d", *warmup)
 	case *threads < 0:
 		return fmt.Errorf("--threads must be at least 0, got %d", *threads)
-	case *mode != string(zfnet.BenchTrain) && *mode != string(zfnet.BenchForward) && *mode != string(zfnet.BenchDeconv):
-		return fmt.Errorf("--mode %q: expected train, forward or deconv", *mode)
+	case *mode != string(zfnet.BenchTrain) && *mode != string(zfnet.BenchForward) && *mode != string(zfnet.BenchDeconv) &&
+		*mode != string(zfnet.BenchLayer):
+		return fmt.Errorf("--mode %q: expected train, forward, deconv or layer", *mode)
 	}
 	setThreads(*threads)
 	stopProfile, err := profile()
@@ -62,6 +68,19 @@ func runBench(args []string) error {
 	m, err := zfnet.BenchModel(*arch, zfnet.Init(*init), *seed)
 	if err != nil {
 		return err
+	}
+	if *mode == string(zfnet.BenchLayer) {
+		if *layer == "" {
+			*layer = "conv4"
+		}
+		r, err := zfnet.BenchConvLayer(m, *layer, *batch, *warmup, *steps, *seed)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("gflops_forward=%.1f gflops_backward=%.1f\n", r.Forward, r.Backward)
+		fmt.Fprintf(os.Stderr, "arch=%s mode=layer layer=%s input=%v output=%v batch=%d steps=%d warmup=%d threads=%d blas=%q gflop_forward=%.3f peak_rss_mb=%.1f\n",
+			*arch, *layer, r.Input, r.Output, *batch, *steps, *warmup, runtime.GOMAXPROCS(0), graph.BLAS(), r.FLOPs/1e9, zfnet.PeakRSSMB())
+		return nil
 	}
 	var res zfnet.BenchResult
 	top := -1
