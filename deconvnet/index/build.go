@@ -1,0 +1,502 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+// Options configures Build.
+type Options struct {
+	Layers []string // conv1, ..., fc7, pool5, ...: what the deconvnet calls layers
+	K      int      // places per unit (1 to MaxK)
+	Mode   Mode
+	// Shard, Shards: build shard Shard (0-based) of Shards (0 means 1):
+	// a contiguous run of whole batches (see ShardRange).
+	Shard, Shards int
+	// Checkpoint is the file the selection state is saved to every Every
+	// examples (rounded up to whole batches) and when ctx is cancelled; a
+	// build finding a checkpoint of the same index continues from it.
+	// Empty: no checkpoints.
+	Checkpoint string
+	Every      int
+	// Fingerprint identifies the model and its inputs (Fingerprint()).
+	Fingerprint string
+	// Progress, if not nil, hears after every batch.
+	Progress func(Progress)
+	// afterBatch is a test hook: called with the batches done after each
+	// batch's selection (and its checkpoint, if one was due).
+	afterBatch func(batches int)
+}
+
+// Progress reports a running build.
+type Progress struct {
+	Done, Total  int // examples of this shard
+	Resumed      int // examples restored from a checkpoint
+	ImagesPerSec float64
+	ETA          time.Duration
+	Elapsed      time.Duration
+}
+
+// ShardRange is the examples [from, to) of shard i of n over a source of
+// examples streamed in batches of batch: shard i takes batches
+// floor(i*B/n) to floor((i+1)*B/n) of the B batches, so every example sits
+// in the same batch, at the same row, as in the unsharded build, and its
+// activations are the same bits.
+func ShardRange(examples, batch, i, n int) (from, to int, err error) {
+	if n < 1 || i < 0 || i >= n {
+		return 0, 0, errors.Errorf("shard %d/%d; expected 0 <= i < n", i, n)
+	}
+	nb := (examples + batch - 1) / batch
+	if n > nb {
+		return 0, 0, errors.Errorf("shard %d/%d: %d examples make only %d batches of %d, fewer than %d shards", i, n, examples, nb, batch, n)
+	}
+	lo, hi := i*nb/n, (i+1)*nb/n
+	return lo * batch, min(hi*batch, examples), nil
+}
+
+// Fingerprint identifies a model with its input pipeline: a SHA-256 over
+// the architecture's name and input, every parameter (name, shape, bits),
+// the preprocessing and the mean. Indexes with equal fingerprints were
+// computed from the same activations.
+func Fingerprint(m *zfnet.Model, pre data.Preprocess, mean *data.Mean) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "arch %s %v\n", m.Arch.Name, m.Arch.Input)
+	for _, p := range m.Params() {
+		fmt.Fprintf(h, "param %s %v\n", p.Name, p.Value.Shape())
+		binary.Write(h, binary.LittleEndian, p.Value.Data())
+	}
+	fmt.Fprintf(h, "pre %v %v %d %d %v %v\n", pre.Kind, pre.Geometry, pre.Resize, pre.PadCrop, pre.Flip, pre.Filter)
+	if pre.Normalize != nil {
+		fmt.Fprintf(h, "normalize %+v\n", *pre.Normalize)
+	}
+	if mean != nil && len(mean.Pix) > 0 {
+		fmt.Fprintf(h, "mean %d %d %d\n", mean.C, mean.H, mean.W)
+		binary.Write(h, binary.LittleEndian, mean.Pix)
+	}
+	return fmt.Sprintf("sha256:%x", h.Sum(nil))
+}
+
+// Layers describes the named layers of d's model as the index records them.
+func Layers(m *zfnet.Model, names []string) ([]Layer, error) {
+	if len(names) == 0 {
+		return nil, errors.New("index: no layers")
+	}
+	var out []Layer
+	seen := map[string]bool{}
+	for _, name := range names {
+		if _, i := m.Layer(name); i < 0 {
+			all := make([]string, len(m.Layers))
+			for j, l := range m.Layers {
+				all[j] = l.Name()
+			}
+			return nil, errors.Errorf("index: %s has no layer %q (layers: %s)", m.Arch.Name, name, strings.Join(all, ", "))
+		}
+		if seen[name] {
+			return nil, errors.Errorf("index: layer %s named twice", name)
+		}
+		seen[name] = true
+		output := name
+		for _, prefix := range []string{"conv", "fc"} {
+			if k, ok := strings.CutPrefix(name, prefix); ok {
+				if _, i := m.Layer("relu" + k); i >= 0 {
+					output = "relu" + k
+				}
+			}
+		}
+		_, i := m.Layer(output)
+		s := m.Shapes[i]
+		field, err := deconvnet.FieldSize(m, output)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Layer{Name: name, Output: output, Units: s[0], Height: max(s[1], 1), Width: max(s[2], 1), Field: field})
+	}
+	return out, nil
+}
+
+// NewHeader is the header of an index of src through d's model.
+func NewHeader(m *zfnet.Model, src data.Source, batch int, opt Options) (Header, error) {
+	if err := opt.Mode.Validate(); err != nil {
+		return Header{}, err
+	}
+	if opt.K < 1 || opt.K > MaxK {
+		return Header{}, errors.Errorf("index: k = %d; expected 1 to %d", opt.K, MaxK)
+	}
+	layers, err := Layers(m, opt.Layers)
+	if err != nil {
+		return Header{}, err
+	}
+	return Header{Format: Format, Version: Version, Arch: m.Arch.Name, Fingerprint: opt.Fingerprint,
+		Source: src.Name(), Examples: src.Len(), Batch: batch, Mode: opt.Mode, K: opt.K, Layers: layers}, nil
+}
+
+// Build streams the shard's examples of src through d once and keeps every
+// unit's K best activations. cfg is the loader configuration (the model's
+// preprocessing and mean); its batch size becomes d's, and augmentation,
+// shuffling and ten crops are turned off. Memory is the selection (layers
+// x units x K entries) plus a few batches, whatever the source's size.
+// Cancelling ctx saves a checkpoint (when configured) and returns ctx's
+// error.
+func Build(ctx context.Context, d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, opt Options) (*Index, error) {
+	if d == nil || src == nil {
+		return nil, errors.New("index: nil network or source")
+	}
+	if opt.Shards == 0 {
+		opt.Shards = 1
+	}
+	bs := d.Batch
+	cfg.BatchSize, cfg.Train, cfg.Shuffle, cfg.TenCrop, cfg.DropLast = bs, false, false, false, false
+	g := cfg.Pre.Geometry
+	if in := d.Model.Arch.Input; g.C != in[0] || g.H != in[1] || g.W != in[2] {
+		return nil, errors.Errorf("index: the preprocessing makes %v inputs, %s expects %dx%dx%d", g, d.Model.Arch.Name, in[0], in[1], in[2])
+	}
+	h, err := NewHeader(d.Model, src, bs, opt)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := ShardRange(src.Len(), bs, opt.Shard, opt.Shards)
+	if err != nil {
+		return nil, errors.Wrap(err, "index")
+	}
+	shard := Shard{Index: opt.Shard, Count: opt.Shards, From: from, To: to}
+	units := make([]int, len(h.Layers))
+	for i, l := range h.Layers {
+		units[i] = l.Units
+	}
+	sel, err := NewSelector(opt.Mode, opt.K, units)
+	if err != nil {
+		return nil, err
+	}
+	next := 0 // batches of the shard done
+	if opt.Checkpoint != "" {
+		s, n, err := readCheckpoint(opt.Checkpoint, h, shard)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			sel, next = s, n
+		}
+	}
+	idx := make([]int, to-from)
+	for i := range idx {
+		idx[i] = from + i
+	}
+	sub := src
+	if from != 0 || to != src.Len() {
+		sub = data.Subset(src, fmt.Sprintf("%s[%d:%d]", src.Name(), from, to), idx)
+	}
+	loader, err := data.NewLoader(sub, cfg)
+	if err != nil {
+		return nil, errors.Wrap(err, "index")
+	}
+	total := to - from
+	resumed := min(next*bs, total)
+	every := 0
+	if opt.Every > 0 {
+		every = (opt.Every + bs - 1) / bs
+	}
+
+	// The forward pass runs here; the selection in a second goroutine on a
+	// copy of the activations, so it overlaps the next batch's forward pass
+	// (and the loader's workers decode ahead of both).
+	type work struct {
+		acts     [][]float32
+		examples []int
+		batch    int // batches done once this one is selected
+	}
+	free := make(chan *work, 2)
+	for range 2 {
+		w := &work{acts: make([][]float32, len(h.Layers))}
+		for i, l := range h.Layers {
+			w.acts[i] = make([]float32, bs*l.Units*l.Height*l.Width)
+		}
+		free <- w
+	}
+	todo := make(chan *work, 1)
+	selErr := make(chan error, 1)
+	lastSaved := next
+	save := func(done int) error {
+		if opt.Checkpoint == "" || done == lastSaved {
+			return nil
+		}
+		lastSaved = done
+		return writeCheckpoint(opt.Checkpoint, h, shard, done, sel)
+	}
+	start := time.Now()
+	selected := next // batches the selector has seen; read after selErr
+	go func() {
+		var err error
+		for w := range todo {
+			if err == nil {
+				selected = w.batch
+				for li, l := range h.Layers {
+					if err = sel.Offer(li, w.acts[li], l.Height*l.Width, l.Width, w.examples); err != nil {
+						err = errors.Wrapf(err, "index: layer %s", l.Name)
+						break
+					}
+				}
+				if err == nil && every > 0 && w.batch%every == 0 {
+					err = save(w.batch)
+				}
+				if err == nil && opt.afterBatch != nil {
+					opt.afterBatch(w.batch)
+				}
+				if err == nil && opt.Progress != nil {
+					done := min(w.batch*bs, total)
+					el := time.Since(start)
+					p := Progress{Done: done, Total: total, Resumed: resumed, Elapsed: el}
+					if s := el.Seconds(); s > 0 && done > resumed {
+						p.ImagesPerSec = float64(done-resumed) / s
+						p.ETA = time.Duration(float64(total-done) / p.ImagesPerSec * float64(time.Second))
+					}
+					opt.Progress(p)
+				}
+			}
+			free <- w
+		}
+		selErr <- err
+	}()
+	runErr := func() error {
+		st := loader.Start(0, next)
+		defer st.Close()
+		for b := next; ; b++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			batch, err := st.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return errors.Wrapf(err, "index: reading %s", src.Name())
+			}
+			if _, err := d.Forward(batch.X); err != nil {
+				return errors.Wrap(err, "index: forward pass")
+			}
+			var w *work
+			select {
+			case w = <-free:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			for li, l := range h.Layers {
+				a, err := d.Activation(l.Name)
+				if err != nil {
+					free <- w
+					return errors.Wrap(err, "index")
+				}
+				v := a.Data().([]float32)
+				if len(v) != len(w.acts[li]) {
+					free <- w
+					return errors.Errorf("index: %s's output has %d values per batch; expected %d (%d units of %dx%d)", l.Name, len(v), len(w.acts[li]), l.Units, l.Height, l.Width)
+				}
+				copy(w.acts[li], v)
+			}
+			w.examples = w.examples[:0]
+			for r := 0; r < batch.Valid; r++ {
+				w.examples = append(w.examples, from+batch.Indices[r])
+			}
+			w.batch = b + 1
+			st.Recycle(batch)
+			todo <- w
+		}
+	}()
+	close(todo)
+	err = <-selErr
+	if err != nil {
+		return nil, err
+	}
+	if runErr != nil {
+		if ctx.Err() != nil && runErr == ctx.Err() {
+			// Cancelled (an interrupt): keep what was selected, with the
+			// number of batches it covers, so a resumed build counts none twice.
+			if serr := save(selected); serr != nil {
+				return nil, serr
+			}
+		}
+		return nil, runErr
+	}
+	return finish(d.Model, src, h, shard, sel)
+}
+
+// finish turns a selection into an index: entries best first, receptive
+// fields and the examples referred to.
+func finish(m *zfnet.Model, src data.Source, h Header, shard Shard, sel *Selector) (*Index, error) {
+	ix := &Index{Header: h, Shard: shard}
+	refs := map[int]bool{}
+	for li, l := range h.Layers {
+		ents := make([][]Entry, l.Units)
+		boxes := make([][][4]int, l.Units)
+		for u := range ents {
+			ents[u] = sel.Sorted(li, u)
+			boxes[u] = make([][4]int, len(ents[u]))
+			for j, e := range ents[u] {
+				f, err := deconvnet.ReceptiveField(m, l.Output, e.Y, e.X)
+				if err != nil {
+					return nil, errors.Wrap(err, "index")
+				}
+				w := f.Window
+				boxes[u][j] = [4]int{w.Min.X, w.Min.Y, w.Max.X, w.Max.Y}
+				refs[e.Example] = true
+			}
+		}
+		ix.Entries = append(ix.Entries, ents)
+		ix.Boxes = append(ix.Boxes, boxes)
+	}
+	var err error
+	if ix.Examples, err = Describe(src, refs); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// Describe lists the examples of src in refs (path and label), by index.
+func Describe(src data.Source, refs map[int]bool) ([]Example, error) {
+	ids := make([]int, 0, len(refs))
+	for i := range refs {
+		ids = append(ids, i)
+	}
+	slices.Sort(ids)
+	out := make([]Example, len(ids))
+	for j, i := range ids {
+		im, err := src.Load(i)
+		if err != nil {
+			return nil, errors.Wrapf(err, "index: example %d of %s", i, src.Name())
+		}
+		out[j] = Example{Index: i, Path: im.Path, Label: im.Label}
+	}
+	return out, nil
+}
+
+const ckptMagic = "ZFNETIXC"
+
+type ckptHeader struct {
+	Header
+	Shard   Shard `json:"shard"`
+	Batches int   `json:"batches_done"`
+}
+
+// writeCheckpoint saves the selection after `batches` batches of the shard.
+func writeCheckpoint(path string, h Header, shard Shard, batches int, sel *Selector) error {
+	hj, err := json.Marshal(ckptHeader{Header: h, Shard: shard, Batches: batches})
+	if err != nil {
+		return errors.Wrap(err, "index: checkpoint")
+	}
+	sb, err := sel.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString(ckptMagic)
+	binary.Write(&buf, binary.LittleEndian, uint64(len(hj)))
+	buf.Write(hj)
+	binary.Write(&buf, binary.LittleEndian, uint64(len(sb)))
+	buf.Write(sb)
+	sum := sha256.Sum256(buf.Bytes())
+	buf.Write(sum[:])
+	return zfnet.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	})
+}
+
+// readCheckpoint restores a checkpoint of the same index, or nil when there
+// is none. A checkpoint of another index or a damaged one is an error: it
+// is not silently thrown away.
+func readCheckpoint(path string, h Header, shard Shard) (*Selector, int, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, errors.Wrap(err, "index: checkpoint")
+	}
+	bad := errors.Errorf("index: checkpoint %s is corrupt or truncated; delete it to start over", path)
+	if len(b) < len(ckptMagic)+16+sha256.Size || string(b[:len(ckptMagic)]) != ckptMagic {
+		return nil, 0, bad
+	}
+	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
+	if s := sha256.Sum256(body); !bytes.Equal(s[:], sum) {
+		return nil, 0, bad
+	}
+	r := body[len(ckptMagic):]
+	hl := binary.LittleEndian.Uint64(r)
+	if hl > uint64(len(r)-8) {
+		return nil, 0, bad
+	}
+	var ch ckptHeader
+	if err := json.Unmarshal(r[8:8+hl], &ch); err != nil {
+		return nil, 0, bad
+	}
+	r = r[8+hl:]
+	if len(r) < 8 || binary.LittleEndian.Uint64(r) != uint64(len(r)-8) {
+		return nil, 0, bad
+	}
+	want, _ := json.Marshal(ckptHeader{Header: h, Shard: shard, Batches: ch.Batches})
+	got, _ := json.Marshal(ch)
+	if !bytes.Equal(want, got) {
+		return nil, 0, errors.Errorf("index: checkpoint %s belongs to another build (%s); delete it, or give the same model, data, layers, k, mode, batch and shard",
+			path, describeDiff(ch.Header, ch.Shard, h, shard))
+	}
+	sel, err := UnmarshalSelector(r[8:])
+	if err != nil {
+		return nil, 0, errors.Wrapf(err, "index: checkpoint %s", path)
+	}
+	if ch.Batches < 0 {
+		return nil, 0, bad
+	}
+	return sel, ch.Batches, nil
+}
+
+// describeDiff names the first fields in which two builds differ.
+func describeDiff(a Header, as Shard, b Header, bs Shard) string {
+	var d []string
+	if a.Fingerprint != b.Fingerprint || a.Arch != b.Arch {
+		d = append(d, fmt.Sprintf("model %s %.19s... vs %s %.19s...", a.Arch, a.Fingerprint, b.Arch, b.Fingerprint))
+	}
+	if a.Source != b.Source || a.Examples != b.Examples {
+		d = append(d, fmt.Sprintf("data %s (%d examples) vs %s (%d)", a.Source, a.Examples, b.Source, b.Examples))
+	}
+	if !slices.Equal(layerNames(a.Layers), layerNames(b.Layers)) || !slices.Equal(a.Layers, b.Layers) {
+		d = append(d, fmt.Sprintf("layers %s vs %s", strings.Join(layerNames(a.Layers), ","), strings.Join(layerNames(b.Layers), ",")))
+	}
+	if a.K != b.K || a.Mode != b.Mode {
+		d = append(d, fmt.Sprintf("top-%d per %s vs top-%d per %s", a.K, a.Mode, b.K, b.Mode))
+	}
+	if a.Batch != b.Batch {
+		d = append(d, fmt.Sprintf("batch %d vs %d", a.Batch, b.Batch))
+	}
+	if as != bs {
+		d = append(d, fmt.Sprintf("shard %d/%d [%d, %d) vs %d/%d [%d, %d)", as.Index, as.Count, as.From, as.To, bs.Index, bs.Count, bs.From, bs.To))
+	}
+	if a.Format != b.Format || a.Version != b.Version {
+		d = append(d, fmt.Sprintf("format %s v%d vs %s v%d", a.Format, a.Version, b.Format, b.Version))
+	}
+	if len(d) == 0 {
+		return "it differs"
+	}
+	return strings.Join(d, "; ")
+}
+
+func layerNames(ls []Layer) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Name
+	}
+	return out
+}
