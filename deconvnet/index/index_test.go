@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/data"
-	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/data/testenv"
+	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/zfnet"
 )
 

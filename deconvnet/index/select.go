@@ -11,8 +11,8 @@ import (
 // Entry is one of a unit's strongest activations.
 type Entry struct {
 	Value   float32
-	Example int   // index of the example in the source (the whole source, not a shard)
-	Y, X    int   // position in the layer's output; 0, 0 for fully connected layers
+	Example int // index of the example in the source (the whole source, not a shard)
+	Y, X    int // position in the layer's output; 0, 0 for fully connected layers
 }
 
 // Better is the one order of the index: a larger value first; on equal
@@ -237,7 +237,9 @@ func (s *Selector) MarshalBinary() ([]byte, error) {
 
 // UnmarshalSelector decodes MarshalBinary's bytes.
 func UnmarshalSelector(b []byte) (*Selector, error) {
-	bad := func(what string) error { return errors.Errorf("index: selection state is corrupt or truncated (%s)", what) }
+	bad := func(what string) error {
+		return errors.Errorf("index: selection state is corrupt or truncated (%s)", what)
+	}
 	if len(b) < 12 {
 		return nil, bad("header")
 	}
