@@ -54,6 +54,16 @@ type RunConfig struct {
 	// TrainLimit and EvalLimit, when positive, use only the first examples
 	// of the training and of the validation and test sets (tests, quick looks).
 	TrainLimit, EvalLimit int
+	// InitFrom starts the run from the weights of a file Import reads (or a
+	// checkpoint, or a run folder) instead of a random initialization. With
+	// Arch empty the file's architecture is used. The last layer is
+	// re-initialized when the class count or the class names differ.
+	InitFrom string `json:",omitempty"`
+	// Freeze lists layers that do not learn: names and ranges in layer
+	// order ("conv1-fc7"; see ResolveLayers).
+	Freeze string `json:",omitempty"`
+	// LRScale multiplies the learning rate per layer: "fc8=10,conv1-conv5=0.1".
+	LRScale string `json:",omitempty"`
 }
 
 // DefaultRunConfig is the paper's recipe applied to zfnet-small on MNIST,
@@ -144,6 +154,15 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	var init *initSource
+	if ck == nil && cfg.InitFrom != "" {
+		if init, err = openInitSource(cfg.InitFrom); err != nil {
+			return nil, err
+		}
+		if cfg.Arch == "" {
+			cfg.Arch = init.Model.Arch.Name
+		}
+	}
 	set, err := data.Open(cfg.Data, data.OpenOptions{ValFraction: cfg.ValFraction, Seed: cfg.Seed, Policy: cfg.policy()})
 	if err != nil {
 		return nil, err
@@ -162,7 +181,12 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 		hooks.logf("input: %s", DescribeInput(ck.Model.Arch, cfg))
 		return runEpochs(ctx, ck, train, val, test, hooks)
 	}
-	in, err := DecideInput(cfg.Arch, set, cfg)
+	var in *InputDecision
+	if init != nil {
+		in, err = init.decide(set, cfg)
+	} else {
+		in, err = DecideInput(cfg.Arch, set, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -175,12 +199,26 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 	if err != nil {
 		return nil, errors.Wrapf(err, "%s with %s inputs", cfg.Arch, DescribeInput(in.Arch, cfg))
 	}
+	frozen, _, err := cfg.layerChoices(m)
+	if err != nil {
+		return nil, err
+	}
+	var reinit bool
+	if init != nil {
+		if reinit, err = init.check(m, set.Classes, frozen); err != nil {
+			return nil, err
+		}
+	}
 	created := !fileExists(cfg.Out)
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, errors.Wrapf(err, "creating run folder %s", cfg.Out)
 	}
 	ck, err = newRun(cfg, m, in.Pre, train, hooks)
-	if err == nil {
+	if err == nil && init != nil {
+		init.copyInto(m, reinit)
+		hooks.logf("%s", init.describe(m, reinit, frozen))
+	}
+	if err == nil && ck.Mean != nil {
 		err = ck.Mean.SaveNpy(filepath.Join(cfg.Out, MeanFile))
 	}
 	if err == nil {
@@ -257,8 +295,34 @@ func (cfg RunConfig) validate() error {
 			return errors.Errorf("snapshot epochs must be >= 0, got %d", e)
 		}
 	}
+	if cfg.InitFrom != "" {
+		return nil // the architecture comes from the file, or must fit it
+	}
 	_, err := LookupArch(cfg.Arch)
 	return err
+}
+
+// layerChoices resolves Freeze and LRScale against the model.
+func (cfg RunConfig) layerChoices(m *Model) (frozen []string, scale map[string]float64, err error) {
+	if cfg.Freeze != "" {
+		if frozen, err = ResolveLayers(m, cfg.Freeze); err != nil {
+			return nil, nil, errors.Wrap(err, "--freeze")
+		}
+		if err := checkTrainable(m, frozen); err != nil {
+			return nil, nil, errors.Wrapf(err, "--freeze %s", cfg.Freeze)
+		}
+	}
+	if cfg.LRScale != "" {
+		if scale, err = ParseLRScale(m, []string{cfg.LRScale}); err != nil {
+			return nil, nil, err
+		}
+		for l := range scale {
+			if slices.Contains(frozen, l) {
+				return nil, nil, errors.Errorf("--lr-scale %s: %s is frozen (--freeze %s)", cfg.LRScale, l, cfg.Freeze)
+			}
+		}
+	}
+	return frozen, scale, nil
 }
 
 // newSGD is the run's solver at learning rate lr, with fresh velocities.
@@ -310,6 +374,10 @@ func DecideInput(name string, set *data.Set, cfg RunConfig) (*InputDecision, err
 	if err != nil {
 		return nil, err
 	}
+	return decideInput(a, name, set, cfg)
+}
+
+func decideInput(a Arch, name string, set *data.Set, cfg RunConfig) (*InputDecision, error) {
 	sizes, err := data.ScanSizes(set.Train, sizeScanLimit)
 	if err != nil {
 		return nil, errors.Wrapf(err, "reading the picture sizes of %s", set.Name)
@@ -396,6 +464,12 @@ func newRun(cfg RunConfig, m *Model, pre data.Preprocess, train data.Source, hoo
 	if err := m.Initialize(cfg.Init, cfg.Seed); err != nil {
 		return nil, err
 	}
+	state := TrainState{Config: cfg, Arch: a, ClassNames: append([]string(nil), train.Classes()...), LR: cfg.LR, BestValLoss: math.MaxFloat64, DropoutSteps: map[string]uint64{}}
+	if pre.Normalize != nil {
+		// A network trained elsewhere (torchvision, Caffe) normalizes per
+		// channel; it takes no mean image.
+		return &Checkpoint{Model: m, SGD: cfg.newSGD(cfg.LR), State: state}, nil
+	}
 	hooks.logf("computing the mean image of %s (%d images)", train.Name(), train.Len())
 	mean, skipped, err := data.ComputeMeanPolicy(train, pre, cfg.Workers, cfg.policy(), nil)
 	if err != nil {
@@ -404,11 +478,7 @@ func newRun(cfg RunConfig, m *Model, pre data.Preprocess, train data.Source, hoo
 	for _, s := range skipped {
 		hooks.logf("skipped %s: %s", s.Path, s.Reason)
 	}
-	return &Checkpoint{
-		Model: m, Mean: mean,
-		SGD:   cfg.newSGD(cfg.LR),
-		State: TrainState{Config: cfg, Arch: a, ClassNames: append([]string(nil), train.Classes()...), LR: cfg.LR, BestValLoss: math.MaxFloat64, DropoutSteps: map[string]uint64{}},
-	}, nil
+	return &Checkpoint{Model: m, Mean: mean, SGD: cfg.newSGD(cfg.LR), State: state}, nil
 }
 
 // Preprocessing rebuilds the preprocessing a model was trained with (test
@@ -421,6 +491,14 @@ func Preprocessing(a Arch, cfg RunConfig) data.Preprocess {
 		kind = PipelineSmall
 		if g.H > smallInput || g.W > smallInput {
 			kind = PipelineImageNet
+		}
+	}
+	if cfg.InitFrom != "" && (a.Preprocess == PresetTorchvision || a.Preprocess == PresetCaffe) {
+		// Fine-tuning a network trained elsewhere: its own normalization,
+		// with this run's augmentation.
+		if p, err := PresetPreprocess(a.Preprocess, a.Input, cfg); err == nil {
+			p.Flip = cfg.Flip
+			return p
 		}
 	}
 	if kind == PipelineSmall {
@@ -437,12 +515,18 @@ func Preprocessing(a Arch, cfg RunConfig) data.Preprocess {
 
 func runEpochs(ctx context.Context, ck *Checkpoint, train, val, test data.Source, hooks Hooks) (*EvalResult, error) {
 	st, m, cfg := &ck.State, ck.Model, ck.State.Config
-	tcfg := TrainConfig{Batch: cfg.Batch, LR: st.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Seed: uint64(cfg.Seed)}
+	frozen, scale, err := cfg.layerChoices(m)
+	if err != nil {
+		return nil, err
+	}
+	tcfg := TrainConfig{Batch: cfg.Batch, LR: st.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, FilterRadius: cfg.FilterRadius, Seed: uint64(cfg.Seed),
+		Freeze: frozen, LRScale: scale}
 	tr, err := NewTrainer(m, tcfg)
 	if err != nil {
 		return nil, err
 	}
 	defer tr.Close()
+	ck.SGD.Scale = tr.SGD.Scale
 	tr.SGD = ck.SGD
 	tr.SGD.LR = st.LR
 	for name, s := range tr.Builder().Dropouts {

@@ -50,7 +50,7 @@ type Trainer struct {
 	params            []*nn.Param // the parameters that learn, in binding order
 	nodes             G.Nodes
 	gradNodes         G.Nodes
-	graphNodes        int // nodes the machine runs
+	graphNodes        int       // nodes the machine runs
 	grads             []G.Value // copies, for gradients that are not outputs of graph's ops
 	lossVal, logitVal G.Value
 	vm                G.VM

@@ -1,0 +1,128 @@
+package zfnet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// initFromRun is quickRun, smaller: 256 MNIST digits, one epoch.
+func initFromRun(out string) RunConfig {
+	cfg := quickRun(out)
+	cfg.Epochs, cfg.TrainLimit, cfg.EvalLimit, cfg.Snapshots = 1, 256, 128, nil
+	return cfg
+}
+
+// TestInitFromFreezeResume: a run started from another run's checkpoint
+// with conv1-fc7 frozen keeps those layers bit for bit through training and
+// through a resume (the freeze is recorded in the checkpoint), while fc8
+// learns; the class names agree, so fc8 starts from the file's. A source
+// whose class names differ gets a fresh fc8, and then freezing fc8 cannot
+// be reconciled.
+func TestInitFromFreezeResume(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if _, err := Train(context.Background(), initFromRun(src), false, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	srcW := weightsOf(t, filepath.Join(src, WeightsFile))
+
+	var logs []string
+	hooks := Hooks{Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
+	cfg := initFromRun(filepath.Join(dir, "tuned"))
+	cfg.InitFrom, cfg.Arch, cfg.Freeze, cfg.LRScale = src, "", "conv1-fc7", "fc8=2"
+	if _, err := Train(context.Background(), cfg, false, hooks); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(logs, func(l string) bool {
+		return strings.Contains(l, "initialized from") && strings.Contains(l, "frozen: conv1, conv2, conv3, conv4, conv5, fc6, fc7") && !strings.Contains(l, "re-initialized")
+	}) {
+		t.Errorf("no log line saying what was initialized and frozen: %q", logs)
+	}
+	ck, err := LoadCheckpoint(filepath.Join(cfg.Out, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := ck.State.Config; c.Freeze != "conv1-fc7" || c.LRScale != "fc8=2" || c.InitFrom != src || c.Arch != "zfnet-small" {
+		t.Errorf("checkpoint records freeze %q, lr scale %q, init from %q, arch %q", c.Freeze, c.LRScale, c.InitFrom, c.Arch)
+	}
+	// Resume for a second epoch: the checkpoint's freeze still holds.
+	resume := RunConfig{Out: cfg.Out, Epochs: 2}
+	if _, err := Train(context.Background(), resume, true, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	got := weightsOf(t, filepath.Join(cfg.Out, WeightsFile))
+	for name, w := range got {
+		frozen := !strings.HasPrefix(name, "fc8.")
+		if frozen && !slices.Equal(w, srcW[name]) {
+			t.Errorf("%s is frozen but differs from the source run's after training and a resume", name)
+		}
+		if !frozen && slices.Equal(w, srcW[name]) {
+			t.Errorf("%s did not learn", name)
+		}
+	}
+
+	// Another data set's class names: fc8 is re-initialized.
+	ckSrc, err := LoadCheckpoint(filepath.Join(src, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckSrc.State.ClassNames = []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	other := filepath.Join(dir, "other.npz")
+	if err := ckSrc.Save(other); err != nil {
+		t.Fatal(err)
+	}
+	bad := initFromRun(filepath.Join(dir, "bad"))
+	bad.InitFrom, bad.Arch, bad.Freeze = other, "", "conv1,fc8"
+	if _, err := Train(context.Background(), bad, false, Hooks{}); err == nil || !strings.Contains(err.Error(), "re-initialized") {
+		t.Errorf("freezing a re-initialized fc8: error %v", err)
+	}
+	if _, err := os.Stat(bad.Out); !os.IsNotExist(err) {
+		t.Errorf("a refused run left %s behind", bad.Out)
+	}
+	wrong := initFromRun(filepath.Join(dir, "wrong"))
+	wrong.InitFrom, wrong.Arch = src, "alexnet-small"
+	if _, err := Train(context.Background(), wrong, false, Hooks{}); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("weights of zfnet-small into alexnet-small: error %v", err)
+	}
+	logs = nil
+	fresh := initFromRun(filepath.Join(dir, "fresh"))
+	fresh.InitFrom, fresh.Arch, fresh.Freeze, fresh.Epochs = other, "", "conv1-fc7", 1
+	if _, err := Train(context.Background(), fresh, false, hooks); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(logs, func(l string) bool { return strings.Contains(l, "fc8 re-initialized for 10 classes") }) {
+		t.Errorf("no log line saying fc8 was re-initialized: %q", logs)
+	}
+}
+
+// TestInitFromBadInputs: a layer the model lacks, weights of another input
+// geometry, an architecture the weights do not fit, a missing file.
+func TestInitFromBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		mod  func(*RunConfig)
+		want string
+	}{
+		{"missing layer", func(c *RunConfig) { c.Freeze = "conv1-conv9" }, `no layer "conv9"`},
+		{"lr scale of a frozen layer", func(c *RunConfig) { c.Freeze, c.LRScale = "conv1-fc7", "fc7=2" }, "fc7 is frozen"},
+		{"everything frozen", func(c *RunConfig) { c.Freeze = "conv1-fc8" }, "nothing would learn"},
+		{"geometry", func(c *RunConfig) { c.InitFrom, c.Arch = filepath.Join(ptDir, "tv_alexnet.pth"), "" }, "takes 3x"},
+		{"missing file", func(c *RunConfig) { c.InitFrom = filepath.Join(dir, "nope.pth") }, "--init-from"},
+	} {
+		cfg := initFromRun(filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")))
+		tc.mod(&cfg)
+		_, err := Train(context.Background(), cfg, false, Hooks{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+		if _, err := os.Stat(cfg.Out); !os.IsNotExist(err) {
+			t.Errorf("%s: a refused run left %s behind", tc.name, cfg.Out)
+		}
+	}
+}
