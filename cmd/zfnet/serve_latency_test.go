@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"image"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -170,5 +171,82 @@ func TestServeCommand(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "shutting down") {
 		t.Errorf("stderr: %q", stderr.String())
+	}
+}
+
+// TestServeArchitectures serves networks of other shapes: 32x32 colour
+// (zfnet-small, untrained) and 224x224 photographs networks read from ONNX
+// files (Caffe's ZFNet and AlexNet layouts, small widths), each with an
+// uploaded colour picture: every layer's maps, a projection under each
+// rule (through LRN where there is one) and the filters answer 200.
+func TestServeArchitectures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds several networks")
+	}
+	colour := func(t *testing.T) *loaded {
+		a, err := zfnet.LookupArch("zfnet-small")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := zfnet.New(a.WithInput(3, 32, 32, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Initialize(zfnet.InitHe, 1); err != nil {
+			t.Fatal(err)
+		}
+		l := &loaded{Model: m, Cfg: zfnet.DefaultRunConfig(), About: "zfnet-small 3x32x32 (untrained)"}
+		if err := (&modelFlags{}).finish(l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	onnx := func(file string) func(t *testing.T) *loaded {
+		return func(t *testing.T) *loaded {
+			mf := modelFlags{weights: "../../zfnet/testdata/pretrained/" + file}
+			l, err := mf.load(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+	}
+	for _, c := range []struct {
+		name string
+		load func(t *testing.T) *loaded
+	}{{"zfnet-small-32x32", colour}, {"caffe_zfnet.onnx", onnx("caffe_zfnet.onnx")}, {"caffe_alexnet.onnx", onnx("caffe_alexnet.onnx")}} {
+		t.Run(c.name, func(t *testing.T) {
+			l := c.load(t)
+			s, err := newServer(l, defaultServeOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(s.handler())
+			defer func() { ts.Close(); s.Close() }()
+			pic := image.NewRGBA(image.Rect(0, 0, 300, 240))
+			for i := range pic.Pix {
+				pic.Pix[i] = uint8(i*7 + i/1200)
+			}
+			up := postUpload(t, ts, "colour.png", pngBytes(t, pic))
+			mustOK(t, up, "upload")
+			id := up.json(t)["id"].(string)
+			mustOK(t, get(t, ts, "/api/model"), "model")
+			mustOK(t, get(t, ts, "/api/predict?image="+id), "predict")
+			mustOK(t, get(t, ts, "/api/filters"), "filters")
+			for _, li := range s.layers() {
+				mustOK(t, get(t, ts, "/api/features?layer="+li.Name+"&image="+id), "features "+li.Name)
+				for _, rule := range []string{"deconvnet", "guided", "saliency"} {
+					a := get(t, ts, fmt.Sprintf("/api/project?image=%s&layer=%s&unit=%d&rule=%s&lrn=1", id, li.Name, li.Maps-1, rule))
+					mustOK(t, a, "project "+li.Name)
+					img := decodeDataURL(t, a.json(t)["projection"])
+					if in := l.Model.Arch.Input; img.Bounds().Dx() != in[2] || img.Bounds().Dy() != in[1] {
+						t.Errorf("%s: projection %v for input %v", li.Name, img.Bounds(), in)
+					}
+				}
+			}
+			if n := s.stats.failures.Load(); n != 0 {
+				t.Errorf("%d requests failed with 5xx", n)
+			}
+		})
 	}
 }

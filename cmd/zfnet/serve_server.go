@@ -67,8 +67,13 @@ func newServer(l *loaded, opt serveOptions) (*server, error) {
 	if opt.Uploads < 1 {
 		opt.Uploads = 1
 	}
+	// Inputs of the set are kept decoded, about 64 MB of them (a 28x28
+	// digit takes 6 KB, a 224x224 photograph 800 KB).
+	in := l.Model.Arch.Input
+	per := 4*in[0]*in[1]*in[2] + 4*in[1]*in[2]
 	s := &server{l: l, opt: opt, base: context.Background(),
-		uploads: newLRU[*serveInput](opt.Uploads), inputs: newLRU[*serveInput](256), indexes: map[indexKey]*indexBuild{}}
+		uploads: newLRU[*serveInput](opt.Uploads), inputs: newLRU[*serveInput](min(1024, max(16, (64<<20)/per))),
+		indexes: map[indexKey]*indexBuild{}}
 	if l.Set != nil && l.Set.Test != nil {
 		s.src = l.Set.Test
 	}

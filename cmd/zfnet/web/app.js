@@ -411,6 +411,12 @@ function wire() {
     $('occ').textContent = '';
     loadFeatures();
   });
+  $('tiles').addEventListener('mousemove', (ev) => {
+    if (!layout) return;
+    const t = tileAt(ev);
+    const flat = features.h * features.w === 1;
+    $('tiles').title = t ? `${flat ? 'unit' : 'map'} ${t.unit}${flat ? '' : ` at (${t.y}, ${t.x})`}: strongest ${features.max[t.unit].toPrecision(3)}` : '';
+  });
   $('sorted').addEventListener('change', () => { state.sort = $('sorted').checked; writeURL(); drawTiles(); });
   $('tiles').addEventListener('click', (ev) => {
     if (!layout) return;
