@@ -359,7 +359,7 @@ func finish(m *zfnet.Model, src data.Source, h Header, shard Shard, sel *Selecto
 		ix.Boxes = append(ix.Boxes, boxes)
 	}
 	var err error
-	if ix.Examples, err = Describe(src, refs); err != nil {
+	if ix.Referenced, err = Describe(src, refs); err != nil {
 		return nil, err
 	}
 	return ix, nil

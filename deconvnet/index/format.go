@@ -117,9 +117,9 @@ type Example struct {
 // manifest is index.json.
 type manifest struct {
 	Header
-	Shard    Shard             `json:"shard"`
-	Files    map[string]string `json:"files"` // file name -> SHA-256 (hex)
-	Examples []Example         `json:"referenced_examples"`
+	Shard      Shard             `json:"shard"`
+	Files      map[string]string `json:"files"` // file name -> SHA-256 (hex)
+	Referenced []Example         `json:"referenced_examples"`
 }
 
 // Index is a built index: for every layer and unit, the K best entries.
@@ -132,17 +132,17 @@ type Index struct {
 	// half-open, in input pixels, reaching outside the input at borders) of
 	// Entries[l][u][j].
 	Boxes [][][][4]int
-	// Examples lists every example some entry refers to, by index.
-	Examples []Example
+	// Referenced lists every example some entry refers to, by index.
+	Referenced []Example
 }
 
 // Example finds an example by index.
 func (ix *Index) Example(i int) (Example, bool) {
-	j, ok := slices.BinarySearchFunc(ix.Examples, i, func(e Example, i int) int { return e.Index - i })
+	j, ok := slices.BinarySearchFunc(ix.Referenced, i, func(e Example, i int) int { return e.Index - i })
 	if !ok {
 		return Example{}, false
 	}
-	return ix.Examples[j], true
+	return ix.Referenced[j], true
 }
 
 // LayerIndex finds a layer by name (as asked or as its output), -1 if absent.
@@ -194,9 +194,9 @@ func (ix *Index) encode() (map[string][]byte, error) {
 		files[fp] = npyBytes("<i4", []int{l.Units, k, 2}, pos)
 		files[fb] = npyBytes("<i4", []int{l.Units, k, 4}, boxes)
 	}
-	m := manifest{Header: ix.Header, Shard: ix.Shard, Files: map[string]string{}, Examples: ix.Examples}
-	if m.Examples == nil {
-		m.Examples = []Example{}
+	m := manifest{Header: ix.Header, Shard: ix.Shard, Files: map[string]string{}, Referenced: ix.Referenced}
+	if m.Referenced == nil {
+		m.Referenced = []Example{}
 	}
 	for name, b := range files {
 		sum := sha256.Sum256(b)
@@ -355,8 +355,8 @@ func (ix *Index) check() error {
 			}
 		}
 	}
-	for i := 1; i < len(ix.Examples); i++ {
-		if ix.Examples[i].Index <= ix.Examples[i-1].Index {
+	for i := 1; i < len(ix.Referenced); i++ {
+		if ix.Referenced[i].Index <= ix.Referenced[i-1].Index {
 			return errors.New("index: the example list is not in increasing index order")
 		}
 	}
@@ -386,7 +386,7 @@ func Read(dir string) (*Index, error) {
 	if m.Version != Version {
 		return nil, errors.Errorf("index %s: format version %d; this zfnet reads version %d", dir, m.Version, Version)
 	}
-	ix := &Index{Header: m.Header, Shard: m.Shard, Examples: m.Examples}
+	ix := &Index{Header: m.Header, Shard: m.Shard, Referenced: m.Referenced}
 	want := map[string]bool{}
 	for _, l := range m.Layers {
 		if l.Units < 1 || l.Units > 1<<24 || m.K < 1 || m.K > MaxK {

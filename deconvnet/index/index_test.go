@@ -188,7 +188,7 @@ func TestBuildMatchesDefinition(t *testing.T) {
 		}
 		if !slices.EqualFunc(back.Entries, ix.Entries, func(a, b [][]Entry) bool {
 			return slices.EqualFunc(a, b, func(x, y []Entry) bool { return slices.Equal(x, y) })
-		}) || len(back.Examples) != len(ix.Examples) {
+		}) || len(back.Referenced) != len(ix.Referenced) {
 			t.Fatalf("%s: the index read back differs from the one written", mode)
 		}
 		if e := ix.Entries[0][0]; len(e) > 0 {

@@ -82,16 +82,16 @@ func Merge(parts []*Index) (*Index, error) {
 		out.Boxes = append(out.Boxes, boxes)
 	}
 	for _, p := range parts {
-		for _, e := range p.Examples {
+		for _, e := range p.Referenced {
 			if _, ok := examples[e.Index]; ok {
 				examples[e.Index] = e
 			}
 		}
 	}
 	for _, e := range examples {
-		out.Examples = append(out.Examples, e)
+		out.Referenced = append(out.Referenced, e)
 	}
-	slices.SortFunc(out.Examples, func(a, b Example) int { return a.Index - b.Index })
+	slices.SortFunc(out.Referenced, func(a, b Example) int { return a.Index - b.Index })
 	if err := out.check(); err != nil {
 		return nil, errors.Wrap(err, "index merge")
 	}
