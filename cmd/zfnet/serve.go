@@ -52,6 +52,7 @@ func runServe(args []string) error {
 		"The URL holds the image, layer, unit and rule, so a view can be bookmarked or shared.")
 	mf.register(fs)
 	fs.StringVar(&mf.imageDir, "images", "", "folder of pictures to browse instead of the data set's test split")
+	indexDir := fs.String("index", "", "activation index (zfnet index build) of the same model: top-9 of its layers come from it; other layers get an on-demand index")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; the default is this machine only (give 0.0.0.0:8080 to expose it on purpose)")
 	fs.IntVar(&opt.Workers, "workers", opt.Workers, "requests computed at once (one deconvnet each); more wait in a queue")
 	fs.IntVar(&opt.Queue, "queue", opt.Queue, "requests that may wait for a worker; beyond that the server answers 503")
@@ -76,6 +77,12 @@ func runServe(args []string) error {
 	}
 	if mf.imageDir != "" {
 		s.names = pictureNames(mf.imageDir)
+	}
+	if *indexDir != "" {
+		if err := s.useIndex(*indexDir); err != nil {
+			s.Close()
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

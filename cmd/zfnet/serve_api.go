@@ -231,7 +231,7 @@ func (s *server) model(w http.ResponseWriter, r *http.Request) error {
 		"classes": len(s.l.Classes), "layers": s.layers(), "rules": []string{"deconvnet", "guided", "saliency"},
 		"hasLRN": hasLRN, "lrnProjectable": lrnOK, "inputs": s.inputCount(), "source": src,
 		"defaultLayer": deconvnet.TopConvLayer(m), "firstConv": first,
-		"maxUploadBytes": s.opt.MaxUpload, "indexImages": s.indexImages(),
+		"maxUploadBytes": s.opt.MaxUpload, "indexImages": s.indexImages(), "index": s.indexInfo(),
 	})
 }
 

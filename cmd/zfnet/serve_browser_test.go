@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +29,8 @@ func findChromium() string {
 // strongest and checks that a projection appears and is not blank, changes
 // the rule, opens a shared link, uploads a picture, runs the top-9 search
 // and the occlusion, and saves screenshots (in ZFNET_SCREENSHOT_DIR when
-// set). It skips loudly without chromium, and fails instead under
+// set; ZFNET_SERVE_CHECKPOINT=RUN uses that run's model instead of the tiny
+// one). It skips loudly without chromium, and fails instead under
 // ZFNET_REQUIRE_ALL=1.
 func TestServeBrowser(t *testing.T) {
 	if testing.Short() {
@@ -49,7 +51,23 @@ func TestServeBrowser(t *testing.T) {
 	}
 	opt := defaultServeOptions()
 	opt.IndexImages = 300
-	s, ts := newServeTest(t, opt)
+	var s *server
+	var ts *httptest.Server
+	if ck := os.Getenv("ZFNET_SERVE_CHECKPOINT"); ck != "" {
+		// Another run (the README's screenshots come from the default MNIST run).
+		mf := modelFlags{checkpoint: ck}
+		l, err := mf.load(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err = newServer(l, opt); err != nil {
+			t.Fatal(err)
+		}
+		ts = httptest.NewServer(s.handler())
+		defer func() { ts.Close(); s.Close() }()
+	} else {
+		s, ts = newServeTest(t, opt)
+	}
 	shots := os.Getenv("ZFNET_SCREENSHOT_DIR")
 	if shots == "" {
 		shots = t.TempDir()

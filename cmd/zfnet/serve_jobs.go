@@ -231,12 +231,17 @@ func (s *stopSource) Load(i int) (*data.Image, error) {
 }
 
 func (s *server) top9(w http.ResponseWriter, r *http.Request) error {
-	if s.src == nil {
-		return notFound("no top-9 index: the server has no set of pictures to search (start it with --data or --images)")
-	}
 	p, err := s.parseUnit(r, true)
 	if err != nil {
 		return err
+	}
+	if s.ix != nil {
+		if ok, err := s.indexedTop9(w, r, p); ok {
+			return err
+		}
+	}
+	if s.src == nil {
+		return notFound("no top-9 index: the server has no set of pictures to search (start it with --data or --images)")
 	}
 	b := s.index(indexKey{p.layer.Name, p.opt})
 	st := newStream(w)

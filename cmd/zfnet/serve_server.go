@@ -16,6 +16,7 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/index"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -37,6 +38,9 @@ type server struct {
 
 	uploads *lru[*serveInput]
 	inputs  *lru[*serveInput]
+
+	ix    *index.Index // --index: read at start
+	ixSrc data.Source  // the set the index's examples are of
 
 	indexMu  sync.Mutex
 	indexes  map[indexKey]*indexBuild

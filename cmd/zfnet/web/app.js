@@ -368,12 +368,13 @@ function top9() {
     img.alt = `top-9 of ${r.layer} map ${r.unit}`;
     img.className = 'pix';
     const cap = document.createElement('figcaption');
-    cap.textContent = `${r.layer} map ${r.unit}: its 9 strongest activations over ${r.images} images (${r.rule} projections, then the input patches). Open: `;
+    cap.textContent = `${r.layer} map ${r.unit}: its 9 strongest activations over ${r.images} images${r.index ? ` (from the activation index of ${r.index})` : ' (searched on demand)'}, ${r.rule} projections, then the input patches. Open: `;
     cap.className = 'hits';
     for (const h of r.hits) {
       const a = document.createElement('a');
       a.href = '#';
-      a.textContent = h.id + (h.label ? ` (${h.label})` : '');
+      a.textContent = (h.id || 'training image') + (h.label ? ` (${h.label})` : '');
+      if (!h.id) { cap.append(a.textContent + ' '); continue; }
       a.addEventListener('click', (ev) => { ev.preventDefault(); selectImage(h.id); });
       cap.appendChild(a);
     }
@@ -479,7 +480,7 @@ async function main() {
   $('lrn-label').hidden = !model.hasLRN || !model.lrnProjectable;
   for (const r of document.querySelectorAll('input[name=rule]')) r.checked = r.value === state.rule;
   if (model.firstConv) $('filters').src = '/api/filters?layer=' + encodeURIComponent(model.firstConv);
-  if (!model.indexImages) $('top9-btn').hidden = true;
+  if (!model.indexImages && !model.index) $('top9-btn').hidden = true;
   wire();
   if (!state.image && model.inputs) state.image = 'd0';
   const m = /^d(\d+)$/.exec(state.image);
