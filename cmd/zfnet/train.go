@@ -49,6 +49,13 @@ func runTrain(args []string) error {
 	threads := fs.Int("threads", 0, "CPU threads for compute (0: all)")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip unreadable images (reported at the end) instead of failing")
 	fs.IntVar(&cfg.TrainLimit, "limit", 0, "train on only the first N training examples (quick looks)")
+	fs.StringVar(&cfg.InitFrom, "init-from", "", "start from these weights instead of a random initialization: any file --weights reads (.npz, .safetensors,\n"+
+		".pth, .onnx), a checkpoint or a run folder; the architecture is the file's (unless --arch), the last layer is\n"+
+		"re-initialized when the data's classes differ from the file's, and the input geometry must be the file's")
+	fs.StringVar(&cfg.Freeze, "freeze", "", "layers that do not learn, in layer order: conv1-fc7 (only the last layer learns, the paper's transfer setting),\n"+
+		"conv1,conv2, conv1-conv5; frozen layers get no gradient computation and keep their weights bit for bit")
+	var scales stringList
+	fs.Var(&scales, "lr-scale", "LAYER=FACTOR: multiply a layer's learning rate (fc8=10, conv1-conv5=0.1); comma lists and repeats add up")
 	quiet := fs.Bool("quiet", false, "no progress bar: one line per epoch, for logs")
 	profile := cpuProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -58,8 +65,16 @@ func runTrain(args []string) error {
 		return fmt.Errorf("unexpected arguments %q (all options are flags)", fs.Args())
 	}
 	cfg.Init, cfg.Snapshots = zfnet.Init(init), snaps
+	cfg.LRScale = strings.Join(scales, ",")
+	if cfg.InitFrom != "" && !flagSet(fs, "arch") {
+		cfg.Arch = "" // the file's
+	}
 	if cfg.Out == "" {
-		cfg.Out = defaultRunDir(cfg.Arch, cfg.Data)
+		arch := cfg.Arch
+		if arch == "" {
+			arch = "tuned"
+		}
+		cfg.Out = defaultRunDir(arch, cfg.Data)
 	}
 	if *resume != "" {
 		// The checkpoint's configuration wins; --epochs counts only when given.
@@ -107,4 +122,14 @@ func defaultRunDir(arch, data string) string {
 		return '-'
 	}, name)
 	return filepath.Join("runs", arch+"-"+name)
+}
+
+// stringList collects a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
