@@ -78,11 +78,12 @@ type projKey struct {
 
 // projection is one built deconvnet graph.
 type projection struct {
-	b   *nn.Builder
-	top *tensor.Dense
-	in  *G.Node // the signal placed at the top
-	out *G.Node // the pixel-space projection (or the signal at the stop layer)
-	vm  G.VM
+	b    *nn.Builder
+	top  *tensor.Dense
+	in   *G.Node // the signal placed at the top
+	out  *G.Node // the pixel-space projection (or the signal at the stop layer)
+	read G.Value // out's value when its op keeps none
+	vm   G.VM
 }
 
 // New attaches a deconvnet to m for batches of the given size.
@@ -195,11 +196,16 @@ func (d *Net) walk(layer, stop string, top []float32, opt Options) ([]float32, e
 	if err := p.vm.RunAll(); err != nil {
 		return nil, errors.Wrapf(err, "projecting from %s", layer)
 	}
+	if p.out == p.in { // nothing to walk through
+		return append([]float32(nil), top...), nil
+	}
 	out, ok := graph.LastOutput(p.out)
 	if !ok {
-		if p.out == p.in { // nothing to walk through
-			return append([]float32(nil), top...), nil
+		if v, isDense := p.read.(*tensor.Dense); isDense && v != nil {
+			out, ok = v, true
 		}
+	}
+	if !ok {
 		return nil, errors.Errorf("projecting from %s: the projection produced no output", layer)
 	}
 	return append([]float32(nil), out.Data().([]float32)...), nil
@@ -267,6 +273,11 @@ func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
 		}
 	}
 	p := &projection{b: b, top: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...)), in: in, out: sig}
+	if sig != in && !graph.KeepsOutput(sig) {
+		// A walk that stops above pixels may end in an op that keeps no
+		// output (LRN's backward): read its value.
+		G.Read(sig, &p.read)
+	}
 	if err := G.Let(in, p.top); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,231 @@
+package deconvnet
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/zfnet/zfnet/zfnet"
+	"github.com/zfnet/zfnet/zfnet/weights"
+)
+
+// Tests of the methods compared with the deconvnet (issue 15): Grad-CAM,
+// Guided Grad-CAM, SmoothGrad, Integrated Gradients and activation
+// maximization, against an independent PyTorch computation
+// (testdata/gen_methods.py: torch.autograd on a net of torch.nn.functional
+// ops, the ReLU rules as custom autograd Functions) and against cases
+// worked by hand on the 1x6x6 network of deconvnet_test.go.
+//
+// Tolerances, per element |got - want| <= Abs + Rel*|want|, the Go side in
+// float32 and the references in float64 on the same float32 inputs:
+//   - single walks (Grad-CAM weights and maps, guided backprop): dcTol32,
+//     Abs 1e-5 + Rel 1e-4;
+//   - sums of several walks (SmoothGrad, Integrated Gradients, activation
+//     maximization's repeated steps): mtTolSum, Abs 1e-4*max|want| + Rel 1e-3.
+
+var mtTolSum = dcTolerance{Abs: 1e-4, Rel: 1e-3}
+
+// mtArch is gen_methods.py's net.
+func mtArch() zfnet.Arch {
+	return zfnet.Arch{Name: "methods", Input: [3]int{3, 16, 16}, Classes: 3, Layers: []zfnet.LayerSpec{
+		zfnet.Conv(6, 3, 1, 1), zfnet.ReLU(), zfnet.CrossMapLRN(5, 1, 0.75, 2), zfnet.MaxPool(3, 2, 1),
+		zfnet.Conv(8, 3, 1, 1), zfnet.ReLU(), zfnet.MaxPool(2, 2, 0),
+		zfnet.Linear(12), zfnet.ReLU(),
+		zfnet.Linear(0),
+	}}
+}
+
+type mtFixture struct {
+	t *testing.T
+	f *weights.File
+}
+
+func (fx mtFixture) arr(key string) []float32 {
+	fx.t.Helper()
+	v := fx.f.Arrays.ByName[key]
+	if v == nil {
+		fx.t.Fatalf("methods.npz: no %s (regenerate with /usr/bin/python3 deconvnet/testdata/gen_methods.py)", key)
+	}
+	return v.Data
+}
+
+func (fx mtFixture) ints(key string) []int {
+	fx.t.Helper()
+	v := fx.f.Ints.ByName[key]
+	if v == nil {
+		fx.t.Fatalf("methods.npz: no int array %s", key)
+	}
+	out := make([]int, len(v.Data))
+	for i, x := range v.Data {
+		out[i] = int(x)
+	}
+	return out
+}
+
+// mtLoad builds the fixture's net with its weights, for batches of batch,
+// and returns its two inputs.
+func mtLoad(t *testing.T, batch int) (mtFixture, *Net, [][]float32) {
+	t.Helper()
+	f, err := weights.Read(filepath.Join("testdata", "methods", "methods.npz"))
+	if err != nil {
+		t.Fatalf("%v (regenerate with /usr/bin/python3 deconvnet/testdata/gen_methods.py)", err)
+	}
+	fx := mtFixture{t, f}
+	m := dcModel(t, mtArch())
+	for _, p := range m.Params() {
+		dcSet(t, m, p.Name, fx.arr(p.Name))
+	}
+	d := dcNet(t, m, batch)
+	x := fx.arr("x")
+	n := len(x) / 2
+	xs := [][]float32{x[:n], x[n:]}
+	if batch >= 2 {
+		logits, err := d.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dcClose(t, "logits", logits, fx.arr("logits"), dcTol32)
+	}
+	return fx, d, xs
+}
+
+func mtF64(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// mtTol scales a sum tolerance's absolute part by the reference's size.
+func mtTol(tol dcTolerance, want []float32) dcTolerance {
+	return dcTolerance{Abs: tol.Abs * dcMaxAbs(want), Rel: tol.Rel}
+}
+
+// TestGradCAMPyTorch: weights, map, upsampled map, guided backprop and
+// Guided Grad-CAM for an explicit class and the predicted one, at conv2
+// and at conv1 (whose gradient goes back through a max pooling and an LRN).
+func TestGradCAMPyTorch(t *testing.T) {
+	fx, d, xs := mtLoad(t, 2)
+	want := fx.ints("gc_classes")
+	for _, layer := range []string{"conv2", "conv1"} {
+		key := "gc_relu" + layer[4:]
+		res, err := GradCAM(d, xs, GradCAMConfig{Layer: layer, Classes: []int{2, -1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var weights, maps, up, guided, ggc []float32
+		for i, r := range res {
+			if r.Class != want[i] {
+				t.Errorf("%s image %d: class %d, want %d", layer, i, r.Class, want[i])
+			}
+			weights = append(weights, mtF64(r.Weights)...)
+			maps = append(maps, mtF64(r.Map)...)
+			up = append(up, mtF64(r.Upsampled)...)
+			guided = append(guided, r.Guided...)
+			ggc = append(ggc, r.GuidedGradCAM...)
+		}
+		if res[1].Predicted != res[1].Class {
+			t.Errorf("%s: image 1 asked for the predicted class, got class %d, predicted %d", layer, res[1].Class, res[1].Predicted)
+		}
+		dcClose(t, layer+" weights alpha_k", weights, fx.arr(key+"_weights"), dcTol32)
+		dcClose(t, layer+" map", maps, fx.arr(key+"_map"), dcTol32)
+		dcClose(t, layer+" upsampled map", up, fx.arr(key+"_up"), dcTol32)
+		dcClose(t, layer+" guided backprop", guided, fx.arr("gc_guided"), dcTol32)
+		dcClose(t, layer+" Guided Grad-CAM", ggc, fx.arr(key+"_ggc"), dcTol32)
+		if dcMaxAbs(fx.arr(key+"_map")) == 0 {
+			t.Errorf("%s: the reference map is all zero", layer)
+		}
+	}
+	// A batch of one gives the same (the batch is padded, signals are per
+	// image).
+	_, d1, _ := mtLoad(t, 1)
+	res, err := GradCAM(d1, xs, GradCAMConfig{Layer: "conv2", Classes: []int{2, -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up []float32
+	for _, r := range res {
+		up = append(up, mtF64(r.Upsampled)...)
+	}
+	dcClose(t, "conv2 upsampled map, batch of 1", up, fx.arr("gc_relu2_up"), dcTol32)
+}
+
+// TestGradCAMHand: on the hand network (conv 3x3, ReLU, 3x3/2 pooling with
+// a switch shared by two windows, fc2), the gradient of a logit at relu1 is
+// the fc row scattered to the switches: class 0's all-ones row gives
+// counts 1,2,1,1,1,1,1,1 at the 8 distinct switches (sum 9, alpha = 9/36),
+// class 1's row (1,2,1,-1,-3,0,0,2,-1) gives 1, 2-3, 1, -1, 0, 0, 2, -1
+// (sum 1, alpha = 1/36). One map, so L = relu(alpha A) = alpha A.
+func TestGradCAMHand(t *testing.T) {
+	d := dcHandNet(t)
+	for class, alpha := range []float64{9.0 / 36, 1.0 / 36} {
+		res, err := GradCAM(d, [][]float32{dcHandX}, GradCAMConfig{Layer: "conv1", Classes: []int{class}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res[0]
+		dcClose(t, "alpha", mtF64(r.Weights), []float64{alpha}, dcTol32)
+		want := make([]float64, len(dcHandA))
+		for i, a := range dcHandA {
+			want[i] = alpha * a
+		}
+		dcClose(t, "map", mtF64(r.Map), want, dcTol32)
+		dcClose(t, "score", []float32{r.Score}, []float64{[]float64{26, 2}[class]}, dcTol32)
+		if r.Predicted != 0 {
+			t.Errorf("predicted %d, want 0 (logits 26, 2)", r.Predicted)
+		}
+		// The map is 6x6 like the input: upsampling is the identity.
+		dcClose(t, "upsampled", mtF64(r.Upsampled), want, dcTol32)
+	}
+	if _, err := GradCAM(d, [][]float32{dcHandX}, GradCAMConfig{Layer: "fc2"}); err == nil {
+		t.Error("Grad-CAM at a fully connected layer: no error")
+	}
+	if _, err := GradCAM(d, [][]float32{dcHandX[:5]}, GradCAMConfig{}); err == nil {
+		t.Error("Grad-CAM of a short input: no error")
+	}
+	if _, err := GradCAM(d, [][]float32{dcHandX}, GradCAMConfig{Classes: []int{2}}); err == nil {
+		t.Error("Grad-CAM of class 2 of 2: no error")
+	}
+}
+
+// TestMethodsUpsampleBilinear: 2x2 -> 4x4 as F.interpolate(bilinear,
+// align_corners=False) gives it (worked by hand: samples at -0.25, 0.25,
+// 0.75, 1.25 clamped to [0, 1]).
+func TestMethodsUpsampleBilinear(t *testing.T) {
+	got := UpsampleBilinear([]float64{0, 1, 2, 3}, 2, 2, 4, 4)
+	want := []float64{0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3}
+	dcClose(t, "upsampled", mtF64(got), want, dcTol32)
+}
+
+// TestMethodsGaussianBlur: a constant stays constant (replicated border),
+// a delta far from the border becomes the outer product of the kernel, and
+// the kernel sums to 1 with radius ceil(3 sigma).
+func TestMethodsGaussianBlur(t *testing.T) {
+	k := GaussianKernel(1)
+	if len(k) != 7 {
+		t.Fatalf("sigma 1: %d taps, want 7", len(k))
+	}
+	var s float64
+	for _, v := range k {
+		s += v
+	}
+	if math.Abs(s-1) > 1e-12 || math.Abs(k[3]/k[4]-math.Exp(0.5)) > 1e-12 {
+		t.Errorf("kernel %v", k)
+	}
+	c := make([]float32, 2*9*9)
+	for i := range c {
+		c[i] = 0.7
+	}
+	dcClose(t, "constant", GaussianBlur(c, 2, 9, 9, 1), c, dcTolSame)
+	delta := make([]float32, 9*9)
+	delta[4*9+4] = 1
+	got := GaussianBlur(delta, 1, 9, 9, 1)
+	want := make([]float64, 81)
+	for y := 1; y < 8; y++ {
+		for x := 1; x < 8; x++ {
+			want[y*9+x] = k[y-1] * k[x-1]
+		}
+	}
+	dcClose(t, "delta", got, want, dcTolSame)
+}
