@@ -229,3 +229,167 @@ func TestMethodsGaussianBlur(t *testing.T) {
 	}
 	dcClose(t, "delta", got, want, dcTolSame)
 }
+
+// TestSmoothGradPyTorch: with the fixture's noise (5 samples, sigma 20% of
+// the range), each rule's SmoothGrad map and unsmoothed map equal the
+// PyTorch means of autograd walks (the rules as custom ReLU backwards).
+func TestSmoothGradPyTorch(t *testing.T) {
+	fx, d, xs := mtLoad(t, 2)
+	noise := fx.arr("sg_noise")
+	n := len(xs[0])
+	var samples [][]float32
+	for i := 0; i+n <= len(noise); i += n {
+		samples = append(samples, noise[i:i+n])
+	}
+	cls := fx.ints("sg_class")[0]
+	for _, rule := range []Rule{Saliency, Guided, Deconvnet} {
+		calls := 0
+		r, err := SmoothGrad(d, xs[0], SmoothGradConfig{Class: -1, NoiseSamples: samples,
+			Options: Options{Rule: rule, ThroughLRN: true}, Progress: func(done, total int) { calls++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Class != cls {
+			t.Errorf("%v: class %d, want the predicted %d", rule, r.Class, cls)
+		}
+		if calls != 3 { // 5 samples, batches of 2
+			t.Errorf("%v: %d progress calls for 5 samples in batches of 2", rule, calls)
+		}
+		want := fx.arr("sg_" + rule.String())
+		dcClose(t, "SmoothGrad "+rule.String(), r.Map, want, mtTol(mtTolSum, want))
+		dcClose(t, "unsmoothed "+rule.String(), r.Plain, fx.arr("plain_"+rule.String()), dcTol32)
+	}
+}
+
+// TestSmoothGradSeed: generated noise is reproducible by seed, differs
+// between seeds, sigma is the asked fraction of the input's range, zero
+// noise gives the plain map, and bad settings are errors.
+func TestSmoothGradSeed(t *testing.T) {
+	_, d, xs := mtLoad(t, 2)
+	cfg := SmoothGradConfig{Class: 0, Samples: 4, Noise: 0.15, Seed: 3, Options: GradientOptions()}
+	a, err := SmoothGrad(d, xs[0], cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := SmoothGrad(d, xs[0], cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "same seed", a.Map, b.Map, dcTolerance{})
+	cfg.Seed = 4
+	c, err := SmoothGrad(d, xs[0], cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dcMaxDiff(a.Map, c.Map) == 0 {
+		t.Error("seeds 3 and 4 give the same map")
+	}
+	lo, hi := minMax32(xs[0])
+	if math.Abs(a.Sigma-0.15*(hi-lo)) > 1e-12 {
+		t.Errorf("sigma %g, want 0.15 * range %g", a.Sigma, hi-lo)
+	}
+	cfg.Noise = 0
+	z, err := SmoothGrad(d, xs[0], cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "zero noise vs plain", z.Map, z.Plain, dcTolSame)
+	for _, bad := range []SmoothGradConfig{{Samples: 0, Noise: 0.1}, {Samples: 2, Noise: -1}, {Samples: 2, Noise: math.NaN()}, {Samples: 1, NoiseSamples: [][]float32{{1}}}} {
+		if _, err := SmoothGrad(d, xs[0], bad); err == nil {
+			t.Errorf("config %+v: no error", bad)
+		}
+	}
+}
+
+// TestIntegratedGradientsPyTorch: 16-step attributions for the logit and
+// the probability from the zero baseline and a stored one equal PyTorch's
+// right Riemann sums of autograd gradients, and so do the scores and the
+// completeness error. At 512 steps the error shrinks to what PyTorch finds
+// there (it is about 6e-4 of an output difference of 0.14 here: 0.4%).
+func TestIntegratedGradientsPyTorch(t *testing.T) {
+	fx, d, xs := mtLoad(t, 2)
+	cls := fx.ints("ig_class")[0]
+	for _, b := range []struct {
+		name string
+		base []float32
+	}{{"zero", nil}, {"base", fx.arr("ig_base")}} {
+		for _, prob := range []bool{false, true} {
+			key := "ig_" + b.name + "_logit"
+			if prob {
+				key = "ig_" + b.name + "_prob"
+			}
+			f := fx.arr(key + "_f") // F(x), F(x'), error at 16 and at 512 steps
+			r, err := IntegratedGradients(d, xs[1], IntegratedGradientsConfig{Class: -1, Baseline: b.base, Steps: 16, Probability: prob})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Class != cls {
+				t.Errorf("%s: class %d, want %d", key, r.Class, cls)
+			}
+			want := fx.arr(key + "_attr")
+			dcClose(t, key+" attributions", r.Attributions, want, mtTol(mtTolSum, want))
+			dcClose(t, key+" F(x), F(x')", []float32{float32(r.FX), float32(r.FBaseline)}, f[:2], dcTol32)
+			dcClose(t, key+" completeness error (16 steps)", []float32{float32(r.CompletenessError)}, f[2:3], dcTolerance{Abs: 2e-5, Rel: 1e-3})
+			if got := r.Sum - (r.FX - r.FBaseline); math.Abs(got-r.CompletenessError) > 1e-12 {
+				t.Errorf("%s: completeness error %g is not sum - (F(x) - F(x')) = %g", key, r.CompletenessError, got)
+			}
+			fine, err := IntegratedGradients(d, xs[1], IntegratedGradientsConfig{Class: cls, Baseline: b.base, Steps: 512, Probability: prob})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Near ties along 512 path points may fall differently in
+			// float32: compare within a quarter of the 16-step error.
+			if math.Abs(fine.CompletenessError-float64(f[3])) > 0.25*math.Abs(float64(f[2])) {
+				t.Errorf("%s at 512 steps: completeness error %.3g, PyTorch %.3g", key, fine.CompletenessError, f[3])
+			}
+			if fine.RelativeError > 0.01 {
+				t.Errorf("%s at 512 steps: relative completeness error %.2g%%, want under 1%%", key, 100*fine.RelativeError)
+			}
+		}
+	}
+}
+
+// TestIntegratedGradientsHand: on the hand network, class 0's logit is
+// sum(pool1) with a conv of nonnegative weights: along the path from the
+// zero baseline (where every pre-activation is the bias -1 < 0, so F(0)
+// = 0) the map is piecewise linear, so the Riemann sum converges to
+// F(x) - F(0) = 26 - 0; at every step the gradient is the conv's
+// transpose of the live, switched units. A one-step sum is the gradient at
+// x times x: each live pooled cell contributes its pre-activation plus the
+// bias it does not see (w . patch = z + 1), so sum = 26 + 5 for the five
+// live cells (9, 7, 2, 7, 1) and the completeness error is +5 exactly.
+func TestIntegratedGradientsHand(t *testing.T) {
+	d := dcHandNet(t)
+	one, err := IntegratedGradients(d, dcHandX, IntegratedGradientsConfig{Class: 0, Steps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "F(x), F(0)", []float32{float32(one.FX), float32(one.FBaseline)}, []float64{26, 0}, dcTol32)
+	live := 0
+	for _, v := range dcHandPool {
+		if v > 0 {
+			live++
+		}
+	}
+	dcClose(t, "1-step completeness error", []float32{float32(one.CompletenessError)}, []float64{float64(live)}, dcTol32)
+	many, err := IntegratedGradients(d, dcHandX, IntegratedGradientsConfig{Class: 0, Steps: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if many.RelativeError > 0.01 {
+		t.Errorf("400 steps: completeness error %g of %g", many.CompletenessError, many.FX-many.FBaseline)
+	}
+	if _, err := IntegratedGradients(d, dcHandX, IntegratedGradientsConfig{Steps: 0}); err == nil {
+		t.Error("0 steps: no error")
+	}
+	if _, err := IntegratedGradients(d, dcHandX, IntegratedGradientsConfig{Steps: 4, Baseline: []float32{1}}); err == nil {
+		t.Error("short baseline: no error")
+	}
+	bl, err := MakeBaseline(BaselineBlur, dcHandX, 1, 6, 6, nil, 1)
+	if err != nil || len(bl) != 36 {
+		t.Errorf("blur baseline: %v", err)
+	}
+	if _, err := MakeBaseline(BaselineBlack, dcHandX, 1, 6, 6, nil, 0); err == nil {
+		t.Error("black baseline without the black picture: no error")
+	}
+}
