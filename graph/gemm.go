@@ -63,6 +63,4 @@ func gemmPrepacked[T float](pre []float32, tA, tB bool, m, n, k int, alpha T, a 
 }
 
 // BLAS names the GEMM in use, for benchmarks and logs.
-func BLAS() string { return blasName }
-
-var blasName = "gonum (pure Go)"
+func BLAS() string { return sgemmBLASName() }

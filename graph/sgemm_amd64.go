@@ -3,16 +3,27 @@ package graph
 import (
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 )
 
-// AVX2+FMA SGEMM in the BLIS/GotoBLAS style: op(B) is packed into KC x NC
-// blocks of 16-wide (or, for a narrow last panel, 8-wide) column panels,
-// op(A) into MC x KC blocks of 6-row panels, and an assembly micro-kernel
-// (sgemm_amd64.s) computes each 6x16 (6x8) tile of C from one A panel and one
-// B panel held in L1/L2.
+// SGEMM in the BLIS/GotoBLAS style: op(B) is packed into KC x NC blocks of
+// NR-wide (or, for a narrow last panel, NR/2-wide) column panels, op(A) into
+// MC x KC blocks of MR-row panels, and an assembly micro-kernel computes each
+// MR x NR tile of C from one A panel and one B panel held in L1/L2. Two
+// kernel sets, chosen at run time from CPUID:
+//
+//	avx512: 12x32 and 12x16 tiles with 512-bit FMA (sgemm_avx512_amd64.s)
+//	avx2:   6x16 and 6x8 tiles with 256-bit FMA (sgemm_amd64.s)
+//
+// and gonum's pure-Go Sgemm otherwise. ZFNET_SGEMM=avx512|avx2|go forces one
+// (a path the CPU lacks falls back to the best it has, and BLAS() says so);
+// ZFNET_NOASM=1 means go. Each path gives the same bits for a given problem
+// on every run and with any number of threads (the parallel split never
+// changes an element's summation order); the paths differ from each other
+// in rounding.
 
 //go:noescape
 func sgemmKern6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
@@ -20,11 +31,18 @@ func sgemmKern6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func sgemmKern6x8(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
+//go:noescape
+func sgemmKern12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmKern12x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
 func sgemmCPUID(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func sgemmXGETBV() (eax, edx uint32)
 
 // sgemmAsmOK is true when the CPU and OS support AVX2 and FMA3 (YMM state
-// saved by the OS).
+// saved by the OS) and ZFNET_NOASM is unset: the AVX kernels of this package
+// (LRN, the SGD update) may run. Which SGEMM runs is sgCur.
 var sgemmAsmOK = sgemmDetect()
 
 func sgemmDetect() bool {
@@ -54,19 +72,113 @@ func cpuAVX2FMA() bool {
 	return ebx7&(1<<5) != 0 // AVX2
 }
 
-func init() {
-	if sgemmAsmOK {
-		blasName = "zfnet AVX2/FMA sgemm, gonum dgemm"
+// cpuAVX512F reports whether the CPU and OS support AVX-512 Foundation
+// (all the 12x32 kernel uses) on top of AVX2 and FMA3: CPUID.7.EBX bit 16,
+// and the opmask and all 32 ZMM registers' state enabled in XCR0.
+func cpuAVX512F() bool {
+	if !cpuAVX2FMA() {
+		return false
 	}
+	if xcr0, _ := sgemmXGETBV(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := sgemmCPUID(7, 0)
+	return ebx7&(1<<16) != 0
+}
+
+// sgPath is one assembly SGEMM: its tile and blocking sizes.
+type sgPath struct {
+	name      string
+	avx512    bool
+	mr, nr    int // micro-tile rows and columns
+	kc, mc    int // k and m blocks
+	nc        int // n block (a multiple of nr)
+	narrowMax int // the narrow panel's width: nr/2
+}
+
+var (
+	sgAVX512 = &sgPath{name: "avx512", avx512: true, mr: 12, nr: 32, kc: 256, mc: 144, nc: 4096, narrowMax: 16}
+	sgAVX2   = &sgPath{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 144, nc: 4096, narrowMax: 8}
+)
+
+// sgCur is the SGEMM in use: nil for gonum's.
+var sgCur, sgNote = sgemmChoose(os.Getenv("ZFNET_SGEMM"))
+
+// sgemmAvailable lists the SGEMM paths this CPU (and ZFNET_NOASM) allows,
+// fastest first; "go" is always there.
+func sgemmAvailable() []string {
+	var ps []string
+	if sgemmAsmOK && cpuAVX512F() {
+		ps = append(ps, "avx512")
+	}
+	if sgemmAsmOK {
+		ps = append(ps, "avx2")
+	}
+	return append(ps, "go")
+}
+
+func sgPathNamed(name string) *sgPath {
+	switch name {
+	case "avx512":
+		return sgAVX512
+	case "avx2":
+		return sgAVX2
+	}
+	return nil
+}
+
+// sgemmChoose picks the path ZFNET_SGEMM asks for (empty: the fastest
+// available) and a note for BLAS() when the request cannot be met.
+func sgemmChoose(want string) (*sgPath, string) {
+	avail := sgemmAvailable()
+	switch want {
+	case "", "auto":
+		return sgPathNamed(avail[0]), ""
+	case "avx512", "avx2", "go":
+		if slices.Contains(avail, want) {
+			return sgPathNamed(want), ""
+		}
+		return sgPathNamed(avail[0]), "ZFNET_SGEMM=" + want + " unavailable here"
+	}
+	return sgPathNamed(avail[0]), "ZFNET_SGEMM=" + want + " unknown (avx512, avx2 or go)"
+}
+
+// sgemmPath names the SGEMM in use: avx512, avx2 or go.
+func sgemmPath() string {
+	if sgCur == nil {
+		return "go"
+	}
+	return sgCur.name
+}
+
+// sgemmUse switches to the named available path (tests run every path
+// this way) and returns a function that restores the previous one. It must
+// not run concurrently with any SGEMM.
+func sgemmUse(name string) func() {
+	if !slices.Contains(sgemmAvailable(), name) {
+		panic("sgemmUse: path " + name + " unavailable")
+	}
+	prev := sgCur
+	sgCur = sgPathNamed(name)
+	return func() { sgCur = prev }
+}
+
+// sgemmBLASName is what BLAS() reports.
+func sgemmBLASName() string {
+	name := "gonum (pure Go)"
+	switch sgemmPath() {
+	case "avx512":
+		name = "zfnet AVX-512 sgemm, gonum dgemm"
+	case "avx2":
+		name = "zfnet AVX2/FMA sgemm, gonum dgemm"
+	}
+	if sgNote != "" {
+		name += " (" + sgNote + ")"
+	}
+	return name
 }
 
 const (
-	sgMR = 6    // micro-tile rows
-	sgNR = 16   // micro-tile columns
-	sgKC = 256  // k block: a 16-wide B panel is 16 KiB, in L1
-	sgMC = 144  // m block: a packed A block is 144 KiB, in L2
-	sgNC = 4096 // n block: a packed B block is 4 MiB, in L3
-
 	// Problems with fewer flops than this run on the calling goroutine.
 	sgParallelFlops = 4 << 20
 )
@@ -97,20 +209,26 @@ func sgAligned(buf *[]float32, n int) []float32 {
 }
 
 // sgemmFast computes row-major C = alpha*op(A)*op(B) + beta*C with the
-// AVX2 kernels; it returns false, doing nothing, where they are unavailable.
+// assembly kernels; it returns false, doing nothing, where none is in use.
 func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	return sgemmWith(tA, tB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
 }
 
 // sgemmPackedSize is the buffer sgemmPrepackA needs for an m x k op(A),
-// alignment slack included.
-func sgemmPackedSize(m, k int) int { return sgPadM(m)*k + 16 }
+// alignment slack included (0 without an assembly SGEMM).
+func sgemmPackedSize(m, k int) int {
+	if sgCur == nil {
+		return 0
+	}
+	return sgCur.padM(m)*k + 16
+}
 
 // sgemmPrepackA packs all of op(A) (m x k) into buf, as sgemmWith takes it,
 // for a series of products with the same left operand; nil where the
 // assembly SGEMM is unavailable.
 func sgemmPrepackA(tA bool, m, k int, a []float32, lda int, buf *[]float32) []float32 {
-	if !sgemmAsmOK || m == 0 || k == 0 {
+	p := sgCur
+	if p == nil || m == 0 || k == 0 {
 		return nil
 	}
 	ra, ca := m, k
@@ -120,9 +238,9 @@ func sgemmPrepackA(tA bool, m, k int, a []float32, lda int, buf *[]float32) []fl
 	if lda < max(1, ca) || len(a) < (ra-1)*lda+ca {
 		panic("sgemm: bad lda or insufficient length of a")
 	}
-	pre := sgAligned(buf, sgPadM(m)*k)
-	for pc := 0; pc < k; pc += sgKC {
-		sgPackA(tA, a, lda, 0, pc, m, min(sgKC, k-pc), pre[pc*sgPadM(m):])
+	pre := sgAligned(buf, p.padM(m)*k)
+	for pc := 0; pc < k; pc += p.kc {
+		p.packA(tA, a, lda, 0, pc, m, min(p.kc, k-pc), pre[pc*p.padM(m):])
 	}
 	return pre
 }
@@ -131,7 +249,8 @@ func sgemmPrepackA(tA bool, m, k int, a []float32, lda int, buf *[]float32) []fl
 // (preA; nil: pack here). Packing only copies, so the result is the same
 // to the bit either way.
 func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, preA []float32, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
-	if !sgemmAsmOK {
+	pth := sgCur
+	if pth == nil {
 		return false
 	}
 	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
@@ -161,7 +280,7 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 			}
 		}
 	}
-	job := sgJob{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	job := sgJob{pth, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
 	bufs := sgemmPool.Get().(*sgemmBufs)
 	defer sgemmPool.Put(bufs)
 	if extra == 0 {
@@ -175,20 +294,20 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 	// front, and shared.
 	parts := extra + 1
 	splitN := n >= m
-	size, tile := m, sgMR
+	size, tile := m, pth.mr
 	var preB []float32
 	if splitN {
-		size, tile = n, sgNR
+		size, tile = n, pth.nr
 		if preA == nil {
-			preA = sgAligned(&bufs.pre, sgPadM(m)*k)
-			for pc := 0; pc < k; pc += sgKC {
-				sgPackA(tA, a, lda, 0, pc, m, min(sgKC, k-pc), preA[pc*sgPadM(m):])
+			preA = sgAligned(&bufs.pre, pth.padM(m)*k)
+			for pc := 0; pc < k; pc += pth.kc {
+				pth.packA(tA, a, lda, 0, pc, m, min(pth.kc, k-pc), preA[pc*pth.padM(m):])
 			}
 		}
 	} else {
-		preB = sgAligned(&bufs.pre, sgPadN(n)*k)
-		for pc := 0; pc < k; pc += sgKC {
-			sgPackB(tB, b, ldb, pc, 0, min(sgKC, k-pc), n, preB[pc*sgPadN(n):])
+		preB = sgAligned(&bufs.pre, pth.padN(n)*k)
+		for pc := 0; pc < k; pc += pth.kc {
+			pth.packB(tB, b, ldb, pc, 0, min(pth.kc, k-pc), n, preB[pc*pth.padN(n):])
 		}
 	}
 	chunk := (size/(4*parts) + tile - 1) / tile * tile
@@ -227,6 +346,7 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 
 // sgJob holds one GEMM's arguments.
 type sgJob struct {
+	p       *sgPath
 	tA, tB  bool
 	m, n, k int
 	alpha   float32
@@ -239,16 +359,16 @@ type sgJob struct {
 	ldc     int
 }
 
-// sgPadM is the packed height of all m rows of op(A): whole 6-row panels.
-func sgPadM(m int) int { return (m + sgMR - 1) / sgMR * sgMR }
+// padM is the packed height of all m rows of op(A): whole mr-row panels.
+func (p *sgPath) padM(m int) int { return (m + p.mr - 1) / p.mr * p.mr }
 
-// sgPadN is the packed width of all n columns of op(B): 16-wide panels and
-// an 8-wide last one when at most 8 columns remain.
-func sgPadN(n int) int {
-	if r := n % sgNR; r > 0 && r <= 8 {
-		return n - r + 8
+// padN is the packed width of all n columns of op(B): nr-wide panels and
+// a narrow last one when at most nr/2 columns remain.
+func (p *sgPath) padN(n int) int {
+	if r := n % p.nr; r > 0 && r <= p.narrowMax {
+		return n - r + p.narrowMax
 	}
-	return (n + sgNR - 1) / sgNR * sgNR
+	return (n + p.nr - 1) / p.nr * p.nr
 }
 
 // sgemmCheck panics, as gonum does, on arguments that would index out of
@@ -302,84 +422,101 @@ func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
 }
 
 // block computes rows [i0, i1) and columns [j0, j1) of C; i0 is a multiple
-// of 6 and j0 of 16. preA, when not nil, is all of op(A) packed (k blocks of
-// sgPadM(m) x KC), and preB likewise all of op(B) (k blocks of KC x
-// sgPadN(n)); otherwise the blocks are packed into bufs.
+// of mr and j0 of nr. preA, when not nil, is all of op(A) packed (k blocks
+// of padM(m) x KC), and preB likewise all of op(B) (k blocks of KC x
+// padN(n)); otherwise the blocks are packed into bufs.
 func (j *sgJob) block(i0, i1, j0, j1 int, preA, preB []float32, bufs *sgemmBufs) {
+	p := j.p
 	m, n, k := j.m, j.n, j.k
-	kcMax := min(k, sgKC)
+	kcMax := min(k, p.kc)
 	var pa, pb []float32
 	if preA == nil {
-		pa = sgAligned(&bufs.a, sgPadM(min(i1-i0, sgMC))*kcMax)
+		pa = sgAligned(&bufs.a, p.padM(min(i1-i0, p.mc))*kcMax)
 	}
 	if preB == nil {
-		pb = sgAligned(&bufs.b, sgPadN(min(j1-j0, sgNC))*kcMax)
+		pb = sgAligned(&bufs.b, p.padN(min(j1-j0, p.nc))*kcMax)
 	}
-	for jc := j0; jc < j1; jc += sgNC {
-		nc := min(sgNC, j1-jc)
-		for pc := 0; pc < k; pc += sgKC {
-			kc := min(sgKC, k-pc)
+	for jc := j0; jc < j1; jc += p.nc {
+		nc := min(p.nc, j1-jc)
+		for pc := 0; pc < k; pc += p.kc {
+			kc := min(p.kc, k-pc)
 			bp := pb
 			if preB != nil {
-				bp = preB[pc*sgPadN(n)+jc*kc:]
+				bp = preB[pc*p.padN(n)+jc*kc:]
 			} else {
-				sgPackB(j.tB, j.b, j.ldb, pc, jc, kc, nc, pb)
+				p.packB(j.tB, j.b, j.ldb, pc, jc, kc, nc, pb)
 			}
 			bt := j.beta
 			if pc > 0 {
 				bt = 1
 			}
-			for ic := i0; ic < i1; ic += sgMC {
-				mc := min(sgMC, i1-ic)
+			for ic := i0; ic < i1; ic += p.mc {
+				mc := min(p.mc, i1-ic)
 				ap := pa
 				if preA != nil {
-					ap = preA[pc*sgPadM(m)+ic*kc:]
+					ap = preA[pc*p.padM(m)+ic*kc:]
 				} else {
-					sgPackA(j.tA, j.a, j.lda, ic, pc, mc, kc, pa)
+					p.packA(j.tA, j.a, j.lda, ic, pc, mc, kc, pa)
 				}
-				sgMacro(mc, nc, kc, j.alpha, ap, bp, bt, j.c[ic*j.ldc+jc:], j.ldc)
+				p.macro(mc, nc, kc, j.alpha, ap, bp, bt, j.c[ic*j.ldc+jc:], j.ldc)
 			}
 		}
 	}
 }
 
-// sgPanelWidth is the packed width of the B panel starting at column j of an
-// nc-wide block: 16, or 8 for a last panel of at most 8 columns.
-func sgPanelWidth(j, nc int) int {
-	if nc-j <= 8 {
-		return 8
+// panelWidth is the packed width of the B panel starting at column j of an
+// nc-wide block: nr, or nr/2 for a last panel of at most nr/2 columns.
+func (p *sgPath) panelWidth(j, nc int) int {
+	if nc-j <= p.narrowMax {
+		return p.narrowMax
 	}
-	return sgNR
+	return p.nr
 }
 
-// sgPackB packs op(B)[pc:pc+kc, jc:jc+nc] into panels, each kc x w (w the
+// copyRow16 copies n (16 or 32) floats from src to dst as whole vectors.
+func copyRow(dst, src []float32, n int) {
+	if n == 32 {
+		*(*[32]float32)(dst) = [32]float32(src)
+	} else {
+		*(*[16]float32)(dst) = [16]float32(src)
+	}
+}
+
+// packB packs op(B)[pc:pc+kc, jc:jc+nc] into panels, each kc x w (w the
 // panel width) stored row by row, zero-padded past column nc.
-func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
+func (pt *sgPath) packB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
+	nr := pt.nr
 	off := 0
 	if !tB {
-		// Full 16-wide panels first, walking B's rows in order so the reads
-		// stream (a panel at a time would touch a new page every row).
-		full := nc / sgNR // any remainder panel (8 or 16 wide) is packed below
+		// Full panels first, walking B's rows in order so the reads stream
+		// (a panel at a time would touch a new page every row).
+		full := nc / nr // any remainder panel (narrow or full) is packed below
 		for p := 0; p < kc; p++ {
-			row := b[(pc+p)*ldb+jc:][:full*sgNR]
-			for jp := 0; jp < full; jp++ {
-				*(*[16]float32)(dst[jp*kc*sgNR+p*sgNR:]) = [16]float32(row[jp*sgNR:])
+			row := b[(pc+p)*ldb+jc:][:full*nr]
+			if nr == 32 {
+				for jp := 0; jp < full; jp++ {
+					*(*[32]float32)(dst[jp*kc*32+p*32:]) = [32]float32(row[jp*32:])
+				}
+			} else {
+				for jp := 0; jp < full; jp++ {
+					*(*[16]float32)(dst[jp*kc*16+p*16:]) = [16]float32(row[jp*16:])
+				}
 			}
 		}
-		off = full * kc * sgNR
-		jc += full * sgNR
-		nc -= full * sgNR
+		off = full * kc * nr
+		jc += full * nr
+		nc -= full * nr
 	}
 	for j := 0; j < nc; {
-		w := sgPanelWidth(j, nc)
+		w := pt.panelWidth(j, nc)
 		cols := min(w, nc-j)
 		d := dst[off : off+kc*w]
 		if !tB {
 			// op(B)(p, j) = b[p*ldb + j]: rows of the panel are contiguous.
 			src := b[pc*ldb+jc+j:]
-			if cols == 16 {
+			if cols == w && w >= 16 {
 				for p := 0; p < kc; p++ {
-					*(*[16]float32)(d[p*16:]) = [16]float32(src[p*ldb:])
+					copyRow(d[p*w:], src[p*ldb:], w)
 				}
 			} else {
 				for p := 0; p < kc; p++ {
@@ -390,21 +527,23 @@ func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 			}
 		} else {
 			// op(B)(p, j) = b[j*ldb + p]: gather a column of the panel from
-			// each stored row.
-			if cols == 16 {
-				sgPackBT16(b[(jc+j)*ldb+pc:], ldb, kc, d)
-				off += kc * w
-				j += w
-				continue
+			// each stored row, 16 columns at a time.
+			jj := 0
+			for ; jj+16 <= cols; jj += 16 {
+				sgPackBT16(b[(jc+j+jj)*ldb+pc:], ldb, kc, d[jj:], w)
 			}
-			if cols < w {
-				clear(d)
-			}
-			for jj := 0; jj < cols; jj++ {
-				s := b[(jc+j+jj)*ldb+pc:]
-				s = s[:kc]
-				for p, v := range s {
-					d[p*w+jj] = v
+			if jj < cols {
+				if cols < w {
+					for p := 0; p < kc; p++ {
+						clear(d[p*w+jj : p*w+w])
+					}
+				}
+				for ; jj < cols; jj++ {
+					s := b[(jc+j+jj)*ldb+pc:]
+					s = s[:kc]
+					for p, v := range s {
+						d[p*w+jj] = v
+					}
 				}
 			}
 		}
@@ -413,17 +552,18 @@ func sgPackB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 	}
 }
 
-// sgPackBT16 packs a kc x 16 panel of op(B) = B^T: column jj of the panel
-// is b[jj*ldb : jj*ldb+kc]. It walks all 16 rows together so that each
-// packed row is one contiguous 64-byte store.
-func sgPackBT16(b []float32, ldb, kc int, d []float32) {
+// sgPackBT16 packs 16 columns of a kc x w panel of op(B) = B^T (w, the
+// panel's width, is the stride between its rows): column jj is
+// b[jj*ldb : jj*ldb+kc]. It walks all 16 rows together so that each packed
+// row is one contiguous 64-byte store.
+func sgPackBT16(b []float32, ldb, kc int, d []float32, w int) {
 	r0, r1, r2, r3 := b[0*ldb:][:kc], b[1*ldb:][:kc], b[2*ldb:][:kc], b[3*ldb:][:kc]
 	r4, r5, r6, r7 := b[4*ldb:][:kc], b[5*ldb:][:kc], b[6*ldb:][:kc], b[7*ldb:][:kc]
 	r8, r9, r10, r11 := b[8*ldb:][:kc], b[9*ldb:][:kc], b[10*ldb:][:kc], b[11*ldb:][:kc]
 	r12, r13, r14, r15 := b[12*ldb:][:kc], b[13*ldb:][:kc], b[14*ldb:][:kc], b[15*ldb:][:kc]
-	d = d[:kc*16]
+	d = d[:(kc-1)*w+16]
 	for p := range r0 {
-		dd := d[p*16 : p*16+16 : p*16+16]
+		dd := d[p*w : p*w+16 : p*w+16]
 		dd[0], dd[1], dd[2], dd[3] = r0[p], r1[p], r2[p], r3[p]
 		dd[4], dd[5], dd[6], dd[7] = r4[p], r5[p], r6[p], r7[p]
 		dd[8], dd[9], dd[10], dd[11] = r8[p], r9[p], r10[p], r11[p]
@@ -431,95 +571,100 @@ func sgPackBT16(b []float32, ldb, kc int, d []float32) {
 	}
 }
 
-// sgPackA packs op(A)[ic:ic+mc, pc:pc+kc] into 6-row panels, each stored
-// column by column (6 floats per k), zero-padded past row mc.
-func sgPackA(tA bool, a []float32, lda, ic, pc, mc, kc int, dst []float32) {
-	for ir := 0; ir < mc; ir += sgMR {
-		rows := min(sgMR, mc-ir)
-		d := dst[ir*kc : ir*kc+sgMR*kc]
+// packA packs op(A)[ic:ic+mc, pc:pc+kc] into mr-row panels, each stored
+// column by column (mr floats per k), zero-padded past row mc.
+func (pt *sgPath) packA(tA bool, a []float32, lda, ic, pc, mc, kc int, dst []float32) {
+	mr := pt.mr
+	for ir := 0; ir < mc; ir += mr {
+		rows := min(mr, mc-ir)
+		d := dst[ir*kc : ir*kc+mr*kc]
 		i0 := ic + ir
 		if !tA {
-			// op(A)(i, p) = a[i*lda + p].
-			if rows == sgMR {
-				r0 := a[(i0+0)*lda+pc:][:kc]
-				r1 := a[(i0+1)*lda+pc:][:kc]
-				r2 := a[(i0+2)*lda+pc:][:kc]
-				r3 := a[(i0+3)*lda+pc:][:kc]
-				r4 := a[(i0+4)*lda+pc:][:kc]
-				r5 := a[(i0+5)*lda+pc:][:kc]
-				for p := range r0 {
-					dd := d[p*6 : p*6+6 : p*6+6]
-					dd[0] = r0[p]
-					dd[1] = r1[p]
-					dd[2] = r2[p]
-					dd[3] = r3[p]
-					dd[4] = r4[p]
-					dd[5] = r5[p]
-				}
-			} else {
+			// op(A)(i, p) = a[i*lda + p]: 6 rows at a time.
+			if rows < mr {
 				clear(d)
-				for i := 0; i < rows; i++ {
-					r := a[(i0+i)*lda+pc:][:kc]
-					for p, v := range r {
-						d[p*6+i] = v
-					}
+			}
+			i := 0
+			for ; i+6 <= rows; i += 6 {
+				r0 := a[(i0+i+0)*lda+pc:][:kc]
+				r1 := a[(i0+i+1)*lda+pc:][:kc]
+				r2 := a[(i0+i+2)*lda+pc:][:kc]
+				r3 := a[(i0+i+3)*lda+pc:][:kc]
+				r4 := a[(i0+i+4)*lda+pc:][:kc]
+				r5 := a[(i0+i+5)*lda+pc:][:kc]
+				dd := d[i:]
+				for p := range r0 {
+					o := p * mr
+					e := dd[o : o+6 : o+6]
+					e[0] = r0[p]
+					e[1] = r1[p]
+					e[2] = r2[p]
+					e[3] = r3[p]
+					e[4] = r4[p]
+					e[5] = r5[p]
+				}
+			}
+			for ; i < rows; i++ {
+				r := a[(i0+i)*lda+pc:][:kc]
+				for p, v := range r {
+					d[p*mr+i] = v
 				}
 			}
 		} else {
-			// op(A)(i, p) = a[p*lda + i]: each k gives 6 contiguous floats.
-			if rows == sgMR {
+			// op(A)(i, p) = a[p*lda + i]: each k gives mr contiguous floats.
+			if rows == mr {
 				for p := 0; p < kc; p++ {
 					o := (pc+p)*lda + i0
-					s := a[o : o+6 : o+6]
-					dd := d[p*6 : p*6+6 : p*6+6]
-					dd[0] = s[0]
-					dd[1] = s[1]
-					dd[2] = s[2]
-					dd[3] = s[3]
-					dd[4] = s[4]
-					dd[5] = s[5]
+					copy(d[p*mr:p*mr+mr], a[o:o+mr])
 				}
 			} else {
 				clear(d)
 				for p := 0; p < kc; p++ {
 					o := (pc+p)*lda + i0
-					copy(d[p*6:p*6+rows], a[o:o+rows])
+					copy(d[p*mr:p*mr+rows], a[o:o+rows])
 				}
 			}
 		}
 	}
 }
 
-// sgMacro multiplies a packed mc x kc block of A by a packed kc x nc block
+// kern runs the micro-kernel for a panel of width w (nr or nr/2).
+func (pt *sgPath) kern(w, kc int, a, b, c *float32, ldc int, alpha, beta float32) {
+	switch {
+	case pt.avx512 && w == 32:
+		sgemmKern12x32(kc, a, b, c, ldc, alpha, beta)
+	case pt.avx512:
+		sgemmKern12x16(kc, a, b, c, ldc, alpha, beta)
+	case w == 16:
+		sgemmKern6x16(kc, a, b, c, ldc, alpha, beta)
+	default:
+		sgemmKern6x8(kc, a, b, c, ldc, alpha, beta)
+	}
+}
+
+// macro multiplies a packed mc x kc block of A by a packed kc x nc block
 // of B into C (c[0] is the block's top-left element).
-func sgMacro(mc, nc, kc int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
-	var tmp [sgMR * sgNR]float32
+func (pt *sgPath) macro(mc, nc, kc int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
+	var tmp [12 * 32]float32
+	mr := pt.mr
 	bOff := 0
 	for j := 0; j < nc; {
-		w := sgPanelWidth(j, nc)
+		w := pt.panelWidth(j, nc)
 		cols := min(w, nc-j)
 		bp := &pb[bOff]
-		for i := 0; i < mc; i += sgMR {
-			rows := min(sgMR, mc-i)
+		for i := 0; i < mc; i += mr {
+			rows := min(mr, mc-i)
 			ap := &pa[i*kc]
-			if rows == sgMR && cols == w {
+			if rows == mr && cols == w {
 				_ = c[(i+rows-1)*ldc+j+cols-1] // the tile's far corner is in range
-				if w == sgNR {
-					sgemmKern6x16(kc, ap, bp, &c[i*ldc+j], ldc, alpha, beta)
-				} else {
-					sgemmKern6x8(kc, ap, bp, &c[i*ldc+j], ldc, alpha, beta)
-				}
+				pt.kern(w, kc, ap, bp, &c[i*ldc+j], ldc, alpha, beta)
 				continue
 			}
 			// Edge tile: compute into tmp, then merge the valid part.
-			if w == sgNR {
-				sgemmKern6x16(kc, ap, bp, &tmp[0], sgNR, alpha, 0)
-			} else {
-				sgemmKern6x8(kc, ap, bp, &tmp[0], sgNR, alpha, 0)
-			}
+			pt.kern(w, kc, ap, bp, &tmp[0], w, alpha, 0)
 			for ii := 0; ii < rows; ii++ {
 				row := c[(i+ii)*ldc+j : (i+ii)*ldc+j+cols]
-				t := tmp[ii*sgNR : ii*sgNR+cols]
+				t := tmp[ii*w : ii*w+cols]
 				if beta == 0 {
 					copy(row, t)
 				} else {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -110,31 +112,48 @@ func sgemmCheckCase(t *testing.T, rng *rand.Rand, tA, tB bool, m, n, k, pad int,
 	}
 }
 
-func TestSgemmShapes(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	sizes := []int{1, 2, 5, 6, 7, 8, 9, 15, 16, 17, 33, 100}
-	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-		for _, m := range sizes {
-			for _, n := range sizes {
-				for _, k := range []int{1, 5, 17, 100} {
-					sgemmCheckCase(t, rng, tr[0], tr[1], m, n, k, 0, 1, 0)
-				}
-			}
-		}
+// forPaths runs f as a subtest under every SGEMM path this machine has
+// (avx512, avx2, go: see sgemmAvailable), switching the package's path for
+// its duration. The bound of sgemmCheckCase is the same for every path.
+func forPaths(t *testing.T, f func(t *testing.T)) {
+	for _, p := range sgemmAvailable() {
+		t.Run(p, func(t *testing.T) {
+			defer sgemmUse(p)()
+			f(t)
+		})
 	}
 }
 
-func TestSgemmAlphaBetaPad(t *testing.T) {
-	rng := rand.New(rand.NewSource(2))
-	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-		for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.5, 0}, {2, -1.5}, {0, 0.5}, {0, 0}, {1, float32(math.Copysign(0, -1))}} {
-			for _, pad := range []int{0, 3} {
-				for _, sz := range [][3]int{{7, 13, 5}, {33, 17, 40}, {12, 32, 300}, {50, 70, 520}, {5, 9, 0}} {
-					sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], pad, ab[0], ab[1])
+func TestSgemmShapes(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(1))
+		// Around both paths' tiles: 6 and 12 rows, 8/16 and 16/32 columns.
+		sizes := []int{1, 2, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 24, 31, 32, 33, 48, 49, 100}
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, m := range sizes {
+				for _, n := range sizes {
+					for _, k := range []int{1, 5, 17, 100} {
+						sgemmCheckCase(t, rng, tr[0], tr[1], m, n, k, 0, 1, 0)
+					}
 				}
 			}
 		}
-	}
+	})
+}
+
+func TestSgemmAlphaBetaPad(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(2))
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.5, 0}, {2, -1.5}, {0, 0.5}, {0, 0}, {1, float32(math.Copysign(0, -1))}} {
+				for _, pad := range []int{0, 3} {
+					for _, sz := range [][3]int{{7, 13, 5}, {33, 17, 40}, {12, 32, 300}, {50, 70, 520}, {5, 9, 0}, {25, 47, 259}} {
+						sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], pad, ab[0], ab[1])
+					}
+				}
+			}
+		}
+	})
 }
 
 // Larger cases cross the k, m and n block edges and take the parallel path.
@@ -142,43 +161,108 @@ func TestSgemmLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow reference")
 	}
-	rng := rand.New(rand.NewSource(3))
-	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-		for _, sz := range [][3]int{{150, 300, 600}, {301, 77, 257}, {13, 4200, 20}, {290, 8, 700}, {64, 49, 576}} {
-			for _, beta := range []float32{0, 1} {
-				sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], 1, 1, beta)
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(3))
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, sz := range [][3]int{{150, 300, 600}, {301, 77, 257}, {13, 4200, 20}, {290, 8, 700}, {64, 49, 576}} {
+				for _, beta := range []float32{0, 1} {
+					sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], 1, 1, beta)
+				}
 			}
 		}
-	}
+	})
 }
 
 // More Ps than cores exercises the chunked parallel split in both
 // directions, with edge chunks.
 func TestSgemmParallel(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	rng := rand.New(rand.NewSource(4))
-	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-		for _, sz := range [][3]int{{40, 1000, 300}, {1000, 40, 300}, {97, 99, 520}, {700, 9, 100}, {5, 800, 1000}} {
-			sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], 2, 0.5, 1)
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(4))
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, sz := range [][3]int{{40, 1000, 300}, {1000, 40, 300}, {97, 99, 520}, {700, 9, 100}, {5, 800, 1000}} {
+				sgemmCheckCase(t, rng, tr[0], tr[1], sz[0], sz[1], sz[2], 2, 0.5, 1)
+			}
 		}
+	})
+}
+
+// TestSgemmDeterministic: each path gives the same bits with 1, 2 and 4
+// Ps (the parallel split never changes an element's summation order), on
+// shapes that split by rows and by columns with edge tiles.
+func TestSgemmDeterministic(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(5))
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+			for _, sz := range [][3]int{{97, 1001, 300}, {1001, 45, 520}, {256, 169, 600}} {
+				m, n, k := sz[0], sz[1], sz[2]
+				a, b, c0 := sgemmRandSlice(rng, m*k), sgemmRandSlice(rng, k*n), sgemmRandSlice(rng, m*n)
+				lda, ldb := k, n
+				if tr[0] {
+					lda = m
+				}
+				if tr[1] {
+					ldb = k
+				}
+				var first []float32
+				for _, procs := range []int{1, 2, 4} {
+					prev := runtime.GOMAXPROCS(procs)
+					c := append([]float32(nil), c0...)
+					sgemm(tr[0], tr[1], m, n, k, 0.5, a, lda, b, ldb, 1, c, n)
+					runtime.GOMAXPROCS(prev)
+					if first == nil {
+						first = c
+						continue
+					}
+					for i := range c {
+						if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+							t.Fatalf("tA=%v tB=%v %v: %d Ps give c[%d] = %v, 1 P %v", tr[0], tr[1], sz, procs, i, c[i], first[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestSgemmPathChoice: ZFNET_SGEMM picks the path when the CPU has it, and
+// a request the CPU cannot meet (or a misspelt one) falls back to the
+// fastest path with a note.
+func TestSgemmPathChoice(t *testing.T) {
+	avail := sgemmAvailable()
+	t.Logf("paths here: %v; in use: %s (%s)", avail, sgemmPath(), BLAS())
+	if avail[len(avail)-1] != "go" {
+		t.Fatalf("available paths %v: want go last", avail)
+	}
+	want := os.Getenv("ZFNET_SGEMM")
+	if os.Getenv("ZFNET_NOASM") != "" && want == "" {
+		want = "go"
+	}
+	if want != "" && slices.Contains(avail, want) && sgemmPath() != want {
+		t.Errorf("ZFNET_SGEMM=%q ZFNET_NOASM=%q: path %s in use, want %s", os.Getenv("ZFNET_SGEMM"), os.Getenv("ZFNET_NOASM"), sgemmPath(), want)
+	}
+	if want == "" && sgemmPath() != avail[0] {
+		t.Errorf("default path %s, want the fastest available, %s", sgemmPath(), avail[0])
 	}
 }
 
 // Concurrent callers, as the conv layers' per-image loops make, must not
 // interfere with each other's packing buffers.
 func TestSgemmConcurrent(t *testing.T) {
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(10 + g)))
-			for it := 0; it < 5; it++ {
-				sgemmCheckCase(t, rng, g&1 == 1, g&2 == 2, 70+g, 200, 130, 0, 1, 0)
-			}
-		}(g)
-	}
-	wg.Wait()
+	forPaths(t, func(t *testing.T) {
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				rng := rand.New(rand.NewSource(int64(10 + g)))
+				for it := 0; it < 5; it++ {
+					sgemmCheckCase(t, rng, g&1 == 1, g&2 == 2, 70+g, 200, 130, 0, 1, 0)
+				}
+			}(g)
+		}
+		wg.Wait()
+	})
 }
 
 func TestSgemmBadArgsPanic(t *testing.T) {
@@ -217,7 +301,18 @@ func BenchmarkSgemm(b *testing.B) {
 		{"gonum", func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 			gonum.Implementation{}.Sgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}},
-		{"zfnet", sgemm},
+	}
+	for _, p := range sgemmAvailable() {
+		if p == "go" {
+			continue
+		}
+		impls = append(impls, struct {
+			name string
+			f    func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+		}{p, func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			defer sgemmUse(p)()
+			sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}})
 	}
 	for _, s := range shapes {
 		rng := rand.New(rand.NewSource(1))
@@ -247,8 +342,12 @@ func BenchmarkSgemm(b *testing.B) {
 // one that packs as it goes, to the bit, serial and split over Ps, for
 // shapes past the k and m blocks.
 func TestGemmPrepackedSameBits(t *testing.T) {
-	if !sgemmAsmOK {
-		t.Skip("SKIP: no assembly SGEMM here (no AVX2, or ZFNET_NOASM): gemmPrepacked is gemm")
+	forPaths(t, testGemmPrepackedSameBits)
+}
+
+func testGemmPrepackedSameBits(t *testing.T) {
+	if sgemmPath() == "go" {
+		t.Skip("SKIP: the go path packs nothing: gemmPrepacked is gemm")
 	}
 	rng := rand.New(rand.NewSource(9))
 	for _, procs := range []int{1, 4} {
