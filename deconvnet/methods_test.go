@@ -393,3 +393,87 @@ func TestIntegratedGradientsHand(t *testing.T) {
 		t.Error("black baseline without the black picture: no error")
 	}
 }
+
+// TestActMaxPyTorch: 12 steps from the fixture's start (normalized step
+// 0.1, decay 0.01, blur every 4 steps with sigma 0.8, norm clipping at
+// the 20th percentile; no jitter) for conv2's map 3 (its sum before the
+// ReLU) and fc4's logit 1 reach PyTorch's pictures and objectives.
+func TestActMaxPyTorch(t *testing.T) {
+	fx, d, _ := mtLoad(t, 2)
+	for _, c := range []struct {
+		layer string
+		unit  int
+		key   string
+	}{{"conv2", 3, "am_conv2_3"}, {"fc4", 1, "am_fc4_1"}} {
+		steps := 0
+		r, err := ActMax(d, ActMaxConfig{Layer: c.layer, Units: []int{c.unit}, WholeMap: true, Steps: 12, LR: 0.1, Decay: 0.01,
+			BlurEvery: 4, BlurSigma: 0.8, NormPercentile: 20, Init: fx.arr("am_init"), Progress: func(done, total int) { steps = done }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if steps != 12 {
+			t.Errorf("%s: progress reached %d of 12 steps", c.key, steps)
+		}
+		want := fx.arr(c.key)
+		dcClose(t, c.key+" picture", r.Images[0], want, mtTol(mtTolSum, want))
+		dcClose(t, c.key+" objective", []float32{float32(r.Final[0])}, fx.arr(c.key+"_val"), mtTolSum)
+		if !(r.Final[0] > r.Start[0]) {
+			t.Errorf("%s: objective went from %g to %g", c.key, r.Start[0], r.Final[0])
+		}
+	}
+}
+
+// TestActMaxDeterministic: with noise, jitter and both clippings, the same
+// seed gives the same pictures (and a batch of 2 the same as a batch of 1),
+// another seed others; every unit of a layer gets a picture whose
+// objective rose; bad settings are errors.
+func TestActMaxDeterministic(t *testing.T) {
+	_, d, _ := mtLoad(t, 2)
+	cfg := DefaultActMax("conv2")
+	cfg.Steps = 6
+	cfg.Units = []int{0, 5, 7}
+	a, err := ActMax(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, d1, _ := mtLoad(t, 1)
+	cfg1 := cfg
+	b, err := ActMax(d1, cfg1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dcFlat(a.Images)
+	dcClose(t, "batch of 1 vs batch of 2", dcFlat(b.Images), want, mtTol(mtTolSum, want))
+	for i := range a.Images {
+		if !(a.Final[i] > a.Start[i]) {
+			t.Errorf("unit %d: objective went from %g to %g", a.Units[i], a.Start[i], a.Final[i])
+		}
+	}
+	again, err := ActMax(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "same seed", dcFlat(again.Images), dcFlat(a.Images), dcTolerance{})
+	cfg.Seed = 2
+	other, err := ActMax(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dcMaxDiff(dcFlat(other.Images), dcFlat(a.Images)) == 0 {
+		t.Error("seeds 1 and 2 give the same pictures")
+	}
+	all, err := ActMax(d, ActMaxConfig{Layer: "fc4", Steps: 3, LR: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Images) != 3 || all.Grid(3, 2) == nil {
+		t.Errorf("fc4: %d pictures, want one per class (3)", len(all.Images))
+	}
+	for _, bad := range []ActMaxConfig{{Layer: "conv9", Steps: 1, LR: 1}, {Layer: "conv2", Units: []int{8}, Steps: 1, LR: 1},
+		{Layer: "conv2", Steps: 1, LR: 0}, {Layer: "conv2", Steps: 1, LR: 1, Decay: 1}, {Layer: "conv2", Steps: 1, LR: 1, BlurEvery: 2},
+		{Layer: "conv2", Steps: 1, LR: 1, NormPercentile: 101}} {
+		if _, err := ActMax(d, bad); err == nil {
+			t.Errorf("config %+v: no error", bad)
+		}
+	}
+}
