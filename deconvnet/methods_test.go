@@ -477,3 +477,82 @@ func TestActMaxDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestOcclusionMapHand: on the hand network (class 0's logit is
+// sum(pool1) = 26, class 1's 2): a window covering the whole picture,
+// filled with zeros, leaves only the biases (logits 0 and 3); kept, it
+// changes nothing; a fill equal to the input changes nothing anywhere; and
+// every position of a 2x2 window at stride 2, occluded or kept, with a
+// fill of 0.5, gives the logits of the plain forward pass of that input
+// built by hand.
+func TestOcclusionMapHand(t *testing.T) {
+	d := dcHandNet(t)
+	whole, err := OcclusionMap(d, dcHandX, OcclusionMapConfig{Size: 6, Stride: 6, Class: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "whole picture occluded", mtF64(whole.Logit), []float64{0}, dcTol32)
+	dcClose(t, "clean logit", []float32{float32(whole.CleanLogit)}, []float64{26}, dcTol32)
+	kept, err := OcclusionMap(d, dcHandX, OcclusionMapConfig{Size: 6, Stride: 6, Class: 0, Keep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "whole picture kept", mtF64(kept.Logit), []float64{26}, dcTol32)
+	same, err := OcclusionMap(d, dcHandX, OcclusionMapConfig{Size: 3, Stride: 1, Class: 1, Fill: dcHandX})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.Rows != 6 || same.Cols != 6 {
+		t.Fatalf("grid %dx%d, want 6x6", same.Rows, same.Cols)
+	}
+	for i, v := range same.Logit {
+		if math.Abs(v-2) > 1e-5 {
+			t.Errorf("fill = input, position %d: logit %g, want 2", i, v)
+		}
+	}
+	fill := make([]float32, 36)
+	for i := range fill {
+		fill[i] = 0.5
+	}
+	for _, keep := range []bool{false, true} {
+		r, err := OcclusionMap(d, dcHandX, OcclusionMapConfig{Size: 2, Stride: 2, Class: -1, Fill: fill, FillName: "0.5", Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Class != 0 {
+			t.Errorf("class %d, want the predicted 0", r.Class)
+		}
+		for row := 0; row < 3; row++ {
+			for col := 0; col < 3; col++ {
+				// Centre (2row+1, 2col+1): the window covers rows and
+				// columns 2row..2row+1.
+				x := append([]float32(nil), dcHandX...)
+				for y := 0; y < 6; y++ {
+					for xx := 0; xx < 6; xx++ {
+						in := y/2 == row && xx/2 == col
+						if in != keep {
+							x[y*6+xx] = 0.5
+						}
+					}
+				}
+				logits, err := d.Forward(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				i := row*3 + col
+				if math.Abs(r.Logit[i]-float64(logits[0])) > 1e-5 {
+					t.Errorf("keep %v, position (%d, %d): logit %g, the forward pass %g", keep, row, col, r.Logit[i], logits[0])
+				}
+			}
+		}
+		if r.Caption() == "" {
+			t.Error("no caption")
+		}
+	}
+	if _, err := OcclusionMap(d, dcHandX, OcclusionMapConfig{Size: 0, Stride: 1}); err == nil {
+		t.Error("window size 0: no error")
+	}
+	if _, err := OcclusionMap(d, dcHandX, OcclusionMapConfig{Size: 2, Stride: 1, Fill: fill[:3]}); err == nil {
+		t.Error("short fill: no error")
+	}
+}
