@@ -3,6 +3,7 @@ package deconvnet
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zfnet/zfnet/zfnet"
@@ -554,5 +555,44 @@ func TestOcclusionMapHand(t *testing.T) {
 	}
 	if _, err := OcclusionMap(d, dcHandX, OcclusionMapConfig{Size: 2, Stride: 1, Fill: fill[:3]}); err == nil {
 		t.Error("short fill: no error")
+	}
+}
+
+// TestCompareMethods: the comparison's parts are the methods' own results
+// (saliency and guided backprop from the class logit equal PyTorch's
+// unsmoothed maps), every option reaches the caption, and the figure
+// renders.
+func TestCompareMethods(t *testing.T) {
+	fx, d, xs := mtLoad(t, 2)
+	stages := map[string]bool{}
+	r, err := CompareMethods(d, xs[0], MethodsConfig{Class: -1, SmoothSamples: 3, SmoothNoise: 0.1, SmoothSeed: 9, IGSteps: 8,
+		Occlusion: OcclusionMapConfig{Size: 4, Stride: 4, FillName: "mean"},
+		Progress:  func(m string, _, _ int) { stages[m] = true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Class != fx.ints("sg_class")[0] {
+		t.Errorf("class %d, want the predicted %d", r.Class, fx.ints("sg_class")[0])
+	}
+	dcClose(t, "saliency", r.Saliency, fx.arr("plain_saliency"), dcTol32)
+	dcClose(t, "guided", r.Guided, fx.arr("plain_guided"), dcTol32)
+	for _, m := range []string{"Grad-CAM", "SmoothGrad", "integrated gradients", "occlusion"} {
+		if !stages[m] {
+			t.Errorf("no progress from %s", m)
+		}
+	}
+	if r.Occlusion.Rows != 4 || r.GradCAM.Layer != "conv2" || r.SmoothGrad.Config.Samples != 3 || r.Integrated.Config.Steps != 8 {
+		t.Errorf("options not passed on: occlusion %d rows, Grad-CAM at %s, %d samples, %d steps",
+			r.Occlusion.Rows, r.GradCAM.Layer, r.SmoothGrad.Config.Samples, r.Integrated.Config.Steps)
+	}
+	capt := r.Caption()
+	for _, want := range []string{"conv2", "saliency rule, 3 samples", "10% of the input range, seed 9", "8 steps from the mean baseline", "4x4 window at stride 4 filled with mean"} {
+		if !strings.Contains(capt, want) {
+			t.Errorf("caption lacks %q: %s", want, capt)
+		}
+	}
+	img := r.Image(nil, nil, 2)
+	if b := img.Bounds(); b.Dx() < 9*32 || b.Dy() < 32 {
+		t.Errorf("figure is %v", b)
 	}
 }
