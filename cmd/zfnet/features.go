@@ -37,14 +37,20 @@ func (s *sourceFlags) register(fs *flag.FlagSet, images bool) {
 	}
 }
 
-// open loads the model and the data set.
-func (s *sourceFlags) open() (*loaded, error) {
+// open loads the model, runs check on it (before the data set is read),
+// and opens the data set.
+func (s *sourceFlags) open(check func(*loaded) error) (*loaded, error) {
 	if (s.data == "") == (s.mf.imageDir == "") {
 		return nil, fmt.Errorf("give one of --data or --images")
 	}
 	l, err := s.mf.load(true)
 	if err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(l); err != nil {
+			return nil, err
+		}
 	}
 	if s.data != "" {
 		// A checkpoint's own data set opens with the run's split, so that
@@ -88,7 +94,10 @@ func runFeatures(args []string) error {
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return fmt.Errorf("--out: %v", err)
 	}
-	l, err := sf.open()
+	l, err := sf.open(func(l *loaded) error {
+		_, err := zfnet.StageOutput(l.Model, *layer) // the layer exists
+		return err
+	})
 	if err != nil {
 		return err
 	}

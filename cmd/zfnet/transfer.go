@@ -65,7 +65,18 @@ func runTransfer(args []string) error {
 		return fmt.Errorf("unexpected arguments %q (all options are flags)", fs.Args())
 	}
 	setThreads(*threads)
-	l, err := sf.open()
+	l, err := sf.open(func(l *loaded) error {
+		var err error
+		if sub == "table" && layers != "" {
+			if tc.Layers, err = zfnet.ResolveLayers(l.Model, layers); err != nil {
+				return fmt.Errorf("--layers: %v", err)
+			}
+		}
+		if sub == "curve" && cc.Layer != "" {
+			_, err = zfnet.StageOutput(l.Model, cc.Layer)
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -82,11 +93,6 @@ func runTransfer(args []string) error {
 	logf("%s; input %s", title, zfnet.DescribeInput(l.Model.Arch, l.Cfg))
 	start := time.Now()
 	if sub == "table" {
-		if layers != "" {
-			if tc.Layers, err = zfnet.ResolveLayers(l.Model, layers); err != nil {
-				return fmt.Errorf("--layers: %v", err)
-			}
-		}
 		tc.Test, tc.Linear, tc.Seed = *test, lin, *seed
 		rows, err := zfnet.TransferTable(src, tc)
 		if err != nil {
