@@ -16,7 +16,6 @@ import (
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/index"
-	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -70,24 +69,6 @@ func parseShard(s string) (i, n int, err error) {
 		return 0, 0, fmt.Errorf("--shard %q: expected i/N with 0 <= i < N (shard 0/3, 1/3, 2/3 cover a data set)", s)
 	}
 	return i, n, nil
-}
-
-// defaultIndexLayers is every convolution and every fully connected layer
-// but the classifier: conv1..conv5, fc6, fc7 in zfnet.
-func defaultIndexLayers(m *zfnet.Model) []string {
-	var out, fcs []string
-	for _, l := range m.Layers {
-		switch l.(type) {
-		case *nn.Conv2d:
-			out = append(out, l.Name())
-		case *nn.Linear:
-			fcs = append(fcs, l.Name())
-		}
-	}
-	if len(fcs) > 0 {
-		fcs = fcs[:len(fcs)-1]
-	}
-	return append(out, fcs...)
 }
 
 // checkpointFile is where build keeps its state: beside the index.
@@ -146,7 +127,7 @@ func runIndexBuild(args []string) error {
 	if err != nil {
 		return err
 	}
-	names := defaultIndexLayers(l.Model)
+	names := index.DefaultLayers(l.Model)
 	if *layers != "" {
 		names = nil
 		for _, s := range strings.Split(*layers, ",") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -499,4 +500,22 @@ func layerNames(ls []Layer) []string {
 		out[i] = l.Name
 	}
 	return out
+}
+
+// DefaultLayers is every convolution and every fully connected layer but
+// the classifier: conv1..conv5, fc6, fc7 in zfnet.
+func DefaultLayers(m *zfnet.Model) []string {
+	var out, fcs []string
+	for _, l := range m.Layers {
+		switch l.(type) {
+		case *nn.Conv2d:
+			out = append(out, l.Name())
+		case *nn.Linear:
+			fcs = append(fcs, l.Name())
+		}
+	}
+	if len(fcs) > 0 {
+		fcs = fcs[:len(fcs)-1]
+	}
+	return append(out, fcs...)
 }
