@@ -3,6 +3,8 @@ package zfnet
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,6 +125,60 @@ func TestInitFromBadInputs(t *testing.T) {
 		}
 		if _, err := os.Stat(cfg.Out); !os.IsNotExist(err) {
 			t.Errorf("%s: a refused run left %s behind", tc.name, cfg.Out)
+		}
+	}
+}
+
+// TestInitFromTorchvision: fine-tuning torchvision's AlexNet layout (a
+// narrow fixture) on a folder of pictures keeps its own preprocessing
+// (per-channel normalization, no mean image), re-sizes fc8 to the folder's
+// two classes and leaves the frozen layers as the file has them.
+func TestInitFromTorchvision(t *testing.T) {
+	dir := t.TempDir()
+	for c, name := range []string{"cats", "dogs"} {
+		d := filepath.Join(dir, "pics", name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 4; i++ {
+			img := image.NewRGBA(image.Rect(0, 0, 40+8*i, 48))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(37*p + 91*c + 13*i)
+			}
+			f, err := os.Create(filepath.Join(d, fmt.Sprintf("%d.png", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			png.Encode(f, img)
+			f.Close()
+		}
+	}
+	file := filepath.Join(ptDir, "tv_alexnet.pth")
+	src, _, err := Import(file, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := initFromRun(filepath.Join(dir, "run"))
+	cfg.Data, cfg.InitFrom, cfg.Arch, cfg.Freeze, cfg.Batch, cfg.ValFraction = "folder:"+filepath.Join(dir, "pics"), file, "", "conv1-fc7", 2, 0.25
+	if _, err := Train(context.Background(), cfg, false, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(filepath.Join(cfg.Out, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Mean != nil || fileExists(filepath.Join(cfg.Out, MeanFile)) {
+		t.Error("a torchvision-normalized run has a mean image")
+	}
+	if p := Preprocessing(ck.Model.Arch, ck.State.Config); p.Normalize == nil {
+		t.Error("the run's preprocessing lost torchvision's normalization")
+	}
+	if ck.Model.Arch.Classes != 2 {
+		t.Errorf("%d classes, want 2", ck.Model.Arch.Classes)
+	}
+	for _, p := range ck.Model.Params() {
+		if !strings.HasPrefix(p.Name, "fc8.") && !slices.Equal(p.Data(), src.Param(p.Name).Data()) {
+			t.Errorf("%s differs from the file's", p.Name)
 		}
 	}
 }
