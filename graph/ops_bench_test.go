@@ -123,6 +123,40 @@ func BenchmarkOpConv(b *testing.B) {
 	})
 }
 
+// BenchmarkOpConvZFNet times each convolution of zfnet (the seed table) at
+// batch 8 through ConvBench, what `zfnet bench --mode layer` runs: forward
+// (with bias) and backward (input, weight and bias gradients; GFLOP/s
+// counts twice the forward's FLOPs). ZFNET_SGEMM picks the SGEMM path.
+func BenchmarkOpConvZFNet(b *testing.B) {
+	for _, l := range []struct {
+		name                    string
+		c, h, o, k, stride, pad int
+	}{
+		{"conv1", 3, 224, 96, 7, 2, 1},
+		{"conv2", 96, 55, 256, 5, 2, 0},
+		{"conv3", 256, 13, 512, 3, 1, 1},
+		{"conv4", 512, 13, 1024, 3, 1, 1},
+		{"conv5", 1024, 13, 512, 3, 1, 1},
+	} {
+		cb, err := NewConvBench(8, l.c, l.h, l.h, l.o, l.k, l.stride, l.pad, 1, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(l.name+"/forward", func(b *testing.B) {
+			for b.Loop() {
+				cb.Forward()
+			}
+			b.ReportMetric(cb.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(l.name+"/backward", func(b *testing.B) {
+			for b.Loop() {
+				cb.Backward()
+			}
+			b.ReportMetric(2*cb.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
 func denseOf(x []float32, s opShape) *tensor.Dense {
 	return tensor.New(tensor.WithShape(s.n, s.c, s.h, s.w), tensor.WithBacking(x))
 }
