@@ -100,6 +100,13 @@ func runMethods(args []string) error {
 	if _, err := deconvnet.ParseRule(*rule); err != nil {
 		return fmt.Errorf("--rule: %v", err)
 	}
+	fills := map[string]bool{"mean": true, "black": true, "gray": true, "blur": true}
+	if !fills[*fill] {
+		return fmt.Errorf("--fill %q: expected mean, black, gray or blur", *fill)
+	}
+	if !fills[*baseline] || *baseline == "gray" {
+		return fmt.Errorf("--baseline %q: expected black, mean or blur", *baseline)
+	}
 	images := pics.use(&mf, 3)
 	if len(images) == 0 {
 		return fmt.Errorf("--images: give at least one test-set index")
