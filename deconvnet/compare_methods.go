@@ -31,6 +31,9 @@ type MethodsConfig struct {
 	IGSteps      int
 	Baseline     []float32
 	BaselineName string
+	// IGProbability attributes the class's softmax probability instead
+	// of its logit.
+	IGProbability bool
 	// Occlusion: the variant (Size 0: a quarter of the input, Stride 0:
 	// a 28x28 grid at most; Class is ignored: the comparison's class).
 	Occlusion OcclusionMapConfig
@@ -124,7 +127,7 @@ func CompareMethods(d *Net, x []float32, cfg MethodsConfig) (*MethodsComparison,
 		return nil, errors.Wrap(err, "compare methods")
 	}
 	r.Integrated, err = IntegratedGradients(d, x, IntegratedGradientsConfig{Class: r.Class, Baseline: cfg.Baseline,
-		BaselineName: cfg.BaselineName, Steps: cfg.IGSteps, Progress: progress("integrated gradients")})
+		BaselineName: cfg.BaselineName, Steps: cfg.IGSteps, Probability: cfg.IGProbability, Progress: progress("integrated gradients")})
 	if err != nil {
 		return nil, errors.Wrap(err, "compare methods")
 	}
@@ -165,6 +168,10 @@ func (r *MethodsComparison) Image(mean *data.Mean, classes []string, scale int) 
 // Caption states every option of every method and the completeness check.
 func (r *MethodsComparison) Caption() string {
 	c := r.Config
+	score := "logit"
+	if c.IGProbability {
+		score = "probability"
+	}
 	keep := "probability drop when occluding"
 	if r.Occlusion.Config.Keep {
 		keep = "probability when keeping only"
@@ -172,9 +179,9 @@ func (r *MethodsComparison) Caption() string {
 	return fmt.Sprintf("Deconvnet (rectified signal, LRN skipped), saliency (|gradient|, max over channels) and guided backpropagation "+
 		"walk down from the class logit. Grad-CAM at %s (maps weighted by their mean gradient, ReLU, bilinear upsampling), "+
 		"Guided Grad-CAM = guided backprop x Grad-CAM. SmoothGrad: %s rule, %d samples, noise sigma %.0f%% of the input range, seed %d. "+
-		"Integrated gradients: %d steps from the %s baseline, logit, completeness error %.3g (%.2g%% of F(x)-F(x') = %.3g). "+
+		"Integrated gradients: %d steps from the %s baseline, class %s, completeness error %.3g (%.2g%% of F(x)-F(x') = %.3g). "+
 		"Occlusion: %s a %dx%d window at stride %d filled with %s.",
 		r.GradCAM.Layer, c.SmoothRule, c.SmoothSamples, 100*c.SmoothNoise, c.SmoothSeed,
-		c.IGSteps, c.BaselineName, r.Integrated.CompletenessError, 100*r.Integrated.RelativeError, r.Integrated.FX-r.Integrated.FBaseline,
+		c.IGSteps, c.BaselineName, score, r.Integrated.CompletenessError, 100*r.Integrated.RelativeError, r.Integrated.FX-r.Integrated.FBaseline,
 		keep, r.Occlusion.Config.Size, r.Occlusion.Config.Size, r.Occlusion.Config.Stride, r.Occlusion.Config.FillName)
 }

@@ -586,7 +586,7 @@ func TestCompareMethods(t *testing.T) {
 			r.Occlusion.Rows, r.GradCAM.Layer, r.SmoothGrad.Config.Samples, r.Integrated.Config.Steps)
 	}
 	capt := r.Caption()
-	for _, want := range []string{"conv2", "saliency rule, 3 samples", "10% of the input range, seed 9", "8 steps from the mean baseline", "4x4 window at stride 4 filled with mean"} {
+	for _, want := range []string{"conv2", "saliency rule, 3 samples", "10% of the input range, seed 9", "8 steps from the mean baseline, class logit", "4x4 window at stride 4 filled with mean"} {
 		if !strings.Contains(capt, want) {
 			t.Errorf("caption lacks %q: %s", want, capt)
 		}

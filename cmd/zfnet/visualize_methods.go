@@ -78,7 +78,8 @@ func runMethods(args []string) error {
 	seed := fs.Uint64("seed", 1, "SmoothGrad: noise seed")
 	rule := fs.String("rule", "saliency", "SmoothGrad: the walk smoothed: saliency (the gradient), guided or deconvnet")
 	steps := fs.Int("steps", 64, "integrated gradients: steps of the path")
-	baseline := fs.String("baseline", "black", "integrated gradients: baseline: black, mean or blur")
+	baseline := fs.String("baseline", "black", "integrated gradients: baseline: black, mean, gray or blur")
+	igProb := fs.Bool("ig-probability", false, "integrated gradients: attribute the class probability instead of its logit")
 	blur := fs.Float64("blur-sigma", 0, "sigma in pixels of the blur baseline and fill (default: 1/20 of the input's side)")
 	occSize := fs.Int("occ-size", 0, "occlusion: window side in pixels (default: a quarter of the input)")
 	occStride := fs.Int("occ-stride", 0, "occlusion: stride in pixels (default: 1 up to 28-pixel inputs, a 28x28 grid for larger)")
@@ -104,8 +105,8 @@ func runMethods(args []string) error {
 	if !fills[*fill] {
 		return fmt.Errorf("--fill %q: expected mean, black, gray or blur", *fill)
 	}
-	if !fills[*baseline] || *baseline == "gray" {
-		return fmt.Errorf("--baseline %q: expected black, mean or blur", *baseline)
+	if !fills[*baseline] {
+		return fmt.Errorf("--baseline %q: expected black, mean, gray or blur", *baseline)
 	}
 	images := pics.use(&mf, 3)
 	if len(images) == 0 {
@@ -164,7 +165,7 @@ func runMethods(args []string) error {
 			return fmt.Errorf("--fill: %v", err)
 		}
 		cfg := deconvnet.MethodsConfig{Class: *class, GradCAMLayer: *layer, SmoothSamples: *samples, SmoothNoise: *noise,
-			SmoothSeed: *seed, SmoothRule: *rule, IGSteps: *steps, Baseline: base, BaselineName: *baseline,
+			SmoothSeed: *seed, SmoothRule: *rule, IGSteps: *steps, Baseline: base, BaselineName: *baseline, IGProbability: *igProb,
 			Occlusion: deconvnet.OcclusionMapConfig{Size: *occSize, Stride: *occStride, Fill: fp, FillName: *fill, Keep: *keep},
 			Progress:  func(m string, done, total int) { progress(fmt.Sprintf("image %d: %s", images[i], m), done, total) }}
 		r, err := deconvnet.CompareMethods(net, x, cfg)
@@ -213,6 +214,10 @@ func runMethods(args []string) error {
 	if *class >= 0 {
 		who = "class " + classes[*class]
 	}
+	igScore := "logit"
+	if *igProb {
+		igScore = "probability"
+	}
 	figs := []struct {
 		name, title, caption string
 		rows                 []image.Image
@@ -225,9 +230,9 @@ func runMethods(args []string) error {
 		{"smoothgrad.png", "SmoothGrad", fmt.Sprintf("For %s: the %s walk from the class logit on the image, and averaged over %d copies with "+
 			"Gaussian noise of sigma %.0f%% of the input's range (seed %d; Smilkov et al. 2017); signed (gray is zero) and as the largest "+
 			"magnitude over the channels.", who, *rule, *samples, 100**noise, *seed), sgRows},
-		{"integrated-gradients.png", "Integrated gradients", fmt.Sprintf("For %s: attributions of the class logit along %d steps "+
+		{"integrated-gradients.png", "Integrated gradients", fmt.Sprintf("For %s: attributions of the class %s along %d steps "+
 			"from the %s baseline (blur sigma %.3g pixels where blurred; Sundararajan et al. 2017); the title gives the completeness "+
-			"check, sum of attributions against F(x) - F(baseline). %s.", who, *steps, *baseline, *blur, strings.Join(notes, "; ")), igRows},
+			"check, sum of attributions against F(x) - F(baseline). %s.", who, igScore, *steps, *baseline, *blur, strings.Join(notes, "; ")), igRows},
 	}
 	if *variants {
 		figs = append(figs, struct {

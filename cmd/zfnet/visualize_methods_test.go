@@ -14,7 +14,7 @@ func TestVisualizeMethods(t *testing.T) {
 	ck := tinyRun(t)
 	out := filepath.Join(t.TempDir(), "methods")
 	code, text := run(t, "visualize", "methods", "--checkpoint", ck, "--out", out, "--images", "0,1",
-		"--samples", "4", "--noise", "0.2", "--seed", "5", "--rule", "guided", "--steps", "8", "--baseline", "blur",
+		"--samples", "4", "--noise", "0.2", "--seed", "5", "--rule", "guided", "--steps", "8", "--baseline", "blur", "--ig-probability",
 		"--occ-size", "9", "--occ-stride", "7", "--fill", "gray", "--layer", "conv4")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, text)
@@ -29,7 +29,7 @@ func TestVisualizeMethods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Grad-CAM at conv4", "guided rule, 4 samples", "20% of the input range, seed 5", "8 steps from the blur baseline",
+	for _, want := range []string{"Grad-CAM at conv4", "guided rule, 4 samples", "20% of the input range, seed 5", "8 steps from the blur baseline, class probability", "attributions of the class probability",
 		"9x9 window at stride 7 filled with gray", "completeness error"} {
 		if !strings.Contains(string(tsv), want) {
 			t.Errorf("captions lack %q", want)
