@@ -596,3 +596,31 @@ func TestCompareMethods(t *testing.T) {
 		t.Errorf("figure is %v", b)
 	}
 }
+
+// TestActMaxHand: on a network that is one linear layer (logit 0 = w.x + b
+// with w = (1, -2, 0.5, 0), b = 0.1) the gradient is w everywhere, mean |w|
+// = 0.875, so a step of size 0.35 adds 0.4 w. With decay 0.5 from zero:
+// x1 = 0.5 (0.4 w) = 0.2 w, x2 = 0.5 (0.2 w + 0.4 w) = 0.3 w, objective
+// 0.3 |w|^2 + b = 1.675. With contribution clipping at the 75th percentile
+// (the 3rd of 4 sorted |x_i w_i|): x1 = 0.2 w has contributions (0.2, 0.8,
+// 0.05, 0), threshold 0.2, so x1 = (0.2, -0.4, 0, 0); x2 = 0.5 (x1 + 0.4 w)
+// = (0.3, -0.6, 0.1, 0), contributions (0.3, 1.2, 0.05, 0), threshold 0.3:
+// x2 = (0.3, -0.6, 0, 0), objective 0.3 + 1.2 + 0.1 = 1.6.
+func TestActMaxHand(t *testing.T) {
+	m := dcModel(t, zfnet.Arch{Name: "am-linear", Input: [3]int{1, 2, 2}, Classes: 2, Layers: []zfnet.LayerSpec{zfnet.Linear(0)}})
+	dcSet(t, m, "fc1.weight", []float32{1, -2, 0.5, 0, 3, 3, 3, 3})
+	dcSet(t, m, "fc1.bias", []float32{0.1, 0})
+	d := dcNet(t, m, 1)
+	r, err := ActMax(d, ActMaxConfig{Layer: "fc1", Units: []int{0}, Steps: 2, LR: 0.35, Decay: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "picture", r.Images[0], []float64{0.3, -0.6, 0.15, 0}, dcTol32)
+	dcClose(t, "objective", []float32{float32(r.Start[0]), float32(r.Final[0])}, []float64{0.1, 1.675}, dcTol32)
+	r, err = ActMax(d, ActMaxConfig{Layer: "fc1", Units: []int{0}, Steps: 2, LR: 0.35, Decay: 0.5, ContribPercentile: 75})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcClose(t, "picture, contribution clipping", r.Images[0], []float64{0.3, -0.6, 0, 0}, dcTol32)
+	dcClose(t, "objective, contribution clipping", []float32{float32(r.Final[0])}, []float64{1.6}, dcTol32)
+}

@@ -67,7 +67,9 @@ func runMethods(args []string) error {
 		"the deconvnet, saliency and guided backpropagation from the class logit; Grad-CAM (Selvaraju et al. 2017)\n"+
 		"and Guided Grad-CAM; SmoothGrad (Smilkov et al. 2017); integrated gradients (Sundararajan et al. 2017)\n"+
 		"with its completeness error; and occlusion sensitivity. Also writes each method's own figure and\n"+
-		"the occlusion variants (mean, black, gray and blurred fills; occluding a window or keeping only it).")
+		"the occlusion variants (mean, black, gray and blurred fills; occluding a window or keeping only it).\n"+
+		"Cost per image: about 2*samples + steps + 9 occlusion grids of forward and backward passes; on a 224x224\n"+
+		"network that is minutes per image on a CPU: lower --samples, --steps, or raise --occ-stride, or --variants=false.")
 	mf.register(fs)
 	pics := pictureFlag{indices: intList{0, 1, 2}}
 	fs.Var(&pics, "images", "test-set indices of the images (comma-separated, from 0), or a folder of pictures (its first 3; no data set needed)")
