@@ -471,7 +471,7 @@ func (s *server) project(w http.ResponseWriter, r *http.Request) error {
 		if err := r.Context().Err(); err != nil {
 			return err
 		}
-		ps, pk, err := wk.net.ProjectTargets(p.layer.Name, []deconvnet.Target{{Map: p.unit, Y: p.y, X: p.x, Strongest: p.strong}}, p.opt)
+		ps, pk, err := s.projectOn(wk, p.layer.Name, []deconvnet.Target{{Map: p.unit, Y: p.y, X: p.x, Strongest: p.strong}}, p.opt)
 		if err != nil {
 			return err
 		}

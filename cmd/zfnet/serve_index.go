@@ -99,7 +99,7 @@ func (s *server) indexedTop9(w http.ResponseWriter, r *http.Request, p projectio
 			if err := wk.ensure(in); err != nil {
 				return err
 			}
-			ps, _, err := wk.net.ProjectTargets(p.layer.Name, []deconvnet.Target{{Map: p.unit, Y: e.Y, X: e.X}}, p.opt)
+			ps, _, err := s.projectOn(wk, p.layer.Name, []deconvnet.Target{{Map: p.unit, Y: e.Y, X: e.X}}, p.opt)
 			if err != nil {
 				return err
 			}

@@ -197,13 +197,8 @@ func (s *server) buildIndex(k indexKey, b *indexBuild) {
 			s.indexMu.Unlock()
 		}
 	}()
-	if s.indexNet == nil {
-		d, err := deconvnet.New(s.l.Model, 8)
-		if err != nil {
-			b.err = err
-			return
-		}
-		s.indexNet = d
+	if b.err = s.prepareIndexNet(k); b.err != nil {
+		return
 	}
 	idx := make([]int, b.images)
 	for i := range idx {
@@ -442,3 +437,35 @@ func minMax64(v []float64) (lo, hi float64) {
 }
 
 func minOf(v []float64) float64 { lo, _ := minMax64(v); return lo }
+
+// prepareIndexNet makes the index's deconvnet and builds its graphs for k
+// (a forward and a projection of zeros), under buildMu, so that the search
+// itself builds nothing.
+func (s *server) prepareIndexNet(k indexKey) error {
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	if s.indexNet == nil {
+		d, err := deconvnet.New(s.l.Model, 8)
+		if err != nil {
+			return err
+		}
+		s.indexNet = d
+	}
+	if s.indexBuilt[k] {
+		return nil
+	}
+	d := s.indexNet
+	in := s.l.Model.Arch.Input
+	if _, err := d.Forward(make([]float32, d.Batch*in[0]*in[1]*in[2])); err != nil {
+		return err
+	}
+	act, err := d.Activation(k.layer)
+	if err != nil {
+		return err
+	}
+	if _, err := d.Project(k.layer, make([]float32, len(act.Data().([]float32))), k.opt); err != nil {
+		return err
+	}
+	s.indexBuilt[k] = true
+	return nil
+}

@@ -42,10 +42,18 @@ type server struct {
 	ix    *index.Index // --index: read at start
 	ixSrc data.Source  // the set the index's examples are of
 
-	indexMu  sync.Mutex
-	indexes  map[indexKey]*indexBuild
-	indexNet *deconvnet.Net // built on first use, used under indexRun
-	indexRun sync.Mutex
+	indexMu    sync.Mutex
+	indexes    map[indexKey]*indexBuild
+	indexNet   *deconvnet.Net // built on first use, used under indexRun
+	indexBuilt map[indexKey]bool
+	indexRun   sync.Mutex
+
+	// buildMu serializes building machines: Gorgonia's NewTapeMachine sets
+	// the engine of every tensor its graph binds, the model's shared weight
+	// tensors included, so two deconvnets must not build a projection
+	// graph at the same time (running them at once is fine: they only
+	// read the weights).
+	buildMu sync.Mutex
 
 	stats serveStats
 }
@@ -77,7 +85,7 @@ func newServer(l *loaded, opt serveOptions) (*server, error) {
 	per := 4*in[0]*in[1]*in[2] + 4*in[1]*in[2]
 	s := &server{l: l, opt: opt, base: context.Background(),
 		uploads: newLRU[*serveInput](opt.Uploads), inputs: newLRU[*serveInput](min(1024, max(16, (64<<20)/per))),
-		indexes: map[indexKey]*indexBuild{}}
+		indexes: map[indexKey]*indexBuild{}, indexBuilt: map[indexKey]bool{}}
 	if l.Set != nil && l.Set.Test != nil {
 		s.src = l.Set.Test
 	}
@@ -121,8 +129,25 @@ type netPool struct {
 // worker is one deconvnet and the input its latest forward pass ran on, so
 // that clicks on the same image skip the forward pass.
 type worker struct {
-	net  *deconvnet.Net
-	last string
+	net   *deconvnet.Net
+	last  string
+	built map[indexKey]bool // the projection graphs this deconvnet has built
+}
+
+// projectOn projects targets of layer on the worker's latest forward pass;
+// the first projection of a (layer, options) builds its graph, under
+// buildMu.
+func (s *server) projectOn(wk *worker, layer string, ts []deconvnet.Target, opt deconvnet.Options) ([][]float32, []deconvnet.Picked, error) {
+	k := indexKey{layer, opt}
+	if !wk.built[k] {
+		s.buildMu.Lock()
+		defer s.buildMu.Unlock()
+	}
+	ps, picked, err := wk.net.ProjectTargets(layer, ts, opt)
+	if err == nil {
+		wk.built[k] = true
+	}
+	return ps, picked, err
 }
 
 var errBusy = errors.New("busy")
@@ -135,7 +160,7 @@ func newNetPool(l *loaded, n, queue int) (*netPool, error) {
 			p.close()
 			return nil, err
 		}
-		w := &worker{net: d}
+		w := &worker{net: d, built: map[indexKey]bool{}}
 		p.all = append(p.all, w)
 		p.free <- w
 	}
