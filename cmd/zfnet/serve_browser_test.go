@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // findChromium is Debian's chromium (or another Chrome) on PATH.
@@ -38,16 +40,7 @@ func TestServeBrowser(t *testing.T) {
 	}
 	chrome := findChromium()
 	if chrome == "" {
-		msg := "chromium is not installed, so the page was not tested in a browser; install with: apt-get install -y chromium"
-		if os.Getenv("ZFNET_REQUIRE_ALL") == "1" {
-			t.Fatalf("ZFNET_REQUIRE_ALL=1 and %s", msg)
-		}
-		fmt.Fprintf(os.Stderr, "\n"+
-			"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"+
-			"!! SKIPPING the zfnet serve browser test: the page was NOT tested.\n"+
-			"!! %s\n"+
-			"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n", msg)
-		t.Skip("SKIPPED, NOT RUN: " + msg)
+		testenv.SkipLoudly(t, "chromium is not installed, so the zfnet serve page was not tested in a browser; install with: apt-get install -y chromium")
 	}
 	opt := defaultServeOptions()
 	opt.IndexImages = 300
