@@ -265,7 +265,7 @@ func (s *server) inputList(w http.ResponseWriter, r *http.Request) error {
 func displayScale(side, target int) int { return max(1, (target+side-1)/max(side, 1)) }
 
 func (s *server) thumb(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.input(r.URL.Query().Get("image"))
+	in, err := s.input(r.Context(), r.URL.Query().Get("image"))
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (s *server) thumb(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) inputImage(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.input(r.URL.Query().Get("image"))
+	in, err := s.input(r.Context(), r.URL.Query().Get("image"))
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ type classScore struct {
 }
 
 func (s *server) predict(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.input(r.URL.Query().Get("image"))
+	in, err := s.input(r.Context(), r.URL.Query().Get("image"))
 	if err != nil {
 		return err
 	}
@@ -336,7 +336,7 @@ func (s *server) className(c int) string {
 // weak.
 func (s *server) features(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	in, err := s.input(q.Get("image"))
+	in, err := s.input(r.Context(), q.Get("image"))
 	if err != nil {
 		return err
 	}
@@ -453,7 +453,7 @@ func (s *server) parseUnit(r *http.Request, needUnit bool) (projectionRequest, e
 }
 
 func (s *server) project(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.input(r.URL.Query().Get("image"))
+	in, err := s.input(r.Context(), r.URL.Query().Get("image"))
 	if err != nil {
 		return err
 	}

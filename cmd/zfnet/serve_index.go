@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/draw"
@@ -90,7 +91,7 @@ func (s *server) indexedTop9(w http.ResponseWriter, r *http.Request, p projectio
 		if s.ixSrc != s.src {
 			key = fmt.Sprintf("train%d", e.Example)
 		}
-		in, err := s.inputOf(s.ixSrc, e.Example, key)
+		in, err := s.inputOf(r.Context(), s.ixSrc, e.Example, key)
 		if err != nil {
 			return true, st.finish(err)
 		}
@@ -139,11 +140,16 @@ func (s *server) indexedTop9(w http.ResponseWriter, r *http.Request, p projectio
 }
 
 // inputOf is example i of src as a model input, cached under key.
-func (s *server) inputOf(src data.Source, i int, key string) (*serveInput, error) {
+func (s *server) inputOf(ctx context.Context, src data.Source, i int, key string) (*serveInput, error) {
 	if in, ok := s.inputs.get(key); ok {
 		return in, nil
 	}
+	release, err := s.decoding(ctx)
+	if err != nil {
+		return nil, err
+	}
 	base, err := s.l.Pre.Base(src, i)
+	release()
 	if err != nil {
 		return nil, err
 	}

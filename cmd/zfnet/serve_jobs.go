@@ -36,6 +36,11 @@ func (s *server) upload(w http.ResponseWriter, r *http.Request) error {
 	if len(body) == 0 {
 		return badRequest("empty upload: send a picture (JPEG, PNG, GIF, BMP or WebP) as the form field \"file\" or as the request body")
 	}
+	release, err := s.decoding(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(body))
 	if err != nil {
 		return badRequest("%s is not a picture this server reads (JPEG, PNG, GIF, BMP or WebP): %v", uploadName(name), err)
@@ -296,7 +301,7 @@ func (s *server) top9(w http.ResponseWriter, r *http.Request) error {
 // prediction): the paper's Fig. 7 for one unit. It holds one deconvnet for
 // its whole run and stops when the browser goes away.
 func (s *server) occlusion(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.input(r.URL.Query().Get("image"))
+	in, err := s.input(r.Context(), r.URL.Query().Get("image"))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,10 @@ type server struct {
 	names []string    // file names of src's pictures, when known
 	pool  *netPool
 	base  context.Context // ends at shutdown
+
+	// decode bounds the pictures decoded at once (a page of thumbnails of
+	// photographs, uploads): each can take a few hundred MB while decoded.
+	decode chan struct{}
 
 	uploads *lru[*serveInput]
 	inputs  *lru[*serveInput]
@@ -85,7 +90,7 @@ func newServer(l *loaded, opt serveOptions) (*server, error) {
 	per := 4*in[0]*in[1]*in[2] + 4*in[1]*in[2]
 	s := &server{l: l, opt: opt, base: context.Background(),
 		uploads: newLRU[*serveInput](opt.Uploads), inputs: newLRU[*serveInput](min(1024, max(16, (64<<20)/per))),
-		indexes: map[indexKey]*indexBuild{}, indexBuilt: map[indexKey]bool{}}
+		indexes: map[indexKey]*indexBuild{}, indexBuilt: map[indexKey]bool{}, decode: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 	if l.Set != nil && l.Set.Test != nil {
 		s.src = l.Set.Test
 	}
@@ -247,7 +252,7 @@ func notFound(format string, args ...any) error {
 
 // input resolves an image id: "d<N>" is picture N of the set, "u<hex>" an
 // upload.
-func (s *server) input(id string) (*serveInput, error) {
+func (s *server) input(ctx context.Context, id string) (*serveInput, error) {
 	if id == "" {
 		return nil, badRequest("missing image: give image=d<N> (a picture of the set) or the id of an upload")
 	}
@@ -271,7 +276,12 @@ func (s *server) input(id string) (*serveInput, error) {
 		if i >= s.src.Len() {
 			return nil, notFound("image %q: the set %s has pictures d0 to d%d", id, s.src.Name(), s.src.Len()-1)
 		}
+		release, err := s.decoding(ctx)
+		if err != nil {
+			return nil, err
+		}
 		base, err := s.l.Pre.Base(s.src, i)
+		release()
 		if err != nil {
 			return nil, &httpError{http.StatusUnprocessableEntity, fmt.Sprintf("image %s: %v", id, err)}
 		}
@@ -291,6 +301,16 @@ func (s *server) prepare(id string, base *data.Image) *serveInput {
 	x := make([]float32, s.l.Pre.Geometry.Size())
 	s.l.Pre.ApplyCrop(base.Pix, s.l.Mean, s.l.Pre.CenterCrop(), x)
 	return &serveInput{id: id, x: x, label: base.Label, img: data.ToImage(x, s.l.Pre.Geometry, s.l.Mean)}
+}
+
+// decoding waits for a decoding slot; call release when done.
+func (s *server) decoding(ctx context.Context) (release func(), err error) {
+	select {
+	case s.decode <- struct{}{}:
+		return func() { <-s.decode }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func newUploadID() string {
