@@ -16,6 +16,34 @@ import (
 	"github.com/zfnet/zfnet/data"
 )
 
+// zfnet serve: the HTTP interface. The page (web/, embedded) uses these
+// endpoints; they are plain JSON and PNG, usable from scripts too. Images
+// are named by id: d<N> is picture N of the set (--data's test split or the
+// --images folder), u<hex> an upload. Errors are JSON {"error": "..."}
+// with a 4xx status for what the request got wrong.
+//
+//	GET  /                    the page; its query (image, layer, unit, y, x, rule, lrn, sort, all) is the view
+//	GET  /healthz             200 "ok: ARCH" once the model is loaded
+//	GET  /api/model           architecture, input shape, layers (name, kind, maps, h, w), rules, index
+//	GET  /api/inputs          ?offset&limit: the set's picture ids and names
+//	GET  /api/thumb           ?image&size: PNG thumbnail of the input as the model sees it
+//	GET  /api/input           ?image: PNG of the input as the model sees it (mean added back)
+//	POST /api/upload          a picture (multipart field "file", or the body): {"id": "u..."}
+//	GET  /api/predict         ?image: top-5 classes with names and probabilities, and the true class when known
+//	GET  /api/features        ?image&layer: every map of the layer in one PNG sprite (data: URL), per-map max and mean
+//	GET  /api/project         ?image&layer&unit[&y&x][&rule][&lrn=1]: the unit projected to pixels (PNG data: URL),
+//	                          its position, value and receptive field; without y, x the map's strongest position
+//	GET  /api/filters         ?layer[&unit]: PNG of a convolution's filters (default: the first), or of one map's
+//	GET  /api/top9            ?layer&unit[&rule][&lrn]: NDJSON progress lines, then the map's top-9 figure and images,
+//	                          from --index or from an index built on demand over the set's first --index-images
+//	GET  /api/occlusion       ?image&layer&unit[&size&stride]: NDJSON progress, then the unit's activation and the
+//	                          class probability as a gray square slides over the image
+//
+// Requests that compute borrow one of --workers deconvnets (a Gorgonia
+// machine is not safe for concurrent use); at most --queue wait, the rest
+// get 503. A request ends when its client goes away: queued ones at once,
+// occlusion between positions, a projection after the pass under way.
+
 func init() {
 	register("serve", "explore the network's units live in the browser: feature maps, projections, top-9, occlusion, filters", runServe)
 }

@@ -184,6 +184,8 @@ func TestServeBrowser(t *testing.T) {
 	if loc := eval("location", `location.search`); !strings.Contains(loc, "rule=guided") {
 		t.Errorf("the URL %q does not hold the rule", loc)
 	}
+	run("strongest", 10*time.Second, chromedp.Click(chromedp.ID("strongest-btn")))
+	poll("the strongest position", `!location.search.includes('&y=') && document.getElementById('unit-title').textContent.includes('strongest')`)
 	run("compare all rules", 10*time.Second, chromedp.Click(chromedp.ID("all-rules")))
 	poll("the other rules appear", `document.querySelectorAll('#others img').length === 2`)
 

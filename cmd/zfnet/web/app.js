@@ -297,7 +297,8 @@ async function project() {
   if (!p) return;
   $('projection').src = p.projection;
   $('projection').dataset.rule = p.rule;
-  $('proj-caption').textContent = `${p.rule}${p.lrn ? ' through LRN' : ''}: activation ${p.value.toPrecision(3)} at (${p.y}, ${p.x}); server ${p.ms} ms`;
+  $('proj-caption').textContent = `${p.rule}${p.lrn ? ' through LRN' : ''}: activation ${p.value.toPrecision(3)} at (${p.y}, ${p.x}); server ${p.ms} ms` +
+    (p.peak === 0 ? '. The unit does not fire here, so there is nothing to project: click a bright spot, or "strongest".' : '');
   for (const id of ['proj-field']) {
     const box = $(id);
     const s = 224 / Math.max(p.w, p.h);
@@ -438,6 +439,12 @@ function wire() {
   }
   $('lrn').addEventListener('change', () => { state.lrn = $('lrn').checked; writeURL(); if (state.unit >= 0) project(); });
   $('all-rules').addEventListener('change', () => { state.all = $('all-rules').checked; writeURL(); if (state.unit >= 0) project(); });
+  $('strongest-btn').addEventListener('click', () => {
+    state.y = -1; state.x = -1;
+    writeURL();
+    drawTiles();
+    project();
+  });
   $('top9-btn').addEventListener('click', top9);
   $('occ-btn').addEventListener('click', occlusion);
   $('cancel-btn').addEventListener('click', () => {
