@@ -250,3 +250,59 @@ func TestServeArchitectures(t *testing.T) {
 		})
 	}
 }
+
+// TestServePictureFolder serves a 224x224 network on a folder of pictures
+// (--images): names, thumbnails, the on-demand top-9 over the folder and
+// an occlusion on a photograph-sized input.
+func TestServePictureFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 224x224 network")
+	}
+	dir := t.TempDir()
+	for i, name := range []string{"b.png", "a.png", "c.png"} {
+		pic := image.NewRGBA(image.Rect(0, 0, 260+20*i, 240))
+		for j := range pic.Pix {
+			pic.Pix[j] = uint8(j*(3+i) + j/900)
+		}
+		if err := os.WriteFile(dir+"/"+name, pngBytes(t, pic), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mf := modelFlags{weights: "../../zfnet/testdata/pretrained/caffe_zfnet.onnx", imageDir: dir}
+	l, err := mf.load(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServer(l, defaultServeOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.names = pictureNames(dir)
+	ts := httptest.NewServer(s.handler())
+	defer func() { ts.Close(); s.Close() }()
+	list := get(t, ts, "/api/inputs").json(t)
+	items := list["items"].([]any)
+	if len(items) != 3 || items[0].(map[string]any)["name"] != "a.png" {
+		t.Fatalf("inputs: %v", list)
+	}
+	mustOK(t, get(t, ts, "/api/thumb?image=d2"), "thumb")
+	pr := get(t, ts, "/api/predict?image=d0").json(t)
+	if pr["name"] != "a.png" {
+		t.Errorf("predict names the picture %v", pr["name"])
+	}
+	a := get(t, ts, "/api/top9?layer=conv5&unit=0")
+	mustOK(t, a, "top9")
+	ls := a.lines(t)
+	if res, ok := ls[len(ls)-1]["result"].(map[string]any); !ok || res["images"].(float64) != 3 {
+		t.Errorf("top9 over the folder: %v", ls[len(ls)-1])
+	}
+	oc := get(t, ts, "/api/occlusion?image=d1&layer=conv5&unit=0&stride=32&size=48")
+	mustOK(t, oc, "occlusion")
+	ol := oc.lines(t)
+	if res, ok := ol[len(ol)-1]["result"].(map[string]any); !ok || res["rows"].(float64) != 7 {
+		t.Errorf("occlusion: %v", ol[len(ol)-1])
+	}
+	if n := s.stats.failures.Load(); n != 0 {
+		t.Errorf("%d requests failed with 5xx", n)
+	}
+}
