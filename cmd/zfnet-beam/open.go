@@ -116,6 +116,14 @@ func (s Spec) open() (*opened, error) {
 		src = set.Test
 		if s.Split == "train" {
 			src = set.Train
+			if set.Val != nil {
+				// As zfnet index build: the whole training split, a
+				// run's held-out share included.
+				if set, err = data.Open(spec, data.OpenOptions{}); err != nil {
+					return nil, err
+				}
+				src = set.Train
+			}
 		}
 	default:
 		return nil, fmt.Errorf("nothing to index: give --data or --images")

@@ -88,12 +88,13 @@ func runIndexBuild(args []string) error {
 	mode := fs.String("mode", "image", "image: one entry per image and unit (the paper's); position: every position competes")
 	out := fs.String("out", "", "index folder to write (required)")
 	shard := fs.String("shard", "", "build shard i/N (0-based): a deterministic 1/N of the examples, in whole batches; merge the N with zfnet index merge")
-	split := fs.String("split", "test", "which part of --data: test or train (--images: the pictures)")
+	split := fs.String("split", "test", "which part of --data: test, or train (the whole training split, a run's held-out share included; --images: the pictures)")
 	limit := fs.Int("limit", 0, "only the first N examples (default: all)")
 	batch := fs.Int("batch", 64, "images per forward pass (shards and their merge need the same)")
 	every := fs.Int("save-every", 10000, "save the state every N images (0: only on Ctrl-C)")
 	threads := fs.Int("threads", 0, "CPU threads (GOMAXPROCS; 0: all cores)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	profile := cpuProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -119,6 +120,11 @@ func runIndexBuild(args []string) error {
 		return err
 	}
 	setThreads(*threads)
+	stopProfile, err := profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	l, err := mf.load(false)
 	if err != nil {
 		return err
@@ -184,6 +190,15 @@ func indexSource(l *loaded, split string, limit int, pictures bool) (data.Source
 			return nil, fmt.Errorf("--split train: %s has no training part", l.Set.Name)
 		}
 		src = l.Set.Train
+		if l.Set.Val != nil {
+			// A set with its own test split, of which the run held out a
+			// validation share: the index covers the whole training split.
+			set, err := data.Open(l.Set.Name, data.OpenOptions{})
+			if err != nil {
+				return nil, err
+			}
+			src = set.Train
+		}
 	}
 	if src == nil || src.Len() == 0 {
 		return nil, fmt.Errorf("%s: no examples to index", l.Set.Name)

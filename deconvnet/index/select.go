@@ -84,12 +84,6 @@ func (t *top) offer(e Entry, k int) {
 	}
 }
 
-// full reports whether the heap holds k entries and v cannot enter it
-// (a quick pre-check before building an Entry).
-func (t *top) rejects(v float32, k int) bool {
-	return len(t.e) == k && v < t.e[0].Value
-}
-
 // sorted is the entries, best first.
 func (t *top) sorted() []Entry {
 	out := slices.Clone(t.e)
@@ -145,7 +139,21 @@ func (s *Selector) Offer(layer int, act []float32, hw, w int, examples []int) er
 		for u := 0; u < units; u++ {
 			plane := act[(r*units+u)*hw : (r*units+u+1)*hw]
 			t := &tops[u]
+			// thr: values below it cannot enter (the worst kept once the
+			// unit is full, else the smallest positive float). One
+			// comparison per activation; a NaN fails it and is caught below.
+			thr := t.threshold(k)
 			if s.Mode == PerImage {
+				below := true
+				for _, v := range plane {
+					if !(v < thr) {
+						below = false
+						break
+					}
+				}
+				if below {
+					continue
+				}
 				best := 0
 				bv := plane[0]
 				for i, v := range plane {
@@ -158,27 +166,32 @@ func (s *Selector) Offer(layer int, act []float32, hw, w int, examples []int) er
 				if bv != bv {
 					return errors.Errorf("index: NaN activation at unit %d, position 0 of example %d", u, ex)
 				}
-				if !(bv > 0) || t.rejects(bv, k) {
-					continue
+				if bv >= thr {
+					t.offer(Entry{Value: bv, Example: ex, Y: best / w, X: best % w}, k)
 				}
-				t.offer(Entry{Value: bv, Example: ex, Y: best / w, X: best % w}, k)
 				continue
 			}
 			for i, v := range plane {
-				if !(v > 0) {
-					if v != v {
-						return errors.Errorf("index: NaN activation at unit %d, position %d of example %d", u, i, ex)
-					}
+				if v < thr {
 					continue
 				}
-				if t.rejects(v, k) {
-					continue
+				if v != v {
+					return errors.Errorf("index: NaN activation at unit %d, position %d of example %d", u, i, ex)
 				}
 				t.offer(Entry{Value: v, Example: ex, Y: i / w, X: i % w}, k)
+				thr = t.threshold(k)
 			}
 		}
 	}
 	return nil
+}
+
+// threshold is the least value that may still enter.
+func (t *top) threshold(k int) float32 {
+	if len(t.e) == k {
+		return t.e[0].Value
+	}
+	return math.SmallestNonzeroFloat32
 }
 
 // Add offers one entry to a unit directly (merging).
