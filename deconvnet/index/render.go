@@ -1,0 +1,166 @@
+package index
+
+import (
+	"fmt"
+	"image"
+	"image/draw"
+	"io"
+	"math"
+	"slices"
+
+	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
+)
+
+// Check says whether ix was built from d's model with cfg's preprocessing
+// and mean over src (the same fingerprint, source name and size): an index
+// of another model, or of other data, is an error naming what differs.
+func (ix *Index) Check(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig) error {
+	if fp := Fingerprint(d.Model, cfg.Pre, cfg.Mean); fp != ix.Fingerprint {
+		return errors.Errorf("index of %s (%.19s...) does not belong to this model (%s, %.19s...): other weights, preprocessing or mean",
+			ix.Arch, ix.Fingerprint, d.Model.Arch.Name, fp)
+	}
+	if src.Name() != ix.Source || src.Len() != ix.Examples {
+		return errors.Errorf("index of %s (%d examples) does not belong to %s (%d examples): give the data it was built over", ix.Source, ix.Examples, src.Name(), src.Len())
+	}
+	return nil
+}
+
+// TopK renders a layer of the index as deconvnet.TopKLayers does after its
+// scan (the paper's Fig. 2): the forward pass runs again only for the
+// examples the entries name, each entry is projected from its stored
+// position, and the recomputed activation is compared with the stored
+// value; a mismatch (beyond float rounding) is reported to warn, as the
+// Deep Visualization Toolbox does, and the entry is drawn anyway. maps
+// selects units (nil: all). ix must pass Check for d, src and cfg.
+func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layer string, maps []int, opt deconvnet.Options, warn func(string)) (*deconvnet.TopK, error) {
+	if err := ix.Check(d, src, cfg); err != nil {
+		return nil, err
+	}
+	li := ix.LayerIndex(layer)
+	if li < 0 {
+		return nil, errors.Errorf("the index has no layer %s (it has %s)", layer, joinNames(ix.Layers))
+	}
+	l := ix.Layers[li]
+	if maps == nil {
+		maps = make([]int, l.Units)
+		for i := range maps {
+			maps[i] = i
+		}
+	}
+	for _, m := range maps {
+		if m < 0 || m >= l.Units {
+			return nil, errors.Errorf("layer %s has %d units (0 to %d), asked for %d", layer, l.Units, l.Units-1, m)
+		}
+	}
+	g := cfg.Pre.Geometry
+	out := &deconvnet.TopK{Layer: l.Name, Source: ix.Source, Images: ix.Examples, K: ix.K, Opt: opt, Maps: slices.Clone(maps),
+		Hits: make([][]deconvnet.Hit, len(maps)), C: g.C, Window: l.Field}
+	type want struct {
+		mi, j int
+		e     Entry
+	}
+	var ws []want
+	for mi, m := range maps {
+		out.Hits[mi] = make([]deconvnet.Hit, len(ix.Entries[li][m]))
+		for j, e := range ix.Entries[li][m] {
+			ws = append(ws, want{mi, j, e})
+		}
+	}
+	if len(ws) == 0 {
+		return out, nil
+	}
+	slices.SortStableFunc(ws, func(a, b want) int { return a.e.Example - b.e.Example })
+	idx := make([]int, len(ws))
+	for i, w := range ws {
+		idx[i] = w.e.Example
+	}
+	cfg.BatchSize, cfg.Train, cfg.Shuffle, cfg.TenCrop, cfg.DropLast = d.Batch, false, false, false, false
+	loader, err := data.NewLoader(data.Subset(src, src.Name()+" (indexed winners)", idx), cfg)
+	if err != nil {
+		return nil, errors.Wrap(err, "index")
+	}
+	st := loader.Start(0, 0)
+	defer st.Close()
+	size := g.Size()
+	for {
+		b, err := st.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "index: reloading the examples of %s", layer)
+		}
+		if _, err := d.Forward(b.X); err != nil {
+			return nil, err
+		}
+		targets := make([]deconvnet.Target, b.Valid)
+		for r := range targets {
+			w := ws[b.Indices[r]]
+			targets[r] = deconvnet.Target{Map: maps[w.mi], Y: w.e.Y, X: w.e.X}
+		}
+		projs, picked, err := d.ProjectTargets(l.Name, targets, opt)
+		if err != nil {
+			return nil, err
+		}
+		for r := range targets {
+			w := ws[b.Indices[r]]
+			if v, s := picked[r].Value, w.e.Value; math.Abs(float64(v-s)) > 1e-3*math.Abs(float64(s))+1e-5 && warn != nil {
+				warn(fmt.Sprintf("%s unit %d: example %d gives %g at (%d, %d) now, the index says %g (changed data or a non-deterministic input pipeline?)",
+					l.Name, maps[w.mi], w.e.Example, v, w.e.Y, w.e.X, s))
+			}
+			f, err := deconvnet.ReceptiveField(d.Model, l.Output, w.e.Y, w.e.X)
+			if err != nil {
+				return nil, err
+			}
+			x := b.X[r*size : (r+1)*size]
+			label := b.Labels[r]
+			out.Hits[w.mi][w.j] = deconvnet.Hit{Value: w.e.Value, Index: w.e.Example, Label: label, Y: w.e.Y, X: w.e.X, Field: f,
+				Projection: crop(projs[r], g.C, g.H, g.W, f.Window),
+				Patch:      cropImage(data.ToImage(x, g, cfg.Mean), f.Window)}
+		}
+		st.Recycle(b)
+	}
+	return out, nil
+}
+
+func joinNames(ls []Layer) string {
+	s := ""
+	for i, l := range ls {
+		if i > 0 {
+			s += ", "
+		}
+		s += l.Name
+	}
+	return s
+}
+
+// crop cuts window w out of a planar C x H x W array, zeros outside.
+func crop(v []float32, c, h, wd int, w image.Rectangle) []float32 {
+	out := make([]float32, c*w.Dy()*w.Dx())
+	i := 0
+	for ch := 0; ch < c; ch++ {
+		for y := w.Min.Y; y < w.Max.Y; y++ {
+			for x := w.Min.X; x < w.Max.X; x++ {
+				if y >= 0 && y < h && x >= 0 && x < wd {
+					out[i] = v[(ch*h+y)*wd+x]
+				}
+				i++
+			}
+		}
+	}
+	return out
+}
+
+// cropImage cuts window w out of img, deconvnet.PatchFill outside it.
+func cropImage(img image.Image, w image.Rectangle) image.Image {
+	out := image.NewRGBA(image.Rect(0, 0, w.Dx(), w.Dy()))
+	draw.Draw(out, out.Bounds(), image.NewUniform(deconvnet.PatchFill), image.Point{}, draw.Src)
+	in := w.Intersect(img.Bounds())
+	if !in.Empty() {
+		draw.Draw(out, in.Sub(w.Min), img, in.Min, draw.Src)
+	}
+	return out
+}
