@@ -682,3 +682,74 @@ func TestServeShutdown(t *testing.T) {
 		t.Error("the server still answers after shutdown")
 	}
 }
+
+// TestServeNeverFails throws random combinations of odd parameter values
+// at every endpoint: each answer is 200 or a 4xx with a JSON message,
+// never a 5xx or a panic.
+func TestServeNeverFails(t *testing.T) {
+	s, ts := newServeTest(t, defaultServeOptions())
+	up := postUpload(t, ts, "x.png", pngBytes(t, testDigit(40, 40)))
+	mustOK(t, up, "upload")
+	uid := up.json(t)["id"].(string)
+	values := map[string][]string{
+		"image":  {"", "d0", "d9999", "d10000", "d-1", "d1e3", "u", uid, "uZZ", "../x", "%00", "d 1", "D0", "d٣"},
+		"layer":  {"", "conv1", "conv5", "fc6", "fc8", "pool5", "norm1", "relu1", "dropout6", "CONV1", "conv1 ", "x"},
+		"unit":   {"", "0", "7", "8", "63", "-1", "1.5", "9999999999999999999", "NaN"},
+		"y":      {"", "0", "6", "27", "-3", "x"},
+		"x":      {"", "0", "6", "27", "-3", "x"},
+		"rule":   {"", "deconvnet", "guided", "saliency", "Guided", "all"},
+		"lrn":    {"", "0", "1", "true", "2"},
+		"offset": {"", "0", "9999", "10000", "-1"},
+		"limit":  {"", "1", "500", "501", "0"},
+		"size":   {"", "8", "1", "28", "29", "0"},
+		"stride": {"", "1", "14", "28", "0", "-2"},
+	}
+	endpoints := []string{"/api/inputs", "/api/thumb", "/api/input", "/api/predict", "/api/features", "/api/project", "/api/filters", "/api/top9", "/api/occlusion"}
+	rng := rand.New(rand.NewPCG(7, 7))
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s.opt.IndexImages = 100
+	codes := map[int]int{}
+	for i := 0; i < 400; i++ {
+		q := url.Values{}
+		for _, k := range keys {
+			if v := values[k][rng.IntN(len(values[k]))]; v != "" {
+				q.Set(k, v)
+			}
+		}
+		if q.Get("stride") == "1" { // keep occlusions short
+			q.Set("stride", "14")
+		}
+		path := endpoints[rng.IntN(len(endpoints))] + "?" + q.Encode()
+		a := get(t, ts, path)
+		codes[a.code]++
+		switch {
+		case a.code == 200:
+		case a.code >= 400 && a.code < 500:
+			if msg, _ := a.json(t)["error"].(string); msg == "" {
+				t.Errorf("GET %s: %d without a message", path, a.code)
+			}
+		default:
+			t.Errorf("GET %s: %d %.300s", path, a.code, a.body)
+		}
+		// A stream that started fine may still end in an error line: only
+		// for server faults, which must not happen.
+		if a.code == 200 && a.ct == "application/x-ndjson" {
+			for _, l := range a.lines(t) {
+				if l["error"] != nil {
+					t.Errorf("GET %s: stream ended with %v", path, l["error"])
+				}
+			}
+		}
+	}
+	t.Logf("answers: %v", codes)
+	if codes[200] == 0 {
+		t.Errorf("no request succeeded: the generator is too harsh to test anything")
+	}
+	if n := s.stats.failures.Load(); n != 0 {
+		t.Errorf("%d requests failed with 5xx", n)
+	}
+}
