@@ -3,8 +3,10 @@
 // strongest activations over a data set of any size, with the example,
 // the position and the receptive field of each. The paper's Fig. 2 (top 9
 // per feature map over the validation set) and Fig. 4 (the strongest over
-// the training set, per snapshot) are read from one; so are
-// `zfnet visualize top9 --index` and the gallery.
+// the training set, per snapshot) are read from one: Index.TopK draws a
+// layer's grids re-running the forward pass only for the examples the
+// index names, and warns where a recomputed activation differs from the
+// stored one.
 //
 // # Selection
 //

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/pkg/errors"
 
@@ -163,4 +165,46 @@ func cropImage(img image.Image, w image.Rectangle) image.Image {
 		draw.Draw(out, in.Sub(w.Min), img, in.Min, draw.Src)
 	}
 	return out
+}
+
+// SourceIn finds, in a data set as zfnet opens it, the examples ix was
+// built over: its test split, its training split (whole, as zfnet index
+// build --split train takes it, or as carved by a run) or the first N of
+// one of them (--limit N), matched by name and size.
+func (ix *Index) SourceIn(set *data.Set) (data.Source, error) {
+	if set == nil {
+		return nil, errors.Errorf("index over %s: no data set given to read its examples from", ix.Source)
+	}
+	base, limit := ix.Source, 0
+	if i := strings.LastIndex(base, "[:"); i > 0 && strings.HasSuffix(base, "]") {
+		if n, err := strconv.Atoi(base[i+2 : len(base)-1]); err == nil && n > 0 {
+			base, limit = base[:i], n
+		}
+	}
+	cands := []data.Source{set.Test, set.Train}
+	if set.Val != nil && set.Train != nil && set.Train.Name() == base {
+		if whole, err := data.Open(set.Name, data.OpenOptions{}); err == nil {
+			cands = append([]data.Source{whole.Train}, cands...)
+		}
+	}
+	for _, c := range cands {
+		if c == nil || c.Name() != base {
+			continue
+		}
+		src := c
+		if limit > 0 {
+			if limit > c.Len() {
+				continue
+			}
+			idx := make([]int, limit)
+			for i := range idx {
+				idx[i] = i
+			}
+			src = data.Subset(c, ix.Source, idx)
+		}
+		if src.Len() == ix.Examples {
+			return src, nil
+		}
+	}
+	return nil, errors.Errorf("index over %s (%d examples): %s has no such examples (give the --data or --images it was built over)", ix.Source, ix.Examples, set.Name)
 }

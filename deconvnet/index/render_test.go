@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/testenv"
 	"github.com/zfnet/zfnet/deconvnet"
 )
 
@@ -74,5 +76,30 @@ func TestTopKFromIndex(t *testing.T) {
 	}
 	if _, err := ix.TopK(d, src, cfg, "conv4", nil, deconvnet.Options{}, nil); err == nil || !strings.Contains(err.Error(), "no layer conv4") {
 		t.Fatalf("other layer: %v", err)
+	}
+}
+
+func TestSourceIn(t *testing.T) {
+	set, err := data.Open("mnist", data.OpenOptions{ValFraction: 1.0 / 12, Seed: 1})
+	if err != nil {
+		testenv.SkipLoudly(t, "MNIST is not installed (a module dependency: run go mod download): %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+		ok   bool
+	}{
+		{"mnist/test", 10000, true},
+		{"mnist/test[:50]", 50, true},
+		{"mnist/train", 60000, true}, // the whole split, though the run carved a validation share
+		{"mnist/train[:300]", 300, true},
+		{"mnist/train", 59999, false},
+		{"fashion-mnist/test", 10000, false},
+	} {
+		ix := &Index{Header: Header{Source: c.name, Examples: c.n}}
+		src, err := ix.SourceIn(set)
+		if c.ok != (err == nil) || (err == nil && (src.Name() != c.name || src.Len() != c.n)) {
+			t.Errorf("%s (%d): %v %v", c.name, c.n, src, err)
+		}
 	}
 }
