@@ -36,9 +36,12 @@ func runGallery(args []string) error {
 	} else if mf.imageDir == "" && mf.data == "" {
 		return fmt.Errorf("--weights needs pictures to look at: give --images DIR (a folder of pictures) or --data")
 	}
-	if _, err := mf.load(false); err != nil { // fail before any experiment runs
+	l, err := mf.load(false) // fail before any experiment runs
+	if err != nil {
 		return err
 	}
+	in := l.Model.Arch.Input
+	small := in[1] <= 64 && in[2] <= 64
 	dir := mf.outPath(*out)
 	var common []string
 	for _, f := range []struct{ name, v string }{{"checkpoint", mf.checkpoint}, {"weights", mf.weights}, {"arch", mf.arch},
@@ -60,8 +63,16 @@ func runGallery(args []string) error {
 		{"invariance", nil},
 		{"correspondence", nil},
 		{"evolution", nil},
+		// The later methods: lighter settings than the command's defaults,
+		// which take minutes per image on a 224x224 network.
+		{"methods", []string{"--samples", "10", "--steps", "24", "--variants=false"}},
+		{"actmax", nil},
 	}
 	for _, s := range steps {
+		if s.name == "actmax" && !small {
+			fmt.Fprintf(os.Stderr, "gallery: activation maximization takes minutes per unit at %dx%d; run zfnet visualize actmax for it\n", in[1], in[2])
+			continue
+		}
 		if s.name == "evolution" {
 			if *ck == "" {
 				fmt.Fprintf(os.Stderr, "gallery: feature evolution needs a training run's snapshots; skipping it for --weights\n")
