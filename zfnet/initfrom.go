@@ -142,7 +142,7 @@ func (s *initSource) copyInto(m *Model, reinit bool) {
 func (s *initSource) describe(m *Model, reinit bool, frozen []string) string {
 	msg := fmt.Sprintf("initialized from %s: %s", s.Path, s.About)
 	if reinit {
-		msg += fmt.Sprintf("; last layer %s re-initialized for %d classes (the file's: %d, %s)", m.HeadLayer(), m.Arch.Classes, s.Model.Arch.Classes, classList(s.Classes))
+		msg += fmt.Sprintf("; last layer %s re-initialized for the data's %d classes (the file's %d: %s)", m.HeadLayer(), m.Arch.Classes, s.Model.Arch.Classes, classList(s.Classes))
 	}
 	if len(frozen) > 0 {
 		msg += "; frozen: " + strings.Join(frozen, ", ")

@@ -97,7 +97,7 @@ func TestInitFromFreezeResume(t *testing.T) {
 	if _, err := Train(context.Background(), fresh, false, hooks); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(logs, func(l string) bool { return strings.Contains(l, "fc8 re-initialized for 10 classes") }) {
+	if !slices.ContainsFunc(logs, func(l string) bool { return strings.Contains(l, "fc8 re-initialized for the data's 10 classes") }) {
 		t.Errorf("no log line saying fc8 was re-initialized: %q", logs)
 	}
 }
