@@ -160,3 +160,24 @@ func BenchmarkOpConvZFNet(b *testing.B) {
 func denseOf(x []float32, s opShape) *tensor.Dense {
 	return tensor.New(tensor.WithShape(s.n, s.c, s.h, s.w), tensor.WithBacking(x))
 }
+
+// BenchmarkOpWinogradZFNet times winogradForward (F(2x2, 3x3)) on zfnet's
+// 3x3 layers at batch 8, reporting the effective GFLOP/s (the direct
+// convolution's FLOPs over the time), to set beside OpConvZFNet's forward.
+func BenchmarkOpWinogradZFNet(b *testing.B) {
+	for _, l := range []struct {
+		name string
+		c, o int
+	}{{"conv3", 256, 512}, {"conv4", 512, 1024}, {"conv5", 1024, 512}} {
+		cb, err := NewConvBench(8, l.c, 13, 13, l.o, 3, 1, 1, 1, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(l.name+"/forward", func(b *testing.B) {
+			for b.Loop() {
+				winogradForward(cb.g, cb.x, cb.w, cb.b, cb.y)
+			}
+			b.ReportMetric(cb.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

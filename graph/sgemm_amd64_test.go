@@ -30,3 +30,26 @@ func sgName(p *sgPath) string {
 	}
 	return p.name
 }
+
+// BenchmarkSgemmKernel times each path's widest micro-kernel alone on
+// operands in L1 (kc = 256, beta = 1): the ceiling the packing and caches
+// leave the whole SGEMM below. One core: GFLOP/s over the core's clock is
+// the FLOPs per cycle (64 at most with two 512-bit FMA units, 32 with AVX2).
+func BenchmarkSgemmKernel(b *testing.B) {
+	const kc = 256
+	a := make([]float32, 12*kc)
+	bp := make([]float32, 32*kc)
+	c := make([]float32, 12*32)
+	for _, name := range sgemmAvailable() {
+		p := sgPathNamed(name)
+		if p == nil {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				p.kern(p.nr, kc, &a[0], &bp[0], &c[0], p.nr, 1, 1)
+			}
+			b.ReportMetric(2*float64(p.mr*p.nr*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,118 @@
+package graph
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// convDirect64 is the direct convolution in float64, the reference.
+func convDirect64(g convGeom, x, w, b []float64) []float64 {
+	y := make([]float64, g.N*g.O*g.OH*g.OW)
+	for n := 0; n < g.N; n++ {
+		for o := 0; o < g.O; o++ {
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					var s float64
+					if b != nil {
+						s = b[o]
+					}
+					for c := 0; c < g.C; c++ {
+						for kh := 0; kh < g.KH; kh++ {
+							ih := oh*g.Stride - g.Pad + kh
+							if ih < 0 || ih >= g.H {
+								continue
+							}
+							for kw := 0; kw < g.KW; kw++ {
+								iw := ow*g.Stride - g.Pad + kw
+								if iw < 0 || iw >= g.W {
+									continue
+								}
+								s += x[((n*g.C+c)*g.H+ih)*g.W+iw] * w[((o*g.C+c)*g.KH+kh)*g.KW+kw]
+							}
+						}
+					}
+					y[((n*g.O+o)*g.OH+oh)*g.OW+ow] = s
+				}
+			}
+		}
+	}
+	return y
+}
+
+// TestWinogradForward: F(2x2, 3x3) in float32 against the float64 direct
+// convolution, under every SGEMM path, on odd and even maps and paddings 0
+// to 2: the largest error relative to the output's largest magnitude stays
+// under 1e-5 (the bound; oneDNN's Winograd is about 1e-7 in L2).
+// The input gradient through winogradTransposedWeights is checked the same
+// way against convBackwardInput in float64.
+func TestWinogradForward(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(7))
+		for _, s := range [][6]int{{2, 5, 13, 7, 1, 1}, {1, 3, 8, 4, 0, 0}, {3, 16, 9, 20, 2, 1}, {2, 64, 13, 24, 1, 1}, {1, 2, 1, 3, 1, 0}} {
+			n, c, h, o, pad, bias := s[0], s[1], s[2], s[3], s[4], s[5]
+			g, err := newConvGeom(n, c, h, h+1, o, 3, 3, 1, pad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x64, w64, b64 := randF64(rng, n*c*h*(h+1)), randF64(rng, o*c*9), randF64(rng, o)
+			if bias == 0 {
+				b64 = nil
+			}
+			want := convDirect64(g, x64, w64, b64)
+			y := make([]float32, len(want))
+			winogradForward(g, f32(x64), f32(w64), f32(b64), y)
+			checkRel(t, "forward", s, y, want)
+
+			// Input gradient: dx = conv(dy, rot180(w)^T) with padding 2 - pad.
+			if pad > 2 {
+				continue
+			}
+			dy := randF64(rng, n*o*g.OH*g.OW)
+			dx64 := make([]float64, n*c*h*(h+1))
+			convBackwardInput(g, dy, w64, dx64)
+			gt, err := newConvGeom(n, o, g.OH, g.OW, c, 3, 3, 1, 2-pad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wt := make([]float32, len(w64))
+			winogradTransposedWeights(o, c, f32(w64), wt)
+			dx := make([]float32, len(dx64))
+			winogradForward(gt, f32(dy), wt, nil, dx)
+			checkRel(t, "input gradient", s, dx, dx64)
+		}
+	})
+}
+
+func randF64(rng *rand.Rand, n int) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = float64(float32(rng.NormFloat64()))
+	}
+	return s
+}
+
+func f32(s []float64) []float32 {
+	if s == nil {
+		return nil
+	}
+	r := make([]float32, len(s))
+	for i, v := range s {
+		r[i] = float32(v)
+	}
+	return r
+}
+
+func checkRel(t *testing.T, what string, s [6]int, got []float32, want []float64) {
+	t.Helper()
+	var maxAbs, maxErr float64
+	for i, w := range want {
+		maxAbs = max(maxAbs, math.Abs(w))
+		maxErr = max(maxErr, math.Abs(float64(got[i])-w))
+	}
+	rel := maxErr / maxAbs
+	t.Logf("%s %v: max error / max |y| = %.2g", what, s, rel)
+	if !(rel < 1e-5) {
+		t.Errorf("%s %v: max error %.3g of max |y| %.3g (relative %.3g), want < 1e-5", what, s, maxErr, maxAbs, rel)
+	}
+}
