@@ -412,14 +412,18 @@ type CurveConfig struct {
 	ScratchMinSteps, ScratchMaxSteps, ScratchEpochs int
 	ScratchBatch                                    int
 	ScratchLR                                       float64
-	Seed                                            int64
+	// FineTune also trains the whole network from the model's weights (the
+	// last layer re-initialized) with the from-scratch recipe: the usual
+	// practice, and the same comparison with only the start changed.
+	FineTune bool
+	Seed     int64
 }
 
 // DefaultCurveConfig: 1 to 100 images per class, 3 draws, 2000 test
 // images; from scratch, 30 epochs of 32 clamped to 60..300 steps.
 func DefaultCurveConfig() CurveConfig {
 	return CurveConfig{PerClass: []int{1, 2, 5, 10, 20, 50, 100}, Draws: 3, Test: 2000, Linear: DefaultLinearConfig(),
-		ScratchMinSteps: 60, ScratchMaxSteps: 300, ScratchEpochs: 30, ScratchBatch: 32, ScratchLR: 0.01, Seed: 1}
+		ScratchMinSteps: 60, ScratchMaxSteps: 300, ScratchEpochs: 30, ScratchBatch: 32, ScratchLR: 0.01, FineTune: true, Seed: 1}
 }
 
 // CurvePoint is one number of images per class: test accuracy per draw.
@@ -428,6 +432,7 @@ type CurvePoint struct {
 	Pretrained []float64 // the retrained top layer over the model's features
 	Random     []float64 // the same over a randomly initialized network's features
 	Scratch    []float64 // the whole network trained from a random initialization
+	FineTuned  []float64 `json:",omitempty"` // the whole network trained from the model's weights
 }
 
 // Stat is a mean and standard deviation.
@@ -563,11 +568,17 @@ func TransferCurve(s *TransferSource, cfg CurveConfig) ([]CurvePoint, error) {
 				*v.into = append(*v.into, acc)
 			}
 			if cfg.ScratchMaxSteps > 0 {
-				acc, err := trainScratch(scratchArch, pool.Subset(idx), test, cfg, seed)
+				acc, err := trainScratch(scratchArch, pool.Subset(idx), test, cfg, seed, nil)
 				if err != nil {
 					return nil, errors.Wrap(err, "from scratch")
 				}
 				pt.Scratch = append(pt.Scratch, acc)
+				if cfg.FineTune {
+					if acc, err = trainScratch(scratchArch, pool.Subset(idx), test, cfg, seed, m); err != nil {
+						return nil, errors.Wrap(err, "fine-tuning")
+					}
+					pt.FineTuned = append(pt.FineTuned, acc)
+				}
 			}
 		}
 		pm, psd := Stat(pt.Pretrained)
@@ -577,20 +588,37 @@ func TransferCurve(s *TransferSource, cfg CurveConfig) ([]CurvePoint, error) {
 			sm, ssd := Stat(pt.Scratch)
 			line += fmt.Sprintf(", from scratch %.2f%% ± %.2f", 100*sm, 100*ssd)
 		}
+		if len(pt.FineTuned) > 0 {
+			fm, fsd := Stat(pt.FineTuned)
+			line += fmt.Sprintf(", fine-tuned %.2f%% ± %.2f", 100*fm, 100*fsd)
+		}
 		s.logf("%s", line)
 		points = append(points, pt)
 	}
 	return points, nil
 }
 
-// trainScratch trains a fresh network on train and scores it on test.
-func trainScratch(a Arch, train, test *Inputs, cfg CurveConfig, seed int64) (float64, error) {
+// trainScratch trains a fresh network on train and scores it on test;
+// with from, the network starts from its weights but the last layer's.
+func trainScratch(a Arch, train, test *Inputs, cfg CurveConfig, seed int64, from *Model) (float64, error) {
 	m, err := New(a)
 	if err != nil {
 		return 0, err
 	}
 	if err := m.Initialize(InitHe, seed); err != nil {
 		return 0, err
+	}
+	if from != nil {
+		head := m.HeadLayer()
+		for _, p := range m.Params() {
+			if layerOfParam(m, p.Name) != head {
+				q := from.Param(p.Name)
+				if q == nil || len(q.Data()) != len(p.Data()) {
+					return 0, errors.Errorf("%s does not fit the model's %s", p.Name, from.Arch.Name)
+				}
+				copy(p.Data(), q.Data())
+			}
+		}
 	}
 	n, size := train.N(), train.Geometry.Size()
 	bs := min(cfg.ScratchBatch, n)
@@ -654,12 +682,19 @@ func trainScratch(a Arch, train, test *Inputs, cfg CurveConfig, seed int64) (flo
 // the draws at each point.
 func FormatCurve(w io.Writer, title string, pts []CurvePoint) {
 	scratch := len(pts) > 0 && len(pts[0].Scratch) > 0
+	tuned := len(pts) > 0 && len(pts[0].FineTuned) > 0
 	fmt.Fprintf(w, "%s\n\n| images per class | pretrained, top layer retrained | random weights, top layer retrained |", title)
 	if scratch {
 		fmt.Fprint(w, " from scratch |")
 	}
+	if tuned {
+		fmt.Fprint(w, " pretrained, all layers fine-tuned |")
+	}
 	fmt.Fprint(w, "\n|---|---|---|")
 	if scratch {
+		fmt.Fprint(w, "---|")
+	}
+	if tuned {
 		fmt.Fprint(w, "---|")
 	}
 	fmt.Fprintln(w)
@@ -671,6 +706,9 @@ func FormatCurve(w io.Writer, title string, pts []CurvePoint) {
 		fmt.Fprintf(w, "| %d | %s | %s |", p.PerClass, cell(p.Pretrained), cell(p.Random))
 		if scratch {
 			fmt.Fprintf(w, " %s |", cell(p.Scratch))
+		}
+		if tuned {
+			fmt.Fprintf(w, " %s |", cell(p.FineTuned))
 		}
 		fmt.Fprintln(w)
 	}
@@ -696,6 +734,7 @@ func PlotCurve(path, title string, pts []CurvePoint) error {
 		{"pretrained, top layer retrained", func(c CurvePoint) []float64 { return c.Pretrained }},
 		{"from scratch", func(c CurvePoint) []float64 { return c.Scratch }},
 		{"random weights, top layer retrained", func(c CurvePoint) []float64 { return c.Random }},
+		{"pretrained, all layers fine-tuned", func(c CurvePoint) []float64 { return c.FineTuned }},
 	}
 	for i, s := range series {
 		var xy errPoints
@@ -737,4 +776,3 @@ func (e errPoints) XY(i int) (float64, float64) { return e[i].x, e[i].y }
 func (e errPoints) YError(i int) (float64, float64) {
 	return e[i].e, e[i].e
 }
-

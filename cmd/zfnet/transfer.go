@@ -30,7 +30,8 @@ func runTransfer(args []string) error {
 			"on a sample of the test split. Writes table.md, table.json and table.png.",
 		"curve": "The paper's Fig. 9 on --data: test accuracy against training images per class, several random draws each:\n" +
 			"the model's layers kept and a new softmax trained on --layer's features (the paper's 'retrain the softmax'),\n" +
-			"the same over a randomly initialized network, and the whole network trained from scratch on the same images.\n" +
+			"the same over a randomly initialized network, the whole network trained from scratch on the same images, and\n" +
+			"the whole pretrained network fine-tuned with the same recipe (only the starting weights differ).\n" +
 			"Writes curve.md, curve.json and curve.png.",
 	}[sub]
 	fs := newFlags("transfer "+sub, "", about)
@@ -56,6 +57,7 @@ func runTransfer(args []string) error {
 		fs.IntVar(&cc.Draws, "draws", cc.Draws, "random draws of the training images at each point")
 		fs.StringVar(&cc.Layer, "layer", "", "the layer whose stage output feeds the retrained top layer (default: the one before the last, fc7)")
 		fs.BoolVar(&scratch, "scratch", true, "also train the whole network from scratch on each draw (the slow part)")
+		fs.BoolVar(&cc.FineTune, "fine-tune", cc.FineTune, "also fine-tune the whole pretrained network (last layer re-initialized) with the from-scratch recipe")
 		fs.IntVar(&cc.ScratchMaxSteps, "scratch-steps", cc.ScratchMaxSteps, "at most this many training steps from scratch per draw (30 epochs of 32, at least 60)")
 	}
 	if err := parse(fs, args); err != nil {
