@@ -22,7 +22,8 @@ import (
 // --images folder), u<hex> an upload. Errors are JSON {"error": "..."}
 // with a 4xx status for what the request got wrong.
 //
-//	GET  /                    the page; its query (image, layer, unit, y, x, rule, lrn, sort, all) is the view
+//	GET  /                    the page; its query (image, layer, unit, y, x, rule, lrn, sort, all; explain, class,
+//	                          camlayer, srule, samples, noise, steps, baseline) is the view
 //	GET  /healthz             200 "ok: ARCH" once the model is loaded
 //	GET  /api/model           architecture, input shape, layers (name, kind, maps, h, w), rules, index
 //	GET  /api/inputs          ?offset&limit: the set's picture ids and names
@@ -38,11 +39,19 @@ import (
 //	                          from --index or from an index built on demand over the set's first --index-images
 //	GET  /api/occlusion       ?image&layer&unit[&size&stride]: NDJSON progress, then the unit's activation and the
 //	                          class probability as a gray square slides over the image
+//	GET  /api/explain         ?image&method[&class][&layer][&rule&samples&noise&seed][&steps&baseline]: explain a class
+//	                          (default: the predicted one) by method gradcam (Grad-CAM at layer, default the last
+//	                          convolution), guided-gradcam, smoothgrad (the walk of rule, default saliency, averaged
+//	                          over samples noisy copies, noise a fraction of the input's range) or integrated-gradients
+//	                          (steps from baseline black, mean, blur or gray; with the completeness error); JSON with
+//	                          panels (title, PNG data: URL), the class and the method's numbers. Light defaults by
+//	                          input size (/api/model's explain), samples at most 200, steps at most 300
 //
 // Requests that compute borrow one of --workers deconvnets (a Gorgonia
 // machine is not safe for concurrent use); at most --queue wait, the rest
 // get 503. A request ends when its client goes away: queued ones at once,
-// occlusion between positions, a projection after the pass under way.
+// occlusion between positions, an explanation between its passes, a
+// projection after the pass under way.
 
 func init() {
 	register("serve", "explore the network's units live in the browser: feature maps, projections, top-9, occlusion, filters", runServe)

@@ -32,7 +32,7 @@ var pageTemplate = template.Must(template.ParseFS(webFiles, "web/index.html"))
 var apiMethods = map[string]string{
 	"/api/model": "GET", "/api/inputs": "GET", "/api/thumb": "GET", "/api/input": "GET", "/api/upload": "POST",
 	"/api/predict": "GET", "/api/features": "GET", "/api/project": "GET", "/api/filters": "GET", "/api/top9": "GET",
-	"/api/occlusion": "GET",
+	"/api/occlusion": "GET", "/api/explain": "GET",
 }
 
 // handler routes every endpoint.
@@ -56,6 +56,7 @@ func (s *server) handler() http.Handler {
 	mux.Handle("GET /api/filters", s.api(s.filters))
 	mux.Handle("GET /api/top9", s.api(s.top9))
 	mux.Handle("GET /api/occlusion", s.api(s.occlusion))
+	mux.Handle("GET /api/explain", s.api(s.explain))
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error {
 		if m, ok := apiMethods[r.URL.Path]; ok {
 			w.Header().Set("Allow", m)
@@ -232,6 +233,7 @@ func (s *server) model(w http.ResponseWriter, r *http.Request) error {
 		"hasLRN": hasLRN, "lrnProjectable": lrnOK, "inputs": s.inputCount(), "source": src,
 		"defaultLayer": deconvnet.TopConvLayer(m), "firstConv": first,
 		"maxUploadBytes": s.opt.MaxUpload, "indexImages": s.indexImages(), "index": s.indexInfo(),
+		"explain": s.explainInfo(),
 	})
 }
 

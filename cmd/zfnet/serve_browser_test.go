@@ -29,10 +29,11 @@ func findChromium() string {
 // TestServeBrowser drives the page in headless chromium: it opens the
 // page on the tiny MNIST model, clicks the strongest conv5 map where it is
 // strongest and checks that a projection appears and is not blank, changes
-// the rule, opens a shared link, uploads a picture, runs the top-9 search
-// and the occlusion, and saves screenshots (in ZFNET_SCREENSHOT_DIR when
-// set; ZFNET_SERVE_CHECKPOINT=RUN uses that run's model instead of the tiny
-// one). It skips loudly without chromium, and fails instead under
+// the rule, runs the top-9 search and the occlusion, explains the predicted
+// class and another one (Grad-CAM, integrated gradients), opens a shared
+// link (with an explanation), uploads a picture, and saves screenshots
+// (in ZFNET_SCREENSHOT_DIR when set; ZFNET_SERVE_CHECKPOINT=RUN uses that
+// run's model instead of the tiny one). It skips loudly without chromium, and fails instead under
 // ZFNET_REQUIRE_ALL=1.
 func TestServeBrowser(t *testing.T) {
 	if testing.Short() {
@@ -131,6 +132,25 @@ func TestServeBrowser(t *testing.T) {
 		})()`, rule)
 	}
 
+	// explanationOK says whether the explain panel shows the method's
+	// pictures, loaded and not blank (more than 2 levels of red).
+	explanationOK := func(method string) string {
+		return fmt.Sprintf(`(() => {
+			const imgs = [...document.querySelectorAll('#explain-panels img')];
+			if (imgs.length === 0 || document.getElementById('explain-view').hidden) return false;
+			const img = imgs[0];
+			if (img.dataset.method !== %q || !img.src.startsWith('data:image/png') || !img.complete || img.naturalWidth === 0) return false;
+			const c = document.createElement('canvas');
+			c.width = img.naturalWidth; c.height = img.naturalHeight;
+			const g = c.getContext('2d');
+			g.drawImage(img, 0, 0);
+			const d = g.getImageData(0, 0, c.width, c.height).data;
+			const seen = new Set();
+			for (let i = 0; i < d.length; i += 4) seen.add(d[i]);
+			return seen.size > 2;
+		})()`, method)
+	}
+
 	// Open the page, on conv5 (the default layer) and the first digit.
 	start := time.Now()
 	run("open the page", 30*time.Second, chromedp.Navigate(ts.URL+"/"))
@@ -199,11 +219,33 @@ func TestServeBrowser(t *testing.T) {
 	}
 	screenshot("serve-conv5-top9-occlusion.png")
 
-	// A shared link restores the view.
-	link := ts.URL + "/?image=d7&layer=conv3&unit=2&y=3&x=4&rule=saliency&sort=1"
+	// Explain a class: Grad-CAM of the predicted class, then of another
+	// class picked among the top 5.
+	run("choose Grad-CAM", 10*time.Second, chromedp.Click(chromedp.CSS(`input[name=explain][value=gradcam]`)))
+	poll("a Grad-CAM picture appears, not blank", explanationOK("gradcam"))
+	if loc := eval("location", `location.search`); !strings.Contains(loc, "explain=gradcam") {
+		t.Errorf("the URL %q does not hold the explanation", loc)
+	}
+	if got := eval("the explained class", `document.querySelector('#top5 li.chosen') === document.querySelector('#top5 li') ? 'top' : 'other'`); got != "top" {
+		t.Errorf("Grad-CAM explains the %s class; expected the predicted (top) one", got)
+	}
+	second := eval("the second class", `document.querySelectorAll('#top5 li')[1].dataset.class`)
+	run("pick the second class", 10*time.Second, chromedp.Click(chromedp.CSS(`#top5 li:nth-child(2)`)))
+	poll("the second class is explained", fmt.Sprintf(`location.search.includes('class=%s') && document.querySelector('#top5 li.chosen') === document.querySelectorAll('#top5 li')[1] && !document.getElementById('explain-panels').classList.contains('stale') && document.getElementById('explain-caption').textContent.includes('predicted: ')`, second))
+	poll("its Grad-CAM picture", explanationOK("gradcam"))
+	run("choose integrated gradients", 10*time.Second, chromedp.Click(chromedp.CSS(`input[name=explain][value=integrated-gradients]`)))
+	poll("integrated gradients appear", explanationOK("integrated-gradients")+` && document.getElementById('explain-caption').textContent.includes('completeness error')`)
+	screenshot("serve-explain.png")
+
+	// A shared link restores the view, the explanation too.
+	link := ts.URL + "/?image=d7&layer=conv3&unit=2&y=3&x=4&rule=saliency&sort=1&explain=smoothgrad&class=3&samples=3&srule=guided"
 	run("open a shared link", 30*time.Second, chromedp.Navigate(link))
 	poll("the linked view", `document.body.dataset.ready === '1' && document.getElementById('layer').value === 'conv3' && document.getElementById('sorted').checked && document.querySelector('input[name=rule]:checked').value === 'saliency'`)
 	poll("the linked projection", `document.getElementById('projection').dataset.rule === 'saliency' && document.getElementById('unit-title').textContent.includes('map 2') && document.getElementById('unit-title').textContent.includes('(3, 4)')`)
+	poll("the linked explanation", explanationOK("smoothgrad")+` && document.getElementById('samples').value === '3' && document.getElementById('sg-rule').value === 'guided' && document.querySelector('input[name=explain]:checked').value === 'smoothgrad' && document.getElementById('explain-class').textContent.startsWith('class ')`)
+	if e := eval("explain errors", `document.getElementById('explain-error').textContent`); e != "" {
+		t.Errorf("the explain panel shows an error: %s", e)
+	}
 
 	// Upload a picture through the file input.
 	dir := t.TempDir()

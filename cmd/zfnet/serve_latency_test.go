@@ -43,18 +43,22 @@ func untrainedLoaded(t *testing.T, arch string) *loaded {
 // networks (untrained: the cost is the same): the first page load (page,
 // model, prediction and the default layer's maps) and a projection click
 // (a new position on the same image, and on another image, which needs a
-// forward pass first). Set ZFNET_SERVE_LATENCY=1 to run it (the 224x224
-// zfnet takes about a minute on 2 cores); it fails above the issue's
-// bounds: 1 s for the page, 200 ms for a zfnet-small click, 2 s for zfnet.
+// forward pass first), and an explanation of each method with its default
+// settings. Set ZFNET_SERVE_LATENCY=1 to run it (the 224x224 zfnet takes a
+// few minutes on 2 cores); it fails above the issues' bounds: 1 s for the
+// page, 200 ms for a zfnet-small click, 2 s for zfnet; an explanation
+// (the fastest of two) 1 s on zfnet-small, 6 s on zfnet (measured 1.1-1.9 s
+// for Grad-CAM, 2.4-3.3 s for SmoothGrad and 4.5 s for integrated
+// gradients, default settings, at load average 9-11 on 2 cores).
 func TestServeLatency(t *testing.T) {
 	if os.Getenv("ZFNET_SERVE_LATENCY") != "1" {
 		t.Skip("set ZFNET_SERVE_LATENCY=1 to measure the server's latency on zfnet-small and the 224x224 zfnet")
 	}
 	for _, c := range []struct {
-		arch  string
-		click time.Duration
-		pic   int
-	}{{"zfnet-small", 200 * time.Millisecond, 28}, {"zfnet", 2 * time.Second, 320}} {
+		arch           string
+		click, explain time.Duration
+		pic            int
+	}{{"zfnet-small", 200 * time.Millisecond, time.Second, 28}, {"zfnet", 2 * time.Second, 6 * time.Second, 320}} {
 		t.Run(c.arch, func(t *testing.T) {
 			opt := defaultServeOptions()
 			opt.Workers = 1
@@ -109,6 +113,21 @@ func TestServeLatency(t *testing.T) {
 			t.Logf("%s: projection click on %s: same image median %v (max %v); another image (forward pass first) median %v (max %v)",
 				c.arch, top, med(same).Round(time.Millisecond), same[len(same)-1].Round(time.Millisecond),
 				med(other).Round(time.Millisecond), other[len(other)-1].Round(time.Millisecond))
+			// Explain a class with the default (light) settings: the first
+			// click of a method builds its graphs; then on other images.
+			for _, m := range explainMethods {
+				warm := timed(fmt.Sprintf("/api/explain?image=%s&method=%s", ids[0], m))
+				var clicks []time.Duration
+				for i := 1; i < 3; i++ {
+					clicks = append(clicks, timed(fmt.Sprintf("/api/explain?image=%s&method=%s", ids[i], m)))
+				}
+				sort.Slice(clicks, func(i, j int) bool { return clicks[i] < clicks[j] })
+				t.Logf("%s: explain %s (defaults %+v): first %v, then %v and %v", c.arch, m, s.explainDefaults(), warm.Round(time.Millisecond),
+					clicks[0].Round(time.Millisecond), clicks[1].Round(time.Millisecond))
+				if clicks[0] > c.explain {
+					t.Errorf("%s: explaining with %s takes %v; expected under %v", c.arch, m, clicks[0], c.explain)
+				}
+			}
 			if load > time.Second {
 				t.Errorf("%s: the first page load took %v; expected under 1 s", c.arch, load)
 			}

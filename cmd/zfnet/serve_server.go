@@ -137,6 +137,9 @@ type worker struct {
 	net   *deconvnet.Net
 	last  string
 	built map[indexKey]bool // the projection graphs this deconvnet has built
+	// explained: the kinds of walk from the logits (explain's methods)
+	// this deconvnet has built graphs for.
+	explained map[string]bool
 }
 
 // projectOn projects targets of layer on the worker's latest forward pass;
@@ -165,7 +168,7 @@ func newNetPool(l *loaded, n, queue int) (*netPool, error) {
 			p.close()
 			return nil, err
 		}
-		w := &worker{net: d, built: map[indexKey]bool{}}
+		w := &worker{net: d, built: map[indexKey]bool{}, explained: map[string]bool{}}
 		p.all = append(p.all, w)
 		p.free <- w
 	}

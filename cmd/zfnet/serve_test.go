@@ -703,8 +703,16 @@ func TestServeNeverFails(t *testing.T) {
 		"limit":  {"", "1", "500", "501", "0"},
 		"size":   {"", "8", "1", "28", "29", "0"},
 		"stride": {"", "1", "14", "28", "0", "-2"},
+		// /api/explain's
+		"method":   {"", "gradcam", "guided-gradcam", "smoothgrad", "integrated-gradients", "GradCAM", "lime"},
+		"class":    {"", "0", "9", "10", "-1", "x"},
+		"samples":  {"", "1", "3", "0", "201", "2.5"},
+		"noise":    {"", "0", "0.3", "1", "1.5", "-0.1", "NaN", "Inf", "1e-300"},
+		"steps":    {"", "1", "5", "0", "301", "x"},
+		"baseline": {"", "black", "mean", "blur", "gray", "white"},
+		"seed":     {"", "0", "7", "-1", "99999999999"},
 	}
-	endpoints := []string{"/api/inputs", "/api/thumb", "/api/input", "/api/predict", "/api/features", "/api/project", "/api/filters", "/api/top9", "/api/occlusion"}
+	endpoints := []string{"/api/inputs", "/api/thumb", "/api/input", "/api/predict", "/api/features", "/api/project", "/api/filters", "/api/top9", "/api/occlusion", "/api/explain"}
 	rng := rand.New(rand.NewPCG(7, 7))
 	keys := make([]string, 0, len(values))
 	for k := range values {

@@ -1,13 +1,15 @@
 // zfnet serve: the page. Plain JavaScript, no framework. The URL's query
-// holds the view (image, layer, unit, y, x, rule, lrn, sort), so a view can
-// be bookmarked or shared; every change rewrites it.
+// holds the view (image, layer, unit, y, x, rule, lrn, sort, and the
+// explanation: explain, class, camlayer, srule, samples, noise, steps,
+// baseline), so a view can be bookmarked or shared; every change rewrites it.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 48;
 
 let model = null;
-let state = { image: '', layer: '', unit: -1, y: -1, x: -1, rule: 'deconvnet', lrn: false, sort: false, all: false };
+let state = { image: '', layer: '', unit: -1, y: -1, x: -1, rule: 'deconvnet', lrn: false, sort: false, all: false,
+  explain: '', cls: -1, camlayer: '', srule: '', samples: 0, noise: -1, steps: 0, baseline: '' };
 let features = null;   // the latest /api/features answer for state.image/layer
 let sprite = null;     // its decoded sprite
 let order = [];        // tile order (map numbers)
@@ -31,6 +33,17 @@ function readURL() {
   state.lrn = q.get('lrn') === '1';
   state.sort = q.get('sort') === '1';
   state.all = q.get('all') === '1';
+  // The explanation: unknown or out-of-range values fall back to the defaults.
+  const ex = model.explain, def = ex.defaults;
+  state.explain = ex.methods.includes(q.get('explain')) ? q.get('explain') : '';
+  state.cls = num('class') < model.classes ? num('class') : -1;
+  state.camlayer = ex.layers.includes(q.get('camlayer')) ? q.get('camlayer') : def.layer;
+  state.srule = ['deconvnet', 'guided', 'saliency'].includes(q.get('srule')) ? q.get('srule') : def.rule;
+  state.samples = num('samples') >= 1 && num('samples') <= ex.maxSamples ? num('samples') : def.samples;
+  const noise = q.get('noise') ? Number(q.get('noise')) : NaN;
+  state.noise = noise >= 0 && noise <= 1 ? noise : def.noise;
+  state.steps = num('steps') >= 1 && num('steps') <= ex.maxSteps ? num('steps') : def.steps;
+  state.baseline = ex.baselines.includes(q.get('baseline')) ? q.get('baseline') : def.baseline;
 }
 
 function writeURL() {
@@ -43,6 +56,15 @@ function writeURL() {
   if (state.lrn) q.set('lrn', '1');
   if (state.sort) q.set('sort', '1');
   if (state.all) q.set('all', '1');
+  const def = model.explain.defaults;
+  if (state.explain) q.set('explain', state.explain);
+  if (state.cls >= 0) q.set('class', state.cls);
+  if (state.camlayer !== def.layer) q.set('camlayer', state.camlayer);
+  if (state.srule !== def.rule) q.set('srule', state.srule);
+  if (state.samples !== def.samples) q.set('samples', state.samples);
+  if (state.noise !== def.noise) q.set('noise', state.noise);
+  if (state.steps !== def.steps) q.set('steps', state.steps);
+  if (state.baseline !== def.baseline) q.set('baseline', state.baseline);
   const url = location.pathname + '?' + q.toString();
   if (url !== location.pathname + location.search) history.replaceState(null, '', url);
 }
@@ -173,9 +195,10 @@ async function selectImage(id) {
   markCurrent();
   $('input-img').src = '/api/input?image=' + encodeURIComponent(id);
   $('proj-input').src = $('input-img').src;
+  $('explain-input').src = $('input-img').src;
   $('top9').textContent = '';
   $('occ').textContent = '';
-  await Promise.all([predict(), loadFeatures()]);
+  await Promise.all([predict(), loadFeatures(), explain()]);
 }
 
 async function predict() {
@@ -185,9 +208,14 @@ async function predict() {
     $('input-name').textContent = p.name;
     const ol = $('top5');
     ol.textContent = '';
+    predicted = p.top.length ? p.top[0] : null;
     for (const t of p.top) {
       const li = document.createElement('li');
       li.textContent = `${t.name} ${(100 * t.prob).toFixed(1)}%`;
+      li.dataset.class = t.class;
+      li.dataset.name = t.name;
+      li.title = 'explain this class';
+      li.addEventListener('click', () => chooseClass(t.class));
       const bar = document.createElement('span');
       bar.className = 'bar';
       bar.style.width = Math.max(1, Math.round(120 * t.prob)) + 'px';
@@ -195,6 +223,7 @@ async function predict() {
       ol.appendChild(li);
     }
     $('truth').textContent = p.label ? `true class: ${p.label.name} (${(100 * p.label.prob).toFixed(1)}%)` : '';
+    markChosen();
   } catch (e) {
     status('prediction: ' + e.message);
   }
@@ -331,6 +360,130 @@ async function project() {
   }
 }
 
+// ---- explain a class: Grad-CAM, Guided Grad-CAM, SmoothGrad, integrated gradients ----
+
+let predicted = null; // the top class of the latest prediction
+
+function chooseClass(c) {
+  state.cls = c;
+  writeURL();
+  markChosen();
+  explain();
+}
+
+// markChosen marks the explained class among the top 5 and says which it is.
+function markChosen() {
+  let name = '';
+  for (const li of $('top5').querySelectorAll('li')) {
+    const on = state.cls >= 0 ? parseInt(li.dataset.class, 10) === state.cls : li === $('top5').firstElementChild;
+    li.classList.toggle('chosen', on && state.explain !== '');
+    if (on) name = li.dataset.name;
+  }
+  if (state.cls >= 0) $('explain-class').textContent = `class ${name || state.cls}`;
+  else $('explain-class').textContent = predicted ? `predicted class ${predicted.name}` : 'predicted class';
+  $('explain-predicted').hidden = state.cls < 0;
+}
+
+// showOptions shows the controls of the chosen method only.
+function showOptions() {
+  for (const el of document.querySelectorAll('#explain .opt')) el.hidden = !el.dataset.methods.split(' ').includes(state.explain);
+  for (const r of document.querySelectorAll('input[name=explain]')) r.checked = r.value === state.explain;
+  $('cam-layer').value = state.camlayer;
+  $('sg-rule').value = state.srule;
+  $('samples').value = state.samples;
+  $('noise').value = state.noise;
+  $('steps').value = state.steps;
+  $('baseline').value = state.baseline;
+}
+
+function explainQuery() {
+  const q = new URLSearchParams({ image: state.image, method: state.explain });
+  if (state.cls >= 0) q.set('class', state.cls);
+  if (state.explain === 'gradcam' || state.explain === 'guided-gradcam') q.set('layer', state.camlayer);
+  if (state.explain === 'smoothgrad') {
+    q.set('rule', state.srule);
+    q.set('samples', state.samples);
+    q.set('noise', state.noise);
+  }
+  if (state.explain === 'integrated-gradients') {
+    q.set('baseline', state.baseline);
+    q.set('steps', state.steps);
+  }
+  return q;
+}
+
+async function explain() {
+  showOptions();
+  markChosen();
+  $('explain-error').textContent = '';
+  if (!state.explain || !state.image) {
+    $('explain-view').hidden = true;
+    $('explain-caption').textContent = '';
+    return;
+  }
+  const t0 = performance.now();
+  $('explain-status').textContent = 'computing...';
+  $('explain-cancel').hidden = false;
+  $('explain-panels').classList.add('stale');
+  let r;
+  try {
+    r = await getJSON('explain', '/api/explain?' + explainQuery());
+  } catch (e) {
+    $('explain-error').textContent = e.message;
+    $('explain-status').textContent = '';
+    $('explain-cancel').hidden = true;
+    return;
+  }
+  if (!r) return; // a newer request (or cancel) took over
+  $('explain-cancel').hidden = true;
+  $('explain-status').textContent = `${Math.round(performance.now() - t0)} ms (server ${r.ms} ms)`;
+  const box = $('explain-panels');
+  box.textContent = '';
+  box.classList.remove('stale');
+  for (const p of r.panels) {
+    const fig = document.createElement('figure');
+    const img = document.createElement('img');
+    img.className = 'pix big';
+    img.src = p.image;
+    img.alt = p.title;
+    img.dataset.method = r.method;
+    const cap = document.createElement('figcaption');
+    cap.textContent = p.title;
+    fig.append(img, cap);
+    box.appendChild(fig);
+  }
+  $('explain-view').hidden = false;
+  const of = r.class.class === r.predicted.class ? 'the predicted class' : `predicted: ${r.predicted.name}`;
+  $('explain-caption').textContent = `${r.class.name} (${(100 * r.class.prob).toFixed(1)}%, ${of}). ${r.caption}.`;
+  if (state.cls < 0) $('explain-class').textContent = `predicted class ${r.class.name}`;
+}
+
+function wireExplain() {
+  for (const r of document.querySelectorAll('input[name=explain]')) {
+    r.addEventListener('change', () => { state.explain = r.value; writeURL(); explain(); });
+  }
+  const ex = model.explain;
+  const changed = () => {
+    state.camlayer = $('cam-layer').value;
+    state.srule = $('sg-rule').value;
+    const int = (el, lo, hi, def) => { const v = Number(el.value); return Number.isInteger(v) && v >= lo && v <= hi ? v : def; };
+    state.samples = int($('samples'), 1, ex.maxSamples, state.samples);
+    state.steps = int($('steps'), 1, ex.maxSteps, state.steps);
+    const noise = Number($('noise').value);
+    if ($('noise').value !== '' && noise >= 0 && noise <= 1) state.noise = noise;
+    state.baseline = $('baseline').value;
+    writeURL();
+    explain();
+  };
+  for (const id of ['cam-layer', 'sg-rule', 'samples', 'noise', 'steps', 'baseline']) $(id).addEventListener('change', changed);
+  $('explain-predicted').addEventListener('click', () => chooseClass(-1));
+  $('explain-cancel').addEventListener('click', () => {
+    if (controllers.explain) controllers.explain.abort();
+    $('explain-cancel').hidden = true;
+    $('explain-status').textContent = 'cancelled';
+  });
+}
+
 // ---- long requests: top-9 and occlusion, with progress ----
 
 function showProgress(on) {
@@ -462,6 +615,7 @@ function wire() {
     if (ev.dataTransfer.files.length) upload(ev.dataTransfer.files[0]);
   });
   window.addEventListener('resize', drawTiles);
+  wireExplain();
 }
 
 async function main() {
@@ -486,6 +640,21 @@ async function main() {
   $('lrn').checked = state.lrn;
   $('lrn-label').hidden = !model.hasLRN || !model.lrnProjectable;
   for (const r of document.querySelectorAll('input[name=rule]')) r.checked = r.value === state.rule;
+  for (const l of model.explain.layers) {
+    const o = document.createElement('option');
+    o.value = l;
+    o.textContent = l + (l === model.explain.defaults.layer ? ' (last convolution)' : '');
+    $('cam-layer').appendChild(o);
+  }
+  for (const b of model.explain.baselines) {
+    const o = document.createElement('option');
+    o.value = b;
+    o.textContent = b;
+    $('baseline').appendChild(o);
+  }
+  $('samples').max = model.explain.maxSamples;
+  $('steps').max = model.explain.maxSteps;
+  showOptions();
   if (model.firstConv) $('filters').src = '/api/filters?layer=' + encodeURIComponent(model.firstConv);
   if (!model.indexImages && !model.index) $('top9-btn').hidden = true;
   wire();

@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/zfnet"
+)
+
+// "Explain a class" (issue 15): the methods that came after the deconvnet,
+// for the current input and one class, on a borrowed worker.
+//
+//	GET /api/explain ?image&method[&class][&layer][&rule&samples&noise&seed][&steps&baseline]
+//
+// method is gradcam (Grad-CAM at layer, default the last convolution),
+// guided-gradcam (Grad-CAM times guided backpropagation), smoothgrad (the
+// walk of rule, default saliency, averaged over samples noisy copies with
+// noise sigma a fraction of the input's range, seeded) or
+// integrated-gradients (steps from a baseline: black, mean, blur or
+// gray). class defaults to the predicted one. The answer is JSON: the
+// class and the prediction, panels (title and PNG data: URL each, shown
+// beside the input), and the method's numbers: Grad-CAM's coarse map,
+// SmoothGrad's sigma, integrated gradients' completeness error.
+
+// Explanation methods, in the page's order.
+const (
+	methodGradCAM       = "gradcam"
+	methodGuidedGradCAM = "guided-gradcam"
+	methodSmoothGrad    = "smoothgrad"
+	methodIntegrated    = "integrated-gradients"
+)
+
+var explainMethods = []string{methodGradCAM, methodGuidedGradCAM, methodSmoothGrad, methodIntegrated}
+
+// explainBaselines are integrated gradients' baselines (fillPicture's).
+var explainBaselines = []string{deconvnet.BaselineBlack, deconvnet.BaselineMean, deconvnet.BaselineBlur, "gray"}
+
+// Bounds of the explanation's work: one forward and one backward pass per
+// sample or step, on one worker, for as long as the client waits.
+const (
+	maxExplainSamples = 200 // SmoothGrad's paper: about 50
+	maxExplainSteps   = 300 // integrated gradients' paper: 20 to 300
+)
+
+// explainDefaults are light settings. On a 224x224 network a forward and
+// backward pass takes about 0.15 s on 2 idle cores (0.4-0.7 s on this
+// project's busy machine), so SmoothGrad and integrated gradients default
+// to 4 samples and 4 steps (5 and 6 passes: a click within a couple of
+// seconds; raise them in the page); on small inputs, where a pass takes a
+// millisecond, the defaults are closer to the papers' (25 samples, 32
+// steps).
+type explainDefaults struct {
+	Samples  int     `json:"samples"`
+	Noise    float64 `json:"noise"`
+	Seed     int     `json:"seed"`
+	Rule     string  `json:"rule"`
+	Steps    int     `json:"steps"`
+	Baseline string  `json:"baseline"`
+	Layer    string  `json:"layer"`
+}
+
+func (s *server) explainDefaults() explainDefaults {
+	d := explainDefaults{Samples: 25, Noise: 0.15, Seed: 1, Rule: "saliency", Steps: 32, Baseline: deconvnet.BaselineBlack,
+		Layer: deconvnet.TopConvLayer(s.l.Model)}
+	if in := s.l.Model.Arch.Input; in[1]*in[2] > 64*64 {
+		d.Samples, d.Steps = 4, 4
+	}
+	return d
+}
+
+// camLayers are the layers Grad-CAM can weigh: those with feature maps
+// (convolutions, pooling, normalization) below the logits.
+func (s *server) camLayers() []string {
+	var out []string
+	for _, li := range s.layers() {
+		if s.camLayerOK(li) {
+			out = append(out, li.Name)
+		}
+	}
+	return out
+}
+
+func (s *server) camLayerOK(li layerInfo) bool {
+	return li.Kind != "fully connected" && li.Index < len(s.l.Model.Layers)-1
+}
+
+// explainInfo is what /api/model tells the page about the panel.
+func (s *server) explainInfo() map[string]any {
+	return map[string]any{"methods": explainMethods, "baselines": explainBaselines, "layers": s.camLayers(),
+		"defaults": s.explainDefaults(), "maxSamples": maxExplainSamples, "maxSteps": maxExplainSteps}
+}
+
+// explainRequest is a parsed /api/explain query.
+type explainRequest struct {
+	method   string
+	class    int // -1: the predicted class
+	layer    string
+	rule     deconvnet.Rule
+	ruleName string
+	samples  int
+	noise    float64
+	seed     int
+	steps    int
+	baseline string
+}
+
+// floatParam reads a finite number in [lo, hi]; def when absent.
+func floatParam(r *http.Request, name string, def, lo, hi float64) (float64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, badRequest("%s=%q: expected a number", name, truncate(v, 20))
+	}
+	if f < lo || f > hi {
+		return 0, badRequest("%s=%g is out of range: expected %g to %g", name, f, lo, hi)
+	}
+	return f, nil
+}
+
+func (s *server) parseExplain(r *http.Request) (explainRequest, error) {
+	q := r.URL.Query()
+	def := s.explainDefaults()
+	e := explainRequest{method: q.Get("method")}
+	var err error
+	switch e.method {
+	case methodGradCAM, methodGuidedGradCAM, methodSmoothGrad, methodIntegrated:
+	case "":
+		return e, badRequest("missing method: give method=%s", strings.Join(explainMethods, ", "))
+	default:
+		return e, badRequest("method=%q: expected %s", truncate(e.method, 30), strings.Join(explainMethods, ", "))
+	}
+	k := s.l.Model.Arch.Classes
+	if e.class, err = intParam(r, "class", -1, 0, k-1); err != nil {
+		return e, err
+	}
+	e.layer = q.Get("layer")
+	if e.layer == "" {
+		e.layer = def.Layer
+	}
+	li, err := s.layer(e.layer)
+	if err != nil {
+		return e, err
+	}
+	if !s.camLayerOK(li) {
+		return e, badRequest("layer=%s is %s: Grad-CAM weighs feature maps; give one of %s", li.Name, li.Kind, strings.Join(s.camLayers(), ", "))
+	}
+	e.ruleName = q.Get("rule")
+	if e.ruleName == "" {
+		e.ruleName = def.Rule
+	}
+	if e.rule, err = deconvnet.ParseRule(e.ruleName); err != nil {
+		return e, badRequest("rule=%q: expected deconvnet, guided or saliency", truncate(e.ruleName, 20))
+	}
+	if e.samples, err = intParam(r, "samples", def.Samples, 1, maxExplainSamples); err != nil {
+		return e, err
+	}
+	if e.noise, err = floatParam(r, "noise", def.Noise, 0, 1); err != nil {
+		return e, err
+	}
+	if e.seed, err = intParam(r, "seed", def.Seed, 0, math.MaxInt32); err != nil {
+		return e, err
+	}
+	if e.steps, err = intParam(r, "steps", def.Steps, 1, maxExplainSteps); err != nil {
+		return e, err
+	}
+	e.baseline = q.Get("baseline")
+	if e.baseline == "" {
+		e.baseline = def.Baseline
+	}
+	found := false
+	for _, b := range explainBaselines {
+		found = found || b == e.baseline
+	}
+	if !found {
+		return e, badRequest("baseline=%q: expected %s", truncate(e.baseline, 20), strings.Join(explainBaselines, ", "))
+	}
+	return e, nil
+}
+
+// explainPanel is one picture of an explanation.
+type explainPanel struct {
+	Title string `json:"title"`
+	Image string `json:"image"` // PNG data: URL
+}
+
+// stopped is the panic that ends a library computation from its progress
+// callback when the request's context ends (the methods take no context;
+// they call Progress between passes, when the deconvnet is idle).
+type stopped struct{ err error }
+
+// cancellable runs f with a progress callback that stops it (between two
+// passes) once ctx ends, and returns ctx's error then.
+func cancellable(ctx context.Context, f func(check func(done, total int)) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			st, ok := p.(stopped)
+			if !ok {
+				panic(p)
+			}
+			err = st.err
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return f(func(int, int) {
+		if err := ctx.Err(); err != nil {
+			panic(stopped{err})
+		}
+	})
+}
+
+// buildGuard holds buildMu while a method may build a projection graph on
+// the worker's deconvnet: the first time the worker runs that kind of walk.
+// release may be called early (once the graphs exist) and again.
+func (s *server) buildGuard(wk *worker, key string) (release func()) {
+	if wk.explained[key] {
+		return func() {}
+	}
+	s.buildMu.Lock()
+	var once sync.Once
+	return func() { once.Do(s.buildMu.Unlock) }
+}
+
+func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	in, err := s.input(ctx, r.URL.Query().Get("image"))
+	if err != nil {
+		return err
+	}
+	e, err := s.parseExplain(r)
+	if err != nil {
+		return err
+	}
+	m := s.l.Model
+	c, h, wd := m.Arch.Input[0], m.Arch.Input[1], m.Arch.Input[2]
+	side := max(h, wd)
+	scale := displayScale(side, 168)
+	blur := max(1, float64(side)/20)
+	res := map[string]any{"image": in.id, "method": e.method}
+	var panels []explainPanel
+	// add appends a panel, enlarged to the display size unless it is
+	// already (Grad-CAM's heat image is drawn at that size).
+	add := func(title string, img image.Image) error {
+		if b := img.Bounds(); max(b.Dx(), b.Dy()) <= side {
+			img = deconvnet.Scale(img, scale)
+		}
+		u, err := dataURL(img)
+		if err != nil {
+			return err
+		}
+		panels = append(panels, explainPanel{title, u})
+		return nil
+	}
+	var baseline []float32
+	if e.method == methodIntegrated {
+		if baseline, err = fillPicture(s.l, e.baseline, in.x, blur); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	var (
+		logits []float32
+		cam    *deconvnet.GradCAMResult
+		sg     *deconvnet.SmoothGradResult
+		ig     *deconvnet.IntegratedGradientsResult
+	)
+	err = s.borrow(ctx, func(wk *worker) error {
+		defer func() { wk.last = "" }() // the methods run other inputs (noisy copies, path points)
+		if logits, err = wk.forward(in); err != nil {
+			return err
+		}
+		if e.class < 0 {
+			if e.class, err = zfnet.Argmax(logits); err != nil {
+				return err
+			}
+		}
+		if wk.explained == nil {
+			wk.explained = map[string]bool{}
+		}
+		var key string
+		switch e.method {
+		case methodGradCAM, methodGuidedGradCAM:
+			key = "gradcam/" + e.layer
+		case methodSmoothGrad:
+			key = "walk/" + e.rule.String()
+		case methodIntegrated:
+			key = "walk/" + deconvnet.Saliency.String()
+		}
+		release := s.buildGuard(wk, key)
+		defer release()
+		err := cancellable(ctx, func(check func(int, int)) error {
+			progress := func(done, total int) { release(); check(done, total) }
+			var err error
+			switch e.method {
+			case methodGradCAM, methodGuidedGradCAM:
+				rs, err := deconvnet.GradCAM(wk.net, [][]float32{in.x}, deconvnet.GradCAMConfig{Layer: e.layer, Classes: []int{e.class}})
+				if err != nil {
+					return err
+				}
+				cam = rs[0]
+			case methodSmoothGrad:
+				// SmoothGrad walks through LRN as CompareMethods does, so
+				// that only the ReLU rule differs between the rules.
+				sg, err = deconvnet.SmoothGrad(wk.net, in.x, deconvnet.SmoothGradConfig{Class: e.class, Samples: e.samples, Noise: e.noise,
+					Seed: uint64(e.seed), Options: deconvnet.Options{Rule: e.rule, ThroughLRN: true}, Progress: progress})
+			case methodIntegrated:
+				ig, err = deconvnet.IntegratedGradients(wk.net, in.x, deconvnet.IntegratedGradientsConfig{Class: e.class,
+					Baseline: baseline, BaselineName: e.baseline, Steps: e.steps, Progress: progress})
+			}
+			return err
+		})
+		if err == nil {
+			wk.explained[key] = true
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ms := msSince(start)
+	probs := zfnet.Softmax(logits)
+	pred, _ := zfnet.Argmax(logits)
+	res["class"] = classScore{e.class, s.className(e.class), probs[e.class]}
+	res["predicted"] = classScore{pred, s.className(pred), probs[pred]}
+	res["logit"] = logits[e.class]
+	res["w"], res["h"] = wd, h
+	switch e.method {
+	case methodGradCAM, methodGuidedGradCAM:
+		heat := cam.HeatImage(s.l.Mean, scale)
+		if e.method == methodGradCAM {
+			if err := add(fmt.Sprintf("Grad-CAM (%s) over the input", e.layer), heat); err != nil {
+				return err
+			}
+			coarse := deconvnet.Scale(deconvnet.Heatmap(cam.Map, cam.MapH, cam.MapW), max(1, side*scale/max(cam.MapH, cam.MapW)))
+			if err := add(fmt.Sprintf("Grad-CAM map, %dx%d", cam.MapH, cam.MapW), coarse); err != nil {
+				return err
+			}
+		} else {
+			if err := add("Guided Grad-CAM", deconvnet.ProjectionImage(cam.GuidedGradCAM, c, h, wd)); err != nil {
+				return err
+			}
+			if err := add("guided backprop", deconvnet.ProjectionImage(cam.Guided, c, h, wd)); err != nil {
+				return err
+			}
+			if err := add(fmt.Sprintf("Grad-CAM (%s)", e.layer), heat); err != nil {
+				return err
+			}
+		}
+		res["layer"], res["mapH"], res["mapW"], res["map"], res["score"] = e.layer, cam.MapH, cam.MapW, cam.Map, cam.Score
+		res["caption"] = fmt.Sprintf("Grad-CAM at %s: its %d maps weighted by the mean gradient of the class logit, rectified, upsampled "+
+			"(dark blue 0 to yellow the largest value)", e.layer, len(cam.Weights))
+		if e.method == methodGuidedGradCAM {
+			res["caption"] = fmt.Sprintf("Guided Grad-CAM: guided backpropagation of the class logit times Grad-CAM at %s (gray is zero)", e.layer)
+		}
+	case methodSmoothGrad:
+		if err := add("SmoothGrad ("+e.ruleName+")", deconvnet.ProjectionImage(sg.Map, c, h, wd)); err != nil {
+			return err
+		}
+		if err := add("SmoothGrad |.|", deconvnet.MagnitudeImage(sg.Map, c, h, wd)); err != nil {
+			return err
+		}
+		if err := add(e.ruleName+", no noise", deconvnet.ProjectionImage(sg.Plain, c, h, wd)); err != nil {
+			return err
+		}
+		res["rule"], res["samples"], res["noise"], res["seed"], res["sigma"] = e.ruleName, e.samples, e.noise, e.seed, sg.Sigma
+		res["caption"] = fmt.Sprintf("SmoothGrad: the %s walk from the class logit averaged over %d copies with Gaussian noise of sigma "+
+			"%.0f%% of the input's range (seed %d); signed (gray is zero) and as the largest magnitude over the channels", e.ruleName, e.samples,
+			100*e.noise, e.seed)
+	case methodIntegrated:
+		if err := add("integrated gradients", deconvnet.ProjectionImage(ig.Attributions, c, h, wd)); err != nil {
+			return err
+		}
+		if err := add("|attribution|", deconvnet.MagnitudeImage(ig.Attributions, c, h, wd)); err != nil {
+			return err
+		}
+		if err := add("baseline ("+e.baseline+")", data.ToImage(ig.Baseline, s.l.Pre.Geometry, s.l.Mean)); err != nil {
+			return err
+		}
+		rel := ig.RelativeError
+		if math.IsInf(rel, 0) {
+			rel = -1 // F(x) = F(baseline): no relative error
+		}
+		res["steps"], res["baseline"], res["fx"], res["fBaseline"], res["sum"] = e.steps, e.baseline, ig.FX, ig.FBaseline, ig.Sum
+		res["completenessError"], res["relativeError"] = ig.CompletenessError, rel
+		res["caption"] = fmt.Sprintf("Integrated gradients of the class logit along %d steps from the %s baseline: the attributions add "+
+			"up to %.4g, F(x) - F(baseline) = %.4g - %.4g; completeness error %.3g", e.steps, e.baseline, ig.Sum, ig.FX, ig.FBaseline,
+			ig.CompletenessError)
+		if rel >= 0 {
+			res["caption"] = res["caption"].(string) + fmt.Sprintf(" (%.1f%%; more steps make it smaller)", 100*rel)
+		}
+	}
+	res["panels"], res["ms"] = panels, ms
+	return writeJSON(w, http.StatusOK, res)
+}
