@@ -54,7 +54,7 @@ import (
 // projection after the pass under way.
 
 func init() {
-	register("serve", "explore the network's units live in the browser: feature maps, projections, top-9, occlusion, filters", runServe)
+	register("serve", "explore the network live in the browser: maps, projections, top-9, occlusion, filters, explaining a class", runServe)
 }
 
 // serveOptions bound what the server holds and accepts.
@@ -85,8 +85,10 @@ func runServe(args []string) error {
 	opt := defaultServeOptions()
 	fs := newFlags("serve", "", "Starts a web server to look inside the model: pick an input (the data set, a folder of pictures or an\n"+
 		"upload), see its prediction and every feature map of a layer, click a unit to project it to pixels (deconvnet,\n"+
-		"guided backprop, saliency), see its top-9 images and its occlusion map. The page is built into the binary.\n"+
-		"The URL holds the image, layer, unit and rule, so a view can be bookmarked or shared.")
+		"guided backprop, saliency), see its top-9 images and its occlusion map; explain a class (the predicted one,\n"+
+		"or any of the top 5) with Grad-CAM, Guided Grad-CAM, SmoothGrad or integrated gradients. The page is built\n"+
+		"into the binary.\n"+
+		"The URL holds the image, layer, unit, rule and explanation, so a view can be bookmarked or shared.")
 	mf.register(fs)
 	fs.StringVar(&mf.imageDir, "images", "", "folder of pictures to browse instead of the data set's test split")
 	indexDir := fs.String("index", "", "activation index (zfnet index build) of the same model: top-9 of its layers come from it; other layers get an on-demand index")

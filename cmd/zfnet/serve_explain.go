@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	xdraw "golang.org/x/image/draw"
+
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/zfnet"
@@ -344,7 +346,7 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 			if err := add(fmt.Sprintf("Grad-CAM (%s) over the input", e.layer), heat); err != nil {
 				return err
 			}
-			coarse := deconvnet.Scale(deconvnet.Heatmap(cam.Map, cam.MapH, cam.MapW), max(1, side*scale/max(cam.MapH, cam.MapW)))
+			coarse := nearest(deconvnet.Heatmap(cam.Map, cam.MapH, cam.MapW), wd*scale, h*scale)
 			if err := add(fmt.Sprintf("Grad-CAM map, %dx%d", cam.MapH, cam.MapW), coarse); err != nil {
 				return err
 			}
@@ -404,4 +406,12 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 	}
 	res["panels"], res["ms"] = panels, ms
 	return writeJSON(w, http.StatusOK, res)
+}
+
+// nearest resizes to w x h by nearest-neighbour sampling (a coarse map
+// shown cell by cell at the input's display size).
+func nearest(img image.Image, w, h int) image.Image {
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.NearestNeighbor.Scale(out, out.Bounds(), img, img.Bounds(), xdraw.Src, nil)
+	return out
 }

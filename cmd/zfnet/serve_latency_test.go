@@ -252,6 +252,16 @@ func TestServeArchitectures(t *testing.T) {
 			mustOK(t, get(t, ts, "/api/model"), "model")
 			mustOK(t, get(t, ts, "/api/predict?image="+id), "predict")
 			mustOK(t, get(t, ts, "/api/filters"), "filters")
+			for _, m := range explainMethods {
+				a := get(t, ts, fmt.Sprintf("/api/explain?image=%s&method=%s&samples=2&steps=2", id, m))
+				mustOK(t, a, "explain "+m)
+				for _, p := range a.json(t)["panels"].([]any) {
+					img := decodeDataURL(t, p.(map[string]any)["image"])
+					if b := img.Bounds(); b.Dx() < l.Model.Arch.Input[2] {
+						t.Errorf("explain %s: panel %v for input %v", m, b, l.Model.Arch.Input)
+					}
+				}
+			}
 			for _, li := range s.layers() {
 				mustOK(t, get(t, ts, "/api/features?layer="+li.Name+"&image="+id), "features "+li.Name)
 				for _, rule := range []string{"deconvnet", "guided", "saliency"} {

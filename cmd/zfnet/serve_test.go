@@ -489,7 +489,7 @@ func TestServeLoad(t *testing.T) {
 					img := fmt.Sprintf("d%d", rng.IntN(200))
 					li := layers[rng.IntN(len(layers))]
 					var kind, path string
-					switch k := rng.IntN(10); {
+					switch k := rng.IntN(11); {
 					case k < 5:
 						kind = "project"
 						rule := []string{"deconvnet", "guided", "saliency"}[rng.IntN(3)]
@@ -501,8 +501,12 @@ func TestServeLoad(t *testing.T) {
 						kind, path = "features", fmt.Sprintf("/api/features?image=%s&layer=%s", img, li.Name)
 					case k < 9:
 						kind, path = "predict", "/api/predict?image="+img
-					default:
+					case k < 10:
 						kind, path = "thumb", "/api/thumb?image="+img
+					default:
+						kind = "explain"
+						path = fmt.Sprintf("/api/explain?image=%s&method=%s&rule=%s&samples=4&steps=4&class=%d", img,
+							explainMethods[rng.IntN(len(explainMethods))], []string{"deconvnet", "guided", "saliency"}[rng.IntN(3)], rng.IntN(10))
 					}
 					start := time.Now()
 					resp, err := client.Get(ts.URL + path)

@@ -455,7 +455,7 @@ async function explain() {
   $('explain-view').hidden = false;
   const of = r.class.class === r.predicted.class ? 'the predicted class' : `predicted: ${r.predicted.name}`;
   $('explain-caption').textContent = `${r.class.name} (${(100 * r.class.prob).toFixed(1)}%, ${of}). ${r.caption}.`;
-  if (state.cls < 0) $('explain-class').textContent = `predicted class ${r.class.name}`;
+  $('explain-class').textContent = (state.cls < 0 ? 'predicted class ' : 'class ') + r.class.name;
 }
 
 function wireExplain() {
