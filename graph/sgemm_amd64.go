@@ -473,7 +473,7 @@ func (p *sgPath) panelWidth(j, nc int) int {
 	return p.nr
 }
 
-// copyRow16 copies n (16 or 32) floats from src to dst as whole vectors.
+// copyRow copies n (16 or 32) floats from src to dst as whole vectors.
 func copyRow(dst, src []float32, n int) {
 	if n == 32 {
 		*(*[32]float32)(dst) = [32]float32(src)

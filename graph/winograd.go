@@ -36,6 +36,9 @@ func winogradOK(g convGeom) bool {
 // winogradForward computes y = conv(x, w) + b (b may be nil) for a
 // winogradOK geometry, like convForward.
 func winogradForward[T float](g convGeom, x, w, b, y []T) {
+	if !winogradOK(g) {
+		panic("winogradForward: not a 3x3 stride-1 ungrouped convolution")
+	}
 	th, tw := (g.OH+1)/2, (g.OW+1)/2
 	tiles := g.N * th * tw
 	u, giveU := borrowPtr[T](16 * g.O * g.C)
