@@ -25,7 +25,8 @@ import (
 //	GET  /                    the page; its query (image, layer, unit, y, x, rule, lrn, sort, all; explain, class,
 //	                          camlayer, srule, samples, noise, steps, baseline) is the view
 //	GET  /healthz             200 "ok: ARCH" once the model is loaded
-//	GET  /api/model           architecture, input shape, layers (name, kind, maps, h, w), rules, index
+//	GET  /api/model           architecture, input shape, layers (name, kind, maps, h, w), rules, index, explain
+//	                          (methods, Grad-CAM's layers, baselines, defaults, bounds)
 //	GET  /api/inputs          ?offset&limit: the set's picture ids and names
 //	GET  /api/thumb           ?image&size: PNG thumbnail of the input as the model sees it
 //	GET  /api/input           ?image: PNG of the input as the model sees it (mean added back)
@@ -39,13 +40,14 @@ import (
 //	                          from --index or from an index built on demand over the set's first --index-images
 //	GET  /api/occlusion       ?image&layer&unit[&size&stride]: NDJSON progress, then the unit's activation and the
 //	                          class probability as a gray square slides over the image
-//	GET  /api/explain         ?image&method[&class][&layer][&rule&samples&noise&seed][&steps&baseline]: explain a class
-//	                          (default: the predicted one) by method gradcam (Grad-CAM at layer, default the last
-//	                          convolution), guided-gradcam, smoothgrad (the walk of rule, default saliency, averaged
-//	                          over samples noisy copies, noise a fraction of the input's range) or integrated-gradients
-//	                          (steps from baseline black, mean, blur or gray; with the completeness error); JSON with
-//	                          panels (title, PNG data: URL), the class and the method's numbers. Light defaults by
-//	                          input size (/api/model's explain), samples at most 200, steps at most 300
+//	GET  /api/explain         ?image&method[&class][&layer][&rule&samples&noise&seed][&steps&baseline][&stream=1]:
+//	                          explain a class (default: the predicted one) by method gradcam (Grad-CAM at layer,
+//	                          default the last convolution), guided-gradcam, smoothgrad (the walk of rule, default
+//	                          saliency, averaged over samples noisy copies, noise a fraction of the input's range) or
+//	                          integrated-gradients (steps from baseline black, mean, blur or gray; with the
+//	                          completeness error); JSON with panels (title, PNG data: URL), the class and the
+//	                          method's numbers. Light defaults by input size (/api/model's explain), samples at most
+//	                          200, steps at most 300; with stream=1 NDJSON progress lines, then {"result": ...}
 //
 // Requests that compute borrow one of --workers deconvnets (a Gorgonia
 // machine is not safe for concurrent use); at most --queue wait, the rest

@@ -21,7 +21,7 @@ import (
 // "Explain a class" (issue 15): the methods that came after the deconvnet,
 // for the current input and one class, on a borrowed worker.
 //
-//	GET /api/explain ?image&method[&class][&layer][&rule&samples&noise&seed][&steps&baseline]
+//	GET /api/explain ?image&method[&class][&layer][&rule&samples&noise&seed][&steps&baseline][&stream=1]
 //
 // method is gradcam (Grad-CAM at layer, default the last convolution),
 // guided-gradcam (Grad-CAM times guided backpropagation), smoothgrad (the
@@ -31,7 +31,10 @@ import (
 // gray). class defaults to the predicted one. The answer is JSON: the
 // class and the prediction, panels (title and PNG data: URL each, shown
 // beside the input), and the method's numbers: Grad-CAM's coarse map,
-// SmoothGrad's sigma, integrated gradients' completeness error.
+// SmoothGrad's sigma, integrated gradients' completeness error. With
+// stream=1 it comes as the last line of an NDJSON stream of progress lines
+// (the page's way: SmoothGrad and integrated gradients can take a while on
+// a 224x224 network).
 
 // Explanation methods, in the page's order.
 const (
@@ -236,6 +239,9 @@ func (s *server) buildGuard(wk *worker, key string) (release func()) {
 	return func() { once.Do(s.buildMu.Unlock) }
 }
 
+// explain answers /api/explain: JSON, or with stream=1 NDJSON progress
+// lines (SmoothGrad's samples, integrated gradients' steps) and then
+// {"result": ...}, as /api/occlusion.
 func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	in, err := s.input(ctx, r.URL.Query().Get("image"))
@@ -246,6 +252,35 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	streaming, err := boolParam(r, "stream")
+	if err != nil {
+		return err
+	}
+	if !streaming {
+		res, err := s.explainOn(ctx, in, e, nil)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, res)
+	}
+	st := newStream(w)
+	last := time.Now()
+	res, err := s.explainOn(ctx, in, e, func(stage string, done, total int) {
+		if time.Since(last) > 200*time.Millisecond || done == total {
+			last = time.Now()
+			st.send(progressLine(stage, done, total)) // a client gone ends ctx, which stops the work
+		}
+	})
+	if err != nil {
+		return st.finish(err)
+	}
+	return st.finish(st.send(map[string]any{"result": res}))
+}
+
+// explainOn computes an explanation on a borrowed worker; progress, if not
+// nil, hears about SmoothGrad's samples and integrated gradients' steps.
+func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest, progress func(stage string, done, total int)) (map[string]any, error) {
+	var err error
 	m := s.l.Model
 	c, h, wd := m.Arch.Input[0], m.Arch.Input[1], m.Arch.Input[2]
 	side := max(h, wd)
@@ -269,7 +304,7 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 	var baseline []float32
 	if e.method == methodIntegrated {
 		if baseline, err = fillPicture(s.l, e.baseline, in.x, blur); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	start := time.Now()
@@ -304,7 +339,14 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 		release := s.buildGuard(wk, key)
 		defer release()
 		err := cancellable(ctx, func(check func(int, int)) error {
-			progress := func(done, total int) { release(); check(done, total) }
+			stage := map[string]string{methodSmoothGrad: "SmoothGrad: noisy samples", methodIntegrated: "integrated gradients: steps"}[e.method]
+			step := func(done, total int) {
+				release() // the graphs exist once a pass is done
+				check(done, total)
+				if progress != nil {
+					progress(stage, done, total)
+				}
+			}
 			var err error
 			switch e.method {
 			case methodGradCAM, methodGuidedGradCAM:
@@ -317,10 +359,10 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 				// SmoothGrad walks through LRN as CompareMethods does, so
 				// that only the ReLU rule differs between the rules.
 				sg, err = deconvnet.SmoothGrad(wk.net, in.x, deconvnet.SmoothGradConfig{Class: e.class, Samples: e.samples, Noise: e.noise,
-					Seed: uint64(e.seed), Options: deconvnet.Options{Rule: e.rule, ThroughLRN: true}, Progress: progress})
+					Seed: uint64(e.seed), Options: deconvnet.Options{Rule: e.rule, ThroughLRN: true}, Progress: step})
 			case methodIntegrated:
 				ig, err = deconvnet.IntegratedGradients(wk.net, in.x, deconvnet.IntegratedGradientsConfig{Class: e.class,
-					Baseline: baseline, BaselineName: e.baseline, Steps: e.steps, Progress: progress})
+					Baseline: baseline, BaselineName: e.baseline, Steps: e.steps, Progress: step})
 			}
 			return err
 		})
@@ -330,7 +372,7 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ms := msSince(start)
 	probs := zfnet.Softmax(logits)
@@ -344,21 +386,21 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 		heat := cam.HeatImage(s.l.Mean, scale)
 		if e.method == methodGradCAM {
 			if err := add(fmt.Sprintf("Grad-CAM (%s) over the input", e.layer), heat); err != nil {
-				return err
+				return nil, err
 			}
 			coarse := nearest(deconvnet.Heatmap(cam.Map, cam.MapH, cam.MapW), wd*scale, h*scale)
 			if err := add(fmt.Sprintf("Grad-CAM map, %dx%d", cam.MapH, cam.MapW), coarse); err != nil {
-				return err
+				return nil, err
 			}
 		} else {
 			if err := add("Guided Grad-CAM", deconvnet.ProjectionImage(cam.GuidedGradCAM, c, h, wd)); err != nil {
-				return err
+				return nil, err
 			}
 			if err := add("guided backprop", deconvnet.ProjectionImage(cam.Guided, c, h, wd)); err != nil {
-				return err
+				return nil, err
 			}
 			if err := add(fmt.Sprintf("Grad-CAM (%s)", e.layer), heat); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		res["layer"], res["mapH"], res["mapW"], res["map"], res["score"] = e.layer, cam.MapH, cam.MapW, cam.Map, cam.Score
@@ -369,13 +411,13 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 		}
 	case methodSmoothGrad:
 		if err := add("SmoothGrad ("+e.ruleName+")", deconvnet.ProjectionImage(sg.Map, c, h, wd)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := add("SmoothGrad |.|", deconvnet.MagnitudeImage(sg.Map, c, h, wd)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := add(e.ruleName+", no noise", deconvnet.ProjectionImage(sg.Plain, c, h, wd)); err != nil {
-			return err
+			return nil, err
 		}
 		res["rule"], res["samples"], res["noise"], res["seed"], res["sigma"] = e.ruleName, e.samples, e.noise, e.seed, sg.Sigma
 		res["caption"] = fmt.Sprintf("SmoothGrad: the %s walk from the class logit averaged over %d copies with Gaussian noise of sigma "+
@@ -383,13 +425,13 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 			100*e.noise, e.seed)
 	case methodIntegrated:
 		if err := add("integrated gradients", deconvnet.ProjectionImage(ig.Attributions, c, h, wd)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := add("|attribution|", deconvnet.MagnitudeImage(ig.Attributions, c, h, wd)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := add("baseline ("+e.baseline+")", data.ToImage(ig.Baseline, s.l.Pre.Geometry, s.l.Mean)); err != nil {
-			return err
+			return nil, err
 		}
 		rel := ig.RelativeError
 		if math.IsInf(rel, 0) {
@@ -405,7 +447,7 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	res["panels"], res["ms"] = panels, ms
-	return writeJSON(w, http.StatusOK, res)
+	return res, nil
 }
 
 // nearest resizes to w x h by nearest-neighbour sampling (a coarse map

@@ -88,6 +88,22 @@ func TestServeExplain(t *testing.T) {
 	if !strings.Contains(r["caption"].(string), "completeness error") {
 		t.Errorf("caption %q does not give the completeness error", r["caption"])
 	}
+	// With stream=1: progress lines, then the result.
+	for _, q := range []string{"method=smoothgrad&samples=30", "method=integrated-gradients&steps=30", "method=gradcam"} {
+		a := get(t, ts, "/api/explain?image=d0&stream=1&"+q)
+		mustOK(t, a, q+" streamed")
+		if a.ct != "application/x-ndjson" {
+			t.Errorf("%s&stream=1: content type %q", q, a.ct)
+		}
+		ls := a.lines(t)
+		res, ok := ls[len(ls)-1]["result"].(map[string]any)
+		if !ok || len(res["panels"].([]any)) == 0 {
+			t.Fatalf("%s&stream=1: last line %v", q, ls[len(ls)-1])
+		}
+		if p, _ := ls[0]["progress"].(map[string]any); !strings.HasPrefix(q, "method=gradcam") && (p == nil || p["total"].(float64) != 30) {
+			t.Errorf("%s&stream=1: first line %v; expected progress out of 30", q, ls[0])
+		}
+	}
 	// An upload too.
 	up := postUpload(t, ts, "seven.png", pngBytes(t, testDigit(50, 50)))
 	mustOK(t, up, "upload")
@@ -187,6 +203,8 @@ func TestServeExplainBadParameters(t *testing.T) {
 		{"/api/explain?image=d0&method=smoothgrad&noise=-0.1", 400, "out of range"},
 		{"/api/explain?image=d0&method=smoothgrad&rule=lrp", 400, "expected deconvnet, guided or saliency"},
 		{"/api/explain?image=d0&method=smoothgrad&seed=-4", 400, "seed=-4 is out of range"},
+		{"/api/explain?image=d0&method=smoothgrad&stream=maybe", 400, `stream="maybe": expected 1 or 0`},
+		{"/api/explain?image=d0&method=smoothgrad&samples=0&stream=1", 400, "samples=0 is out of range"},
 	} {
 		a := get(t, ts, c.path)
 		msg, _ := a.json(t)["error"].(string)

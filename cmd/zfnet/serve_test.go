@@ -715,6 +715,7 @@ func TestServeNeverFails(t *testing.T) {
 		"steps":    {"", "1", "5", "0", "301", "x"},
 		"baseline": {"", "black", "mean", "blur", "gray", "white"},
 		"seed":     {"", "0", "7", "-1", "99999999999"},
+		"stream":   {"", "1", "0", "x"},
 	}
 	endpoints := []string{"/api/inputs", "/api/thumb", "/api/input", "/api/predict", "/api/features", "/api/project", "/api/filters", "/api/top9", "/api/occlusion", "/api/explain"}
 	rng := rand.New(rand.NewPCG(7, 7))

@@ -425,17 +425,23 @@ async function explain() {
   $('explain-status').textContent = 'computing...';
   $('explain-cancel').hidden = false;
   $('explain-panels').classList.add('stale');
-  let r;
+  let r = null;
+  const q = explainQuery();
+  q.set('stream', '1');
   try {
-    r = await getJSON('explain', '/api/explain?' + explainQuery());
+    const finished = await streamJSON('explain', '/api/explain?' + q, (line) => {
+      if (line.result) r = line.result;
+      else if (line.progress) $('explain-status').textContent = `computing: ${line.progress.stage} ${line.progress.done} / ${line.progress.total}`;
+    });
+    if (!finished) return; // a newer request (or cancel) took over
   } catch (e) {
     $('explain-error').textContent = e.message;
     $('explain-status').textContent = '';
     $('explain-cancel').hidden = true;
     return;
   }
-  if (!r) return; // a newer request (or cancel) took over
   $('explain-cancel').hidden = true;
+  if (!r) return;
   $('explain-status').textContent = `${Math.round(performance.now() - t0)} ms (server ${r.ms} ms)`;
   const box = $('explain-panels');
   box.textContent = '';
