@@ -316,7 +316,7 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 	)
 	err = s.borrow(ctx, func(wk *worker) error {
 		defer func() { wk.last = "" }() // the methods run other inputs (noisy copies, path points)
-		if logits, err = wk.forward(in); err != nil {
+		if logits, err = wk.logitsOf(in); err != nil {
 			return err
 		}
 		if e.class < 0 {

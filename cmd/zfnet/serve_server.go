@@ -134,9 +134,10 @@ type netPool struct {
 // worker is one deconvnet and the input its latest forward pass ran on, so
 // that clicks on the same image skip the forward pass.
 type worker struct {
-	net   *deconvnet.Net
-	last  string
-	built map[indexKey]bool // the projection graphs this deconvnet has built
+	net    *deconvnet.Net
+	last   string
+	logits []float32         // of the pass on last
+	built  map[indexKey]bool // the projection graphs this deconvnet has built
 	// explained: the kinds of walk from the logits (explain's methods)
 	// this deconvnet has built graphs for.
 	explained map[string]bool
@@ -225,7 +226,21 @@ func (w *worker) forward(in *serveInput) ([]float32, error) {
 		return nil, err
 	}
 	w.last = in.id
+	w.logits = append(w.logits[:0], logits...)
 	return logits, nil
+}
+
+// logitsOf returns in's logits, from the worker's latest pass when it was
+// on in.
+func (w *worker) logitsOf(in *serveInput) ([]float32, error) {
+	if w.last == in.id && len(w.logits) > 0 {
+		return append([]float32(nil), w.logits...), nil
+	}
+	logits, err := w.forward(in)
+	if err != nil {
+		return nil, err
+	}
+	return append([]float32(nil), logits...), nil
 }
 
 // ensure makes the deconvnet's recorded pass be in's.
