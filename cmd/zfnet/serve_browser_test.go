@@ -233,6 +233,7 @@ func TestServeBrowser(t *testing.T) {
 	run("pick the second class", 10*time.Second, chromedp.Click(chromedp.CSS(`#top5 li:nth-child(2)`)))
 	poll("the second class is explained", fmt.Sprintf(`location.search.includes('class=%s') && document.querySelector('#top5 li.chosen') === document.querySelectorAll('#top5 li')[1] && !document.getElementById('explain-panels').classList.contains('stale') && document.getElementById('explain-caption').textContent.includes('predicted: ')`, second))
 	poll("its Grad-CAM picture", explanationOK("gradcam"))
+	screenshot("serve-explain-gradcam.png")
 	run("choose integrated gradients", 10*time.Second, chromedp.Click(chromedp.CSS(`input[name=explain][value=integrated-gradients]`)))
 	poll("integrated gradients appear", explanationOK("integrated-gradients")+` && document.getElementById('explain-caption').textContent.includes('completeness error')`)
 	screenshot("serve-explain.png")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -94,8 +95,14 @@ func (s *server) camLayers() []string {
 	return out
 }
 
+// camLayerOK: below every fully connected layer (whose outputs are flat).
 func (s *server) camLayerOK(li layerInfo) bool {
-	return li.Kind != "fully connected" && li.Index < len(s.l.Model.Layers)-1
+	for _, l := range s.l.Model.Layers[:li.Index+1] {
+		if _, fc := l.(*nn.Linear); fc {
+			return false
+		}
+	}
+	return li.Index < len(s.l.Model.Layers)-1
 }
 
 // explainInfo is what /api/model tells the page about the panel.
