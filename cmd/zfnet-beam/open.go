@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/zfnet/zfnet/data"
@@ -118,7 +119,10 @@ func (s Spec) open() (*opened, error) {
 			src = set.Train
 			if set.Val != nil {
 				// As zfnet index build: the whole training split, a
-				// run's held-out share included.
+				// run's held-out share included (the first copy freed
+				// before the second is read).
+				set, src = nil, nil
+				debug.FreeOSMemory()
 				if set, err = data.Open(spec, data.OpenOptions{}); err != nil {
 					return nil, err
 				}

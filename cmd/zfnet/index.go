@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -133,6 +134,7 @@ func runIndexBuild(args []string) error {
 	if err != nil {
 		return err
 	}
+	l.Set = nil // only src is read from now on: the rest of the set (a second copy of MNIST for --split train) can go
 	names := index.DefaultLayers(l.Model)
 	if *layers != "" {
 		names = nil
@@ -184,16 +186,21 @@ func indexSource(l *loaded, split string, limit int, pictures bool) (data.Source
 	if l.Set == nil {
 		return nil, fmt.Errorf("nothing to index: give --data (a data set) or --images (a folder of pictures)")
 	}
+	name := l.Set.Name
 	src := l.Set.Test
 	if split == "train" {
 		if pictures || l.Set.Train == nil {
-			return nil, fmt.Errorf("--split train: %s has no training part", l.Set.Name)
+			return nil, fmt.Errorf("--split train: %s has no training part", name)
 		}
 		src = l.Set.Train
 		if l.Set.Val != nil {
 			// A set with its own test split, of which the run held out a
 			// validation share: the index covers the whole training split.
-			set, err := data.Open(l.Set.Name, data.OpenOptions{})
+			// The set is opened again; the first copy goes first, so that
+			// the peak memory holds one.
+			l.Set, src = nil, nil
+			debug.FreeOSMemory()
+			set, err := data.Open(name, data.OpenOptions{})
 			if err != nil {
 				return nil, err
 			}
@@ -201,7 +208,7 @@ func indexSource(l *loaded, split string, limit int, pictures bool) (data.Source
 		}
 	}
 	if src == nil || src.Len() == 0 {
-		return nil, fmt.Errorf("%s: no examples to index", l.Set.Name)
+		return nil, fmt.Errorf("%s: no examples to index", name)
 	}
 	if limit > 0 && limit < src.Len() {
 		idx := make([]int, limit)
