@@ -1,6 +1,7 @@
 package deconvnet
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"math"
@@ -74,6 +75,9 @@ type IntegratedGradientsConfig struct {
 	Probability bool
 	// Progress, if not nil, is called after each batch of path points.
 	Progress func(done, total int)
+	// Context, if not nil, is checked between batches: once it ends, the
+	// computation stops and returns its error.
+	Context context.Context
 }
 
 // IntegratedGradientsResult is the attribution of one input.
@@ -152,6 +156,9 @@ func IntegratedGradients(d *Net, x []float32, cfg IntegratedGradientsConfig) (*I
 		}
 		if cfg.Progress != nil {
 			cfg.Progress(end, cfg.Steps)
+		}
+		if cfg.Context != nil && cfg.Context.Err() != nil {
+			return nil, errors.Wrapf(cfg.Context.Err(), "integrated gradients: stopped after %d of %d steps", end, cfg.Steps)
 		}
 	}
 	res.Attributions = make([]float32, n)

@@ -1,6 +1,7 @@
 package deconvnet
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"math"
@@ -45,6 +46,9 @@ type SmoothGradConfig struct {
 	// Progress, if not nil, is called after each batch with the samples
 	// done and the total.
 	Progress func(done, total int)
+	// Context, if not nil, is checked between batches: once it ends,
+	// SmoothGrad stops and returns its error (a server's cancelled request).
+	Context context.Context
 }
 
 // SmoothGradResult is one input's smoothed map beside the unsmoothed one.
@@ -119,6 +123,9 @@ func SmoothGrad(d *Net, x []float32, cfg SmoothGradConfig) (*SmoothGradResult, e
 		}
 		if cfg.Progress != nil {
 			cfg.Progress(end, cfg.Samples)
+		}
+		if cfg.Context != nil && cfg.Context.Err() != nil {
+			return nil, errors.Wrapf(cfg.Context.Err(), "smoothgrad: stopped after %d of %d samples", end, cfg.Samples)
 		}
 	}
 	for j, v := range acc {

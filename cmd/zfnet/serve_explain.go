@@ -207,33 +207,6 @@ type explainPanel struct {
 	Image string `json:"image"` // PNG data: URL
 }
 
-// stopped is the panic that ends a library computation from its progress
-// callback when the request's context ends (the methods take no context;
-// they call Progress between passes, when the deconvnet is idle).
-type stopped struct{ err error }
-
-// cancellable runs f with a progress callback that stops it (between two
-// passes) once ctx ends, and returns ctx's error then.
-func cancellable(ctx context.Context, f func(check func(done, total int)) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			st, ok := p.(stopped)
-			if !ok {
-				panic(p)
-			}
-			err = st.err
-		}
-	}()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return f(func(int, int) {
-		if err := ctx.Err(); err != nil {
-			panic(stopped{err})
-		}
-	})
-}
-
 // buildGuard holds buildMu while a method may build a projection graph on
 // the worker's deconvnet: the first time the worker runs that kind of walk.
 // release may be called early (once the graphs exist) and again.
@@ -345,11 +318,13 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 		}
 		release := s.buildGuard(wk, key)
 		defer release()
-		err := cancellable(ctx, func(check func(int, int)) error {
+		err := func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			stage := map[string]string{methodSmoothGrad: "SmoothGrad: noisy samples", methodIntegrated: "integrated gradients: steps"}[e.method]
 			step := func(done, total int) {
 				release() // the graphs exist once a pass is done
-				check(done, total)
 				if progress != nil {
 					progress(stage, done, total)
 				}
@@ -366,13 +341,13 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 				// SmoothGrad walks through LRN as CompareMethods does, so
 				// that only the ReLU rule differs between the rules.
 				sg, err = deconvnet.SmoothGrad(wk.net, in.x, deconvnet.SmoothGradConfig{Class: e.class, Samples: e.samples, Noise: e.noise,
-					Seed: uint64(e.seed), Options: deconvnet.Options{Rule: e.rule, ThroughLRN: true}, Progress: step})
+					Seed: uint64(e.seed), Options: deconvnet.Options{Rule: e.rule, ThroughLRN: true}, Progress: step, Context: ctx})
 			case methodIntegrated:
 				ig, err = deconvnet.IntegratedGradients(wk.net, in.x, deconvnet.IntegratedGradientsConfig{Class: e.class,
-					Baseline: baseline, BaselineName: e.baseline, Steps: e.steps, Progress: step})
+					Baseline: baseline, BaselineName: e.baseline, Steps: e.steps, Progress: step, Context: ctx})
 			}
 			return err
-		})
+		}()
 		if err == nil {
 			wk.explained[key] = true
 		}

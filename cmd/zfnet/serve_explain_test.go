@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"image"
 	"math"
 	"net/http"
@@ -229,31 +228,6 @@ func TestServeExplainBadParameters(t *testing.T) {
 // client goes away, hands its worker back, and the worker answers the
 // next request (a full one, so no half-built state is left behind).
 func TestServeExplainCancel(t *testing.T) {
-	// cancellable stops at the first check after the context ends.
-	ctx, cancel := context.WithCancel(context.Background())
-	calls := 0
-	err := cancellable(ctx, func(check func(int, int)) error {
-		for i := 0; i < 100; i++ {
-			calls++
-			if i == 3 {
-				cancel()
-			}
-			check(i, 100)
-		}
-		return nil
-	})
-	if !errors.Is(err, context.Canceled) || calls != 4 {
-		t.Errorf("cancellable: %v after %d calls; expected context.Canceled after 4", err, calls)
-	}
-	func() {
-		defer func() {
-			if p := recover(); p != "other" {
-				t.Errorf("cancellable swallowed another panic: %v", p)
-			}
-		}()
-		cancellable(context.Background(), func(func(int, int)) error { panic("other") })
-	}()
-
 	opt := defaultServeOptions()
 	opt.Workers = 1
 	s, ts := newServeTest(t, opt)
