@@ -20,8 +20,10 @@ type initSource struct {
 	About   string
 }
 
-// openInitSource reads any file Import reads, a checkpoint, or a run folder.
-func openInitSource(path string) (*initSource, error) {
+// openInitSource reads any file Import reads, a checkpoint, or a run folder;
+// arch, when given, names the architecture of a weight file whose names fit
+// several (Import's Arch).
+func openInitSource(path, arch string) (*initSource, error) {
 	if st, err := os.Stat(path); err != nil {
 		return nil, errors.Errorf("--init-from %s: %v", path, err)
 	} else if st.IsDir() {
@@ -41,7 +43,7 @@ func openInitSource(path string) (*initSource, error) {
 		src.About = fmt.Sprintf("checkpoint of %s trained on %s", ck.Model.Arch.Name, ck.State.Config.Data)
 		return src, nil
 	}
-	m, info, err := Import(path, ImportOptions{})
+	m, info, err := Import(path, ImportOptions{Arch: arch})
 	if err != nil {
 		return nil, errors.Wrapf(err, "--init-from")
 	}

@@ -156,7 +156,7 @@ func Train(ctx context.Context, cfg RunConfig, resume bool, hooks Hooks) (*EvalR
 	}
 	var init *initSource
 	if ck == nil && cfg.InitFrom != "" {
-		if init, err = openInitSource(cfg.InitFrom); err != nil {
+		if init, err = openInitSource(cfg.InitFrom, cfg.Arch); err != nil {
 			return nil, err
 		}
 		if cfg.Arch == "" {
