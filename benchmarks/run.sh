@@ -18,7 +18,9 @@
 # TAGS (go build tags for an opt-in path, e.g. TAGS=openblas), OUT (the results file),
 # MODES (the rows to run, e.g. "train forward"; "layers" is the per-convolution
 # table, LAYERS its convolutions, default conv1 .. conv5, STEPS_LAYER (5) timed
-# forward and backward passes each), and the steps per run:
+# forward and backward passes each; LAYER_PATHS, e.g. "avx512 avx2", runs ours
+# once per ZFNET_SGEMM path in each round, for a table row per path), and the
+# steps per run:
 # STEPS_TRAIN (3), STEPS_FORWARD (5), STEPS_DECONV (3, ours at batch DECONV_BATCH,
 # default BATCH; 1 is the peer's one image per call),
 # STEPS_PEER_DECONV (8, one image each); --small: STEPS_TRAIN_SMALL (8),
@@ -51,6 +53,7 @@ THREADS=${THREADS:-2}
 PYTHON=${PYTHON:-/usr/bin/python3}
 PEER=${PEER:-$ROOT/benchmarks/torch_zfnet.py}
 LAYERS=${LAYERS:-conv1 conv2 conv3 conv4 conv5}
+LAYER_PATHS=${LAYER_PATHS:-}
 STEPS_LAYER=${STEPS_LAYER:-5}
 TAGS=${TAGS:-}
 STEPS_TRAIN=${STEPS_TRAIN:-3}
@@ -125,11 +128,14 @@ peer() { # mode file
 	fi
 }
 
-# layer NAME FILE-SUFFIX: one convolution alone, ours and the peer in the
-# order of the round.
+# ours_layer NAME: one convolution alone, once per LAYER_PATHS entry (once
+# with the default path when it is empty); peer_layer NAME: the peer's.
 ours_layer() {
-	"$BIN" bench --arch "$ARCH" --mode layer --layer "$1" --batch "$BATCH" --steps "$STEPS_LAYER" \
-		--warmup 1 --threads "$THREADS" >>"$WORK/ours.layer.$1" 2>>"$WORK/ours.stderr"
+	local p
+	for p in ${LAYER_PATHS:-default}; do
+		env ${LAYER_PATHS:+ZFNET_SGEMM=$p} "$BIN" bench --arch "$ARCH" --mode layer --layer "$1" --batch "$BATCH" \
+			--steps "$STEPS_LAYER" --warmup 1 --threads "$THREADS" >>"$WORK/ours.layer.$1.$p" 2>>"$WORK/ours.stderr"
+	done
 }
 peer_layer() {
 	"$PYTHON" "$PEER" layer --layer "$1" --batch "$BATCH" --steps "$STEPS_LAYER" --threads "$THREADS" >>"$WORK/peer.layer.$1"
@@ -173,7 +179,7 @@ export WORK MODES ARCH BATCH THREADS ROUNDS SMALL CPU ELAPSED LOAD_BEFORE LOAD_A
 export GOVER=$(go env GOVERSION) TORCHVER=$("$PYTHON" -c 'import torch; print(torch.__version__)')
 export BLAS=$(sed -n 's/.*blas="\([^"]*\)".*/\1/p' "$WORK/ours.stderr" | head -1)
 export COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown)
-export CORES=$(nproc) DECONV_BATCH TAGS STEPS_TRAIN STEPS_FORWARD STEPS_DECONV STEPS_PEER_DECONV LAYERS STEPS_LAYER PEER
+export CORES=$(nproc) DECONV_BATCH TAGS STEPS_TRAIN STEPS_FORWARD STEPS_DECONV STEPS_PEER_DECONV LAYERS STEPS_LAYER PEER LAYER_PATHS
 export CPUID=$(awk -F': ' '/^cpu family/ {f=$2} /^model[[:space:]]*:/ {m=$2} f != "" && m != "" {print "family " f ", model " m; exit}' /proc/cpuinfo)
 "$PYTHON" - <<'EOF'
 import os, re, statistics, datetime
@@ -227,17 +233,21 @@ def layer_runs(path):
 
 ltable = ""
 if "layers" in env["MODES"].split():
+    paths = env.get("LAYER_PATHS", "").split() or ["default"]
     ll = [
-        "| layer | ours forward | peer forward | ours/peer | ours backward | peer backward | ours/peer | ours runs (fwd/bwd) | peer runs (fwd/bwd) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+        "| layer | SGEMM | ours forward | peer forward | ours/peer | ours backward | peer backward | ours/peer | ours runs (fwd/bwd) | peer runs (fwd/bwd) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for name in env["LAYERS"].split():
-        o, p = layer_runs(f"{work}/ours.layer.{name}"), layer_runs(f"{work}/peer.layer.{name}")
-        of, ob = med([r[0] for r in o]), med([r[1] for r in o])
+        p = layer_runs(f"{work}/peer.layer.{name}")
         pf, pb = med([r[0] for r in p]), med([r[1] for r in p])
-        fmt = lambda rs: ", ".join(f"{a:.0f}/{b:.0f}" for a, b in rs)
-        ll.append(f"| {name} | {of:.1f} | {pf:.1f} | {of / pf if pf else float('nan'):.2f}x | {ob:.1f} | {pb:.1f} | "
-                  f"{ob / pb if pb else float('nan'):.2f}x | {fmt(o)} | {fmt(p)} |")
+        for path in paths:
+            o = layer_runs(f"{work}/ours.layer.{name}.{path}")
+            of, ob = med([r[0] for r in o]), med([r[1] for r in o])
+            fmt = lambda rs: ", ".join(f"{a:.0f}/{b:.0f}" for a, b in rs)
+            label = env["BLAS"] if path == "default" else f"ZFNET_SGEMM={path}"
+            ll.append(f"| {name} | {label} | {of:.1f} | {pf:.1f} | {of / pf if pf else float('nan'):.2f}x | {ob:.1f} | {pb:.1f} | "
+                      f"{ob / pb if pb else float('nan'):.2f}x | {fmt(o)} | {fmt(p)} |")
     ltable = "\n".join(ll)
 for t in (table, ltable):
     if t:
