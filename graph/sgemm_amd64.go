@@ -612,10 +612,15 @@ func (pt *sgPath) packA(tA bool, a []float32, lda, ic, pc, mc, kc int, dst []flo
 			}
 		} else {
 			// op(A)(i, p) = a[p*lda + i]: each k gives mr contiguous floats.
-			if rows == mr {
+			if rows == mr && mr == 12 {
 				for p := 0; p < kc; p++ {
 					o := (pc+p)*lda + i0
-					copy(d[p*mr:p*mr+mr], a[o:o+mr])
+					*(*[12]float32)(d[p*12:]) = [12]float32(a[o : o+12])
+				}
+			} else if rows == mr && mr == 6 {
+				for p := 0; p < kc; p++ {
+					o := (pc+p)*lda + i0
+					*(*[6]float32)(d[p*6:]) = [6]float32(a[o : o+6])
 				}
 			} else {
 				clear(d)
