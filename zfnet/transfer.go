@@ -318,6 +318,9 @@ func TransferTable(s *TransferSource, cfg TableConfig) ([]LayerAccuracy, error) 
 	layers := cfg.Layers
 	if len(layers) == 0 {
 		pl := m.ParamLayers()
+		if len(pl) < 2 {
+			return nil, errors.Errorf("%s has no layer with weights below its last: nothing to score", m.Arch.Name)
+		}
 		layers = pl[:len(pl)-1]
 	}
 	outs := make([]string, len(layers))
@@ -464,6 +467,9 @@ func TransferCurve(s *TransferSource, cfg CurveConfig) ([]CurvePoint, error) {
 	pl := m.ParamLayers()
 	layer := cfg.Layer
 	if layer == "" {
+		if len(pl) < 2 {
+			return nil, errors.Errorf("%s has no layer with weights below its last: give the layer", m.Arch.Name)
+		}
 		layer = pl[len(pl)-2]
 	}
 	out, err := StageOutput(m, layer)
