@@ -291,7 +291,10 @@ type LayerAccuracy struct {
 	Dim      int
 	TrainAcc float64
 	TestAcc  float64
-	Seconds  float64
+	// RandomTestAcc is the same classifier's test accuracy over a randomly
+	// initialized network's features (TableConfig.Random; nil otherwise).
+	RandomTestAcc *float64 `json:",omitempty"`
+	Seconds       float64
 }
 
 // TableConfig sizes the per-layer table.
@@ -300,13 +303,16 @@ type TableConfig struct {
 	Test          int // test examples (stratified sample of the test split; 0: all)
 	Layers        []string
 	Linear        LinearConfig
-	Seed          int64
+	// Random also scores each layer of a randomly initialized network of
+	// the same architecture: what the features are worth without training.
+	Random bool
+	Seed   int64
 }
 
 // DefaultTableConfig: 200 training images per class, 2000 test images,
 // every layer with weights but the last.
 func DefaultTableConfig() TableConfig {
-	return TableConfig{TrainPerClass: 200, Test: 2000, Linear: DefaultLinearConfig(), Seed: 1}
+	return TableConfig{TrainPerClass: 200, Test: 2000, Linear: DefaultLinearConfig(), Random: true, Seed: 1}
 }
 
 // TransferTable is the paper's Table 7 on the source's data set: for each
@@ -340,43 +346,84 @@ func TransferTable(s *TransferSource, cfg TableConfig) ([]LayerAccuracy, error) 
 	if err != nil {
 		return nil, err
 	}
-	var rows []LayerAccuracy
-	for i, l := range layers {
-		start := time.Now()
-		f, err := NewFeatureExtractor(m, 64, []string{outs[i]})
+	var rm *Model
+	if cfg.Random {
+		if rm, err = New(m.Arch); err == nil {
+			err = rm.Initialize(InitHe, cfg.Seed+7)
+		}
 		if err != nil {
 			return nil, err
 		}
-		ftr, err := f.Extract(train)
-		if err == nil {
-			var fte [][]float32
-			if fte, err = f.Extract(test); err == nil {
-				var c *LinearClassifier
-				if c, err = TrainLinear(ftr[0], train.Labels, f.Dims[0], k, cfg.Linear); err == nil {
-					r := LayerAccuracy{Layer: l, Output: outs[i], Dim: f.Dims[0]}
-					if r.TrainAcc, err = c.Accuracy(ftr[0], train.Labels); err == nil {
-						if r.TestAcc, err = c.Accuracy(fte[0], test.Labels); err == nil {
-							r.Seconds = time.Since(start).Seconds()
-							rows = append(rows, r)
-							s.logf("%-6s (%s, %d features): train %.2f%%, test %.2f%% (%.1fs)", l, outs[i], r.Dim, 100*r.TrainAcc, 100*r.TestAcc, r.Seconds)
-						}
-					}
-				}
-			}
-		}
-		f.Close()
-		if err != nil {
+	}
+	var rows []LayerAccuracy
+	for i, l := range layers {
+		start := time.Now()
+		r := LayerAccuracy{Layer: l, Output: outs[i]}
+		var err error
+		if r.Dim, r.TrainAcc, r.TestAcc, err = scoreLayer(m, outs[i], train, test, k, cfg.Linear); err != nil {
 			return nil, errors.Wrapf(err, "layer %s", l)
 		}
+		line := fmt.Sprintf("%-6s (%s, %d features): train %.2f%%, test %.2f%%", l, outs[i], r.Dim, 100*r.TrainAcc, 100*r.TestAcc)
+		if rm != nil {
+			_, _, acc, err := scoreLayer(rm, outs[i], train, test, k, cfg.Linear)
+			if err != nil {
+				return nil, errors.Wrapf(err, "layer %s of a random network", l)
+			}
+			r.RandomTestAcc = &acc
+			line += fmt.Sprintf("; random weights: test %.2f%%", 100*acc)
+		}
+		r.Seconds = time.Since(start).Seconds()
+		rows = append(rows, r)
+		s.logf("%s (%.1fs)", line, r.Seconds)
 	}
 	return rows, nil
 }
 
+// scoreLayer trains a softmax on the output of layer out for train and
+// scores it on train and test.
+func scoreLayer(m *Model, out string, train, test *Inputs, k int, cfg LinearConfig) (dim int, trainAcc, testAcc float64, err error) {
+	f, err := NewFeatureExtractor(m, 64, []string{out})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer f.Close()
+	ftr, err := f.Extract(train)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	fte, err := f.Extract(test)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	c, err := TrainLinear(ftr[0], train.Labels, f.Dims[0], k, cfg)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if trainAcc, err = c.Accuracy(ftr[0], train.Labels); err != nil {
+		return 0, 0, 0, err
+	}
+	testAcc, err = c.Accuracy(fte[0], test.Labels)
+	return f.Dims[0], trainAcc, testAcc, err
+}
+
 // FormatTable writes the per-layer table as Markdown.
 func FormatTable(w io.Writer, title string, rows []LayerAccuracy) {
-	fmt.Fprintf(w, "%s\n\n| layer | features (output of) | dimensions | train top-1 | test top-1 |\n|---|---|---|---|---|\n", title)
+	random := len(rows) > 0 && rows[0].RandomTestAcc != nil
+	fmt.Fprintf(w, "%s\n\n| layer | features (output of) | dimensions | train top-1 | test top-1 |", title)
+	if random {
+		fmt.Fprint(w, " random weights, test top-1 |")
+	}
+	fmt.Fprint(w, "\n|---|---|---|---|---|")
+	if random {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %d | %.2f%% | %.2f%% |\n", r.Layer, r.Output, r.Dim, 100*r.TrainAcc, 100*r.TestAcc)
+		fmt.Fprintf(w, "| %s | %s | %d | %.2f%% | %.2f%% |", r.Layer, r.Output, r.Dim, 100*r.TrainAcc, 100*r.TestAcc)
+		if random {
+			fmt.Fprintf(w, " %.2f%% |", 100**r.RandomTestAcc)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -385,17 +432,34 @@ func PlotTable(path, title string, rows []LayerAccuracy) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "test top-1 (%)"
-	vals := make(plotter.Values, len(rows))
+	vals, rvals := make(plotter.Values, len(rows)), make(plotter.Values, len(rows))
 	names := make([]string, len(rows))
+	random := len(rows) > 0 && rows[0].RandomTestAcc != nil
 	for i, r := range rows {
 		vals[i], names[i] = 100*r.TestAcc, r.Layer
+		if random {
+			rvals[i] = 100 * *r.RandomTestAcc
+		}
 	}
-	bars, err := plotter.NewBarChart(vals, vg.Points(22))
+	w := vg.Points(22)
+	bars, err := plotter.NewBarChart(vals, w)
 	if err != nil {
 		return err
 	}
 	bars.Color = plotutil.Color(0)
 	p.Add(bars)
+	if random {
+		rb, err := plotter.NewBarChart(rvals, w)
+		if err != nil {
+			return err
+		}
+		rb.Color = plotutil.Color(2)
+		bars.Offset, rb.Offset = -w/2, w/2
+		p.Add(rb)
+		p.Legend.Add("trained", bars)
+		p.Legend.Add("random weights", rb)
+		p.Legend.Top = true
+	}
 	p.NominalX(names...)
 	p.Y.Min, p.Y.Max = 0, 100
 	return SavePlots(path, 6*vg.Inch, 4*vg.Inch, p)

@@ -51,6 +51,7 @@ func runTransfer(args []string) error {
 	scratch := true
 	if sub == "table" {
 		fs.IntVar(&tc.TrainPerClass, "train-per-class", tc.TrainPerClass, "training images per class")
+		fs.BoolVar(&tc.Random, "random", tc.Random, "also score each layer of a randomly initialized network of the same architecture")
 		fs.StringVar(&layers, "layers", "", "layers with weights to score, in layer order (default: all but the last, e.g. conv1-fc7)")
 	} else {
 		fs.Var(&perClass, "per-class", "training images per class at each point of the curve")
