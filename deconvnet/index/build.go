@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -240,10 +241,14 @@ func Build(ctx context.Context, d *deconvnet.Net, src data.Source, cfg data.Load
 	}
 	start := time.Now()
 	selected := next // batches the selector has seen; read after selErr
+	var failed atomic.Bool
 	go func() {
 		var err error
+		defer func() { selErr <- err }()
 		for w := range todo {
-			if err == nil {
+			if err != nil {
+				failed.Store(true)
+			} else {
 				selected = w.batch
 				for li, l := range h.Layers {
 					if err = sel.Offer(li, w.acts[li], l.Height*l.Width, l.Width, w.examples); err != nil {
@@ -268,9 +273,11 @@ func Build(ctx context.Context, d *deconvnet.Net, src data.Source, cfg data.Load
 					opt.Progress(p)
 				}
 			}
+			if err != nil {
+				failed.Store(true)
+			}
 			free <- w
 		}
-		selErr <- err
 	}()
 	runErr := func() error {
 		st := loader.Start(0, next)
@@ -278,6 +285,9 @@ func Build(ctx context.Context, d *deconvnet.Net, src data.Source, cfg data.Load
 		for b := next; ; b++ {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if failed.Load() {
+				return nil // the selector's error is returned below
 			}
 			batch, err := st.Next()
 			if err == io.EOF {

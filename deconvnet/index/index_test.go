@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -441,5 +442,16 @@ func TestSelectorEncoding(t *testing.T) {
 	}
 	if _, err := UnmarshalSelector(b[:len(b)-1]); err == nil {
 		t.Fatal("truncated selector accepted")
+	}
+}
+
+func TestOfferNaN(t *testing.T) {
+	for _, mode := range []Mode{PerImage, PerPosition} {
+		s, _ := NewSelector(mode, 2, []int{2})
+		act := []float32{1, 2, 3, 4, 5, 6, 7, float32(math.NaN())} // 1 row, 2 units of 2x2
+		err := s.Offer(0, act, 4, 2, []int{7})
+		if err == nil || !strings.Contains(err.Error(), "NaN activation at unit 1, position 3 of example 7") {
+			t.Fatalf("%s: %v", mode, err)
+		}
 	}
 }
