@@ -455,3 +455,22 @@ func TestOfferNaN(t *testing.T) {
 		}
 	}
 }
+
+func TestShardRange(t *testing.T) {
+	for _, c := range []struct{ n, b, shards int }{{230, 32, 3}, {60000, 64, 7}, {64, 64, 1}, {65, 64, 2}} {
+		at := 0
+		for i := 0; i < c.shards; i++ {
+			from, to, err := ShardRange(c.n, c.b, i, c.shards)
+			if err != nil || from != at || from%c.b != 0 || to <= from {
+				t.Fatalf("%+v shard %d: [%d, %d) %v; expected to begin at %d", c, i, from, to, err, at)
+			}
+			at = to
+		}
+		if at != c.n {
+			t.Fatalf("%+v: shards end at %d", c, at)
+		}
+	}
+	if _, _, err := ShardRange(100, 64, 2, 3); err == nil || !strings.Contains(err.Error(), "fewer than 3 shards") {
+		t.Fatalf("more shards than batches: %v", err)
+	}
+}
