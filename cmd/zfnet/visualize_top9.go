@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/index"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -27,6 +29,8 @@ func runTop9(args []string) error {
 	limit := fs.Int("limit", 0, "stream only the first N test images (default: all)")
 	perPage := fs.Int("per-page", 16, "feature maps per PNG")
 	cols := fs.Int("cols", 4, "feature maps per row")
+	indexDir := fs.String("index", "", "read the top-k from this activation index (zfnet index build) instead of scanning the data: "+
+		"only the indexed examples are run again; --data/--images must be what it was built over")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -41,8 +45,22 @@ func runTop9(args []string) error {
 	for i := range perLayer {
 		perLayer[i] = maps
 	}
-	src, err := f.testSource(l, *limit)
-	if err != nil {
+	var ix *index.Index
+	var src data.Source
+	if *indexDir != "" {
+		if ix, err = index.Read(*indexDir); err != nil {
+			return err
+		}
+		if *k > ix.K {
+			return fmt.Errorf("--k %d: the index keeps %d per unit", *k, ix.K)
+		}
+		if ix.Mode != index.PerImage {
+			return fmt.Errorf("--index %s keeps every position (--mode position); top9 shows one activation per image: build it with --mode image", *indexDir)
+		}
+		if src, err = ix.SourceIn(l.Set); err != nil {
+			return err
+		}
+	} else if src, err = f.testSource(l, *limit); err != nil {
 		return err
 	}
 	d, err := deconvnet.New(l.Model, f.batch)
@@ -58,10 +76,25 @@ func runTop9(args []string) error {
 		last = time.Now()
 		fmt.Fprintf(os.Stderr, "\rtop%d: %d/%d (%d images streamed, then the winners projected) %s ", *k, done, total, src.Len(), time.Since(start).Round(time.Second))
 	}
-	ts, err := deconvnet.TopKLayers(d, src, f.loaderConfig(l), layers, perLayer, *k, opt, progress)
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return err
+	var ts []*deconvnet.TopK
+	if ix != nil {
+		for _, layer := range layers {
+			t, err := ix.TopK(d, src, f.loaderConfig(l), layer, maps, opt, func(s string) { fmt.Fprintln(os.Stderr, "warning: "+s) })
+			if err != nil {
+				return err
+			}
+			t.K = *k
+			for i := range t.Hits {
+				t.Hits[i] = t.Hits[i][:min(len(t.Hits[i]), *k)]
+			}
+			ts = append(ts, t)
+		}
+	} else {
+		ts, err = deconvnet.TopKLayers(d, src, f.loaderConfig(l), layers, perLayer, *k, opt, progress)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return err
+		}
 	}
 	out := f.outDir()
 	if err := os.MkdirAll(out, 0o755); err != nil {
