@@ -21,6 +21,7 @@ func runGallery(args []string) error {
 	fs.StringVar(&mf.imageDir, "images", "", "folder of pictures to use instead of the data set's test split")
 	out := fs.String("out", "", "output folder (default: <run>/gallery, or gallery beside --weights)")
 	limit := fs.Int("limit", 0, "top-9: stream only the first N test images (default: all)")
+	indexDir := fs.String("index", "", "top-9 from this activation index (zfnet index build) instead of a scan")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -88,6 +89,9 @@ func runGallery(args []string) error {
 		a := append(append([]string{}, common...), s.args...)
 		if s.name == "top9" && *limit == 0 {
 			a = common
+		}
+		if s.name == "top9" && *indexDir != "" {
+			a = append(append([]string{}, common...), "--index", *indexDir)
 		}
 		if err := experiments[s.name].run(a); err != nil {
 			return fmt.Errorf("%s: %v", s.name, err)
