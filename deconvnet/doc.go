@@ -17,4 +17,16 @@
 // curves (Fig. 5), occlusion sensitivity (Fig. 7) and correspondence
 // (Table 1). Results are image.Image values (render.go) so that notebooks
 // show them inline, and PNG files with an index.html for the command line.
+//
+// Beside them, the methods that came after, each a small change of the same
+// walk or of the occlusion loop: Grad-CAM and Guided Grad-CAM (gradcam.go),
+// SmoothGrad (smoothgrad.go), integrated gradients with its completeness
+// error (integrated.go), occlusion variants (occlusion_variants.go) and
+// activation maximization (actmax.go); CompareMethods shows them side by
+// side. Package index keeps every unit's top-K over a whole data set.
+//
+// A Net is not safe for concurrent use, and two Nets over one model must
+// not build projection graphs at the same time: Gorgonia's NewTapeMachine
+// writes the engine field of every tensor its graph binds, the shared
+// weights included (running built graphs concurrently is fine).
 package deconvnet
