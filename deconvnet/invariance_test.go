@@ -36,15 +36,8 @@ func TestInvarianceRange(t *testing.T) {
 // respond to the input) and two MNIST test digits.
 func invSetup(t *testing.T) (*Net, data.Preprocess, *data.Mean, []*data.Image) {
 	t.Helper()
-	a, err := zfnet.LookupArch("zfnet-small")
+	m, err := zfnet.NewInitialized("zfnet-small", zfnet.InitHe, 3)
 	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := zfnet.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Initialize(zfnet.InitHe, 3); err != nil {
 		t.Fatal(err)
 	}
 	set, err := data.Open("mnist", data.OpenOptions{})

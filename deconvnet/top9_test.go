@@ -16,15 +16,8 @@ import (
 // of the given size.
 func vizSmallNet(t *testing.T, batch int, seed int64) *Net {
 	t.Helper()
-	a, err := zfnet.LookupArch("zfnet-small")
+	m, err := zfnet.NewInitialized("zfnet-small", zfnet.InitHe, seed)
 	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := zfnet.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Initialize(zfnet.InitHe, seed); err != nil {
 		t.Fatal(err)
 	}
 	d, err := New(m, batch)

@@ -18,6 +18,24 @@ const (
 	InitHe Init = "he"
 )
 
+// NewInitialized builds the named architecture (see LookupArch) and
+// initializes its parameters (see Initialize): a model ready to train or
+// to look inside, in one call.
+func NewInitialized(arch string, kind Init, seed int64) (*Model, error) {
+	a, err := LookupArch(arch)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(a)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Initialize(kind, seed); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // Initialize sets every parameter from a seeded generator: the same seed
 // gives the same weights, bit for bit.
 func (m *Model) Initialize(kind Init, seed int64) error {

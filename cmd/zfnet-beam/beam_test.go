@@ -28,15 +28,8 @@ func TestMain(m *testing.M) {
 // build's (index.Build, what zfnet index build runs).
 func TestPrismMatchesSingleProcess(t *testing.T) {
 	tmp := t.TempDir()
-	a, err := zfnet.LookupArch("zfnet-small")
+	m, err := zfnet.NewInitialized("zfnet-small", zfnet.InitHe, 1)
 	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := zfnet.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Initialize(zfnet.InitHe, 1); err != nil {
 		t.Fatal(err)
 	}
 	w := filepath.Join(tmp, "w.npz")

@@ -36,15 +36,8 @@ func fixture(t *testing.T, n int, seed int64) (*deconvnet.Net, data.Source, data
 		idx[i] = i
 	}
 	src := data.Subset(set.Train, "mnist/train-sample", idx)
-	a, err := zfnet.LookupArch("zfnet-small")
+	m, err := zfnet.NewInitialized("zfnet-small", zfnet.InitHe, seed)
 	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := zfnet.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Initialize(zfnet.InitHe, seed); err != nil {
 		t.Fatal(err)
 	}
 	d, err := deconvnet.New(m, testBatch)
