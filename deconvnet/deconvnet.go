@@ -136,8 +136,8 @@ func (d *Net) resolve(layer string) (string, error) {
 }
 
 func (d *Net) layerNames() string {
-	names := make([]string, len(d.Model.Layers))
-	for i, l := range d.Model.Layers {
+	names := make([]string, d.Model.NumLayers())
+	for i, l := range d.Model.Layers() {
 		names[i] = l.Name()
 	}
 	return strings.Join(names, ", ")
@@ -224,7 +224,6 @@ func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
 	if stop != "" {
 		_, bottom = m.Layer(stop)
 	}
-	fb := d.fwd.Builder() // the forward graph's switches and activations
 	b := nn.NewBuilder(false, false, 0)
 	shape := append([]int{d.Batch}, outShape(m, top)...)
 	in := b.Input("top", shape...)
@@ -232,10 +231,10 @@ func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
 	for i := top; i > bottom; i-- {
 		inShape := m.Arch.Input
 		if i > 0 {
-			inShape = m.Shapes[i-1]
+			inShape = m.Shape(i - 1)
 		}
 		var err error
-		switch l := m.Layers[i].(type) {
+		switch l := m.LayerAt(i).(type) {
 		case *nn.Conv2d:
 			sig, err = graph.GroupedConvTranspose2d(sig, b.Bind(l.Weight), l.Stride, l.Pad, l.GroupCount(), inShape[1], inShape[2])
 		case *nn.Linear:
@@ -245,7 +244,7 @@ func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
 			}
 			sig, err = graph.LinearTranspose(sig, b.Bind(l.Weight), append([]int{d.Batch}, in...)...)
 		case *nn.MaxPool:
-			sig, err = graph.Unpool(sig, fb.Switches[l.ID], inShape[1], inShape[2])
+			sig, err = graph.Unpool(sig, d.fwd.Switches(l.ID), inShape[1], inShape[2])
 		case *nn.AvgPool:
 			// An average spreads its output evenly over its window: the
 			// transpose (and gradient) of the pooling.
@@ -255,10 +254,10 @@ func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
 				sig, err = graph.AdaptiveAvgPoolTranspose(sig, inShape[1], inShape[2])
 			}
 		case *nn.ReLU:
-			sig, err = rectify(sig, fb.Activations[l.ID], opt.Rule)
+			sig, err = rectify(sig, d.fwd.RecordedActivation(l.ID), opt.Rule)
 		case *nn.LRN:
 			if opt.ThroughLRN {
-				act := fb.Activations[l.InputKey()]
+				act := d.fwd.RecordedActivation(l.InputKey())
 				if act == nil {
 					return nil, errors.Errorf("projecting through %s: the forward pass recorded no input for it", l.ID)
 				}
@@ -288,7 +287,7 @@ func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
 
 // outShape is a layer's output shape without the batch axis.
 func outShape(m *zfnet.Model, i int) []int {
-	s := m.Shapes[i]
+	s := m.Shape(i)
 	if isFlat(m, i) {
 		return []int{s[0]}
 	}
@@ -299,7 +298,7 @@ func outShape(m *zfnet.Model, i int) []int {
 // layer or follows one.
 func isFlat(m *zfnet.Model, i int) bool {
 	for ; i >= 0; i-- {
-		switch m.Layers[i].(type) {
+		switch m.LayerAt(i).(type) {
 		case *nn.Linear:
 			return true
 		case *nn.Conv2d, *nn.MaxPool, *nn.AvgPool, *nn.AdaptiveAvgPool:

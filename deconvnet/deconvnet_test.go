@@ -364,7 +364,7 @@ func TestDeconvHandComputed(t *testing.T) {
 		t.Fatal(err)
 	}
 	dcClose(t, "pool1", p.Data().([]float32), dcHandPool, dcTol32)
-	sw := d.fwd.Builder().Switches["pool1"]
+	sw := d.fwd.Switches("pool1")
 	if sw == nil || fmt.Sprint(sw.Index) != fmt.Sprint(dcHandSwitches) {
 		t.Fatalf("pool1 switches %v, want %v", sw, dcHandSwitches)
 	}

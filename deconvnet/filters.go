@@ -129,7 +129,7 @@ func FirstFilters(m *zfnet.Model) (*nn.Param, error) {
 	if m == nil {
 		return nil, errors.New("filters: nil model")
 	}
-	for _, l := range m.Layers {
+	for _, l := range m.Layers() {
 		if c, ok := l.(*nn.Conv2d); ok {
 			return c.Weight, nil
 		}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/pkg/errors"
 
-	"github.com/zfnet/zfnet/zfnet"
+	"github.com/zfnet/zfnet/data/atomicfile"
 )
 
 // GalleryItem is one picture of a gallery page.
@@ -69,13 +69,13 @@ func WriteGallery(dir, title string, items []GalleryItem) error {
 		}
 		s.Items = append(s.Items, it)
 	}
-	if err := zfnet.WriteFileAtomic(filepath.Join(dir, "gallery.tsv"), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, "gallery.tsv"), func(w io.Writer) error {
 		_, err := io.WriteString(w, tsv.String())
 		return err
 	}); err != nil {
 		return err
 	}
-	return zfnet.WriteFileAtomic(filepath.Join(dir, "index.html"), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, "index.html"), func(w io.Writer) error {
 		return errors.Wrap(galleryPage.Execute(w, map[string]any{"Title": title, "Sections": sections}), "writing index.html")
 	})
 }

@@ -79,7 +79,7 @@ func GradCAM(d *Net, xs [][]float32, cfg GradCAMConfig) ([]*GradCAMResult, error
 	if isFlat(d.Model, li) {
 		return nil, errors.Errorf("grad-cam: layer %s is fully connected; Grad-CAM needs feature maps (a convolutional layer)", cfg.Layer)
 	}
-	if _, ok := d.Model.Layers[len(d.Model.Layers)-1].(*nn.Linear); !ok || li == len(d.Model.Layers)-1 {
+	if _, ok := d.Model.LayerAt(d.Model.NumLayers() - 1).(*nn.Linear); !ok || li == d.Model.NumLayers()-1 {
 		return nil, errors.Errorf("grad-cam: %s's last layer %s is not a fully connected layer above %s", d.Model.Arch.Name, LogitsLayer(d.Model), cfg.Layer)
 	}
 	for i, x := range xs {

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
@@ -133,7 +134,7 @@ func (r *InvarianceResult) Curve(s, i int) *InvarianceCurve { return &r.Curves[s
 // falls back to the top convolutional stage's output.
 func PenultimateLayer(m *zfnet.Model) string {
 	var linear []string
-	for _, l := range m.Layers {
+	for _, l := range m.Layers() {
 		if _, ok := l.(*nn.Linear); ok {
 			linear = append(linear, l.Name())
 		}
@@ -148,7 +149,7 @@ func PenultimateLayer(m *zfnet.Model) string {
 // rectified output.
 func TopConvLayer(m *zfnet.Model) string {
 	name := ""
-	for _, l := range m.Layers {
+	for _, l := range m.Layers() {
 		if _, ok := l.(*nn.Conv2d); ok {
 			name = l.Name()
 		}
@@ -162,7 +163,7 @@ func TopConvLayer(m *zfnet.Model) string {
 func TopConvOutput(m *zfnet.Model) string {
 	top := TopConvLayer(m)
 	_, i := m.Layer(top)
-	for _, l := range m.Layers[i+1:] {
+	for _, l := range m.Layers()[i+1:] {
 		switch l.(type) {
 		case *nn.MaxPool, *nn.AvgPool:
 			return l.Name()
@@ -457,7 +458,7 @@ func savePlotGrid(path string, w, h vg.Length, rows [][]*plot.Plot) error {
 			}
 		}
 	}
-	return zfnet.WriteFileAtomic(path, func(wr io.Writer) error {
+	return atomicfile.Write(path, func(wr io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(wr)
 		return errors.Wrapf(err, "writing %s", path)
 	})

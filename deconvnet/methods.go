@@ -19,10 +19,10 @@ import (
 // LogitsLayer names the model's last layer, whose output is the class
 // scores before the softmax ("fc8" in ZFNet).
 func LogitsLayer(m *zfnet.Model) string {
-	if len(m.Layers) == 0 {
+	if m.NumLayers() == 0 {
 		return ""
 	}
-	return m.Layers[len(m.Layers)-1].Name()
+	return m.LayerAt(m.NumLayers() - 1).Name()
 }
 
 // GradientOptions are the options under which a projection is the exact

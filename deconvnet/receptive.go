@@ -41,9 +41,9 @@ type fieldGeometry struct {
 // geometryAt composes the field arithmetic up to and including layer i.
 func geometryAt(m *zfnet.Model, i int) fieldGeometry {
 	g := fieldGeometry{start: 0, jump: 1, size: 1}
-	for j := 0; j <= i && j < len(m.Layers); j++ {
+	for j := 0; j <= i && j < m.NumLayers(); j++ {
 		k, s, p := 0, 0, 0
-		switch l := m.Layers[j].(type) {
+		switch l := m.LayerAt(j).(type) {
 		case *nn.Conv2d:
 			k, s, p = l.Kernel, l.Stride, l.Pad
 		case *nn.MaxPool:
@@ -55,7 +55,7 @@ func geometryAt(m *zfnet.Model, i int) fieldGeometry {
 			// a stride of floor(H/OH) and a window that covers the widest.
 			in := m.Arch.Input
 			if j > 0 {
-				in = m.Shapes[j-1]
+				in = m.Shape(j - 1)
 			}
 			if l.Identity(in) {
 				continue
@@ -92,7 +92,7 @@ func ReceptiveField(m *zfnet.Model, layer string, y, x int) (Field, error) {
 	if g.full {
 		return Field{Window: all, Box: all}, nil
 	}
-	s := m.Shapes[i]
+	s := m.Shape(i)
 	if y < 0 || x < 0 || y >= s[1] || x >= s[2] {
 		return Field{}, errors.Errorf("receptive field: position (%d, %d) is outside %s's %dx%d maps", y, x, layer, s[1], s[2])
 	}

@@ -31,7 +31,7 @@ func vizArch(t *testing.T, name string) *zfnet.Model {
 // bottom-up.
 func vizFieldTopDown(m *zfnet.Model, i, lo, hi int) (int, int) {
 	for j := i; j >= 0; j-- {
-		switch l := m.Layers[j].(type) {
+		switch l := m.LayerAt(j).(type) {
 		case *nn.Conv2d:
 			lo, hi = lo*l.Stride-l.Pad, hi*l.Stride-l.Pad+l.Kernel-1
 		case *nn.MaxPool:
@@ -100,11 +100,11 @@ func TestReceptiveFieldMatchesTopDown(t *testing.T) {
 	for _, name := range []string{"zfnet", "zfnet-small", "alexnet"} {
 		m := vizArch(t, name)
 		in := m.Arch.Input
-		for i, l := range m.Layers {
+		for i, l := range m.Layers() {
 			if isFlat(m, i) {
 				break
 			}
-			s := m.Shapes[i]
+			s := m.Shape(i)
 			for y := 0; y < s[1]; y += max(1, s[1]/7) {
 				x := s[2] - 1 - y%s[2]
 				f, err := ReceptiveField(m, l.Name(), y, x)

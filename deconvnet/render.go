@@ -11,7 +11,7 @@ import (
 	"github.com/pkg/errors"
 	xdraw "golang.org/x/image/draw"
 
-	"github.com/zfnet/zfnet/zfnet"
+	"github.com/zfnet/zfnet/data/atomicfile"
 )
 
 // How projections are shown: a projection has no natural scale (it is a
@@ -138,7 +138,7 @@ func WritePNG(w io.Writer, img image.Image) error {
 
 // SavePNG writes an image to path atomically.
 func SavePNG(path string, img image.Image) error {
-	return zfnet.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		return errors.Wrapf(WritePNG(w, img), "%s", path)
 	})
 }

@@ -70,7 +70,7 @@ func (m *Model) ConvMultiplyAdds(top int) int64 {
 		if i > top {
 			break
 		}
-		if _, ok := m.Layers[i].(*nn.Conv2d); ok {
+		if _, ok := m.layers[i].(*nn.Conv2d); ok {
 			n += r.MultiplyAdds
 		}
 	}
@@ -237,7 +237,7 @@ func BenchConvLayer(m *Model, layer string, batch, warmup, steps int, seed int64
 	conv, ok := l.(*nn.Conv2d)
 	if !ok {
 		var names []string
-		for _, l := range m.Layers {
+		for _, l := range m.layers {
 			if _, ok := l.(*nn.Conv2d); ok {
 				names = append(names, l.Name())
 			}
@@ -246,7 +246,7 @@ func BenchConvLayer(m *Model, layer string, batch, warmup, steps int, seed int64
 	}
 	in := m.Arch.Input
 	if i > 0 {
-		in = m.Shapes[i-1]
+		in = m.shapes[i-1]
 	}
 	cb, err := graph.NewConvBench(batch, in[0], in[1], in[2], conv.Out, conv.Kernel, conv.Stride, conv.Pad, conv.GroupCount(), uint64(seed))
 	if err != nil {

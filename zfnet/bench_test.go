@@ -176,7 +176,7 @@ func TestBenchConvLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, i := m.Layer("conv2")
-	in, out := m.Shapes[i-1], m.Shapes[i]
+	in, out := m.shapes[i-1], m.shapes[i]
 	if r.Input != [4]int{2, in[0], in[1], in[2]} || r.Output != [4]int{2, out[0], out[1], out[2]} {
 		t.Errorf("shapes %v -> %v, want input %v output %v at batch 2", r.Input, r.Output, in, out)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/atomicfile"
 )
 
 // smallCheckpoint is a checkpoint of a tiny linear model whose weights
@@ -92,14 +93,14 @@ func TestCheckpointSaveIsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("disk full")
-	err = WriteFileAtomic(path, func(w io.Writer) error {
+	err = atomicfile.Write(path, func(w io.Writer) error {
 		if _, err := w.Write(next[:len(next)/2]); err != nil {
 			return err
 		}
 		return boom
 	})
 	if errors.Cause(err) != boom {
-		t.Errorf("WriteFileAtomic returned %v, want the writer's error", err)
+		t.Errorf("atomicfile.Write returned %v, want the writer's error", err)
 	}
 	assertOnlyCheckpoint(t, dir, path, before, 1)
 

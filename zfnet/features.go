@@ -26,8 +26,8 @@ func StageOutput(m *Model, layer string) (string, error) {
 		return "", missingLayer(m, layer)
 	}
 	out := layer
-	for j := i + 1; j < len(m.Layers); j++ {
-		l := m.Layers[j]
+	for j := i + 1; j < len(m.layers); j++ {
+		l := m.layers[j]
 		if len(l.Params()) > 0 {
 			break
 		}
@@ -63,7 +63,7 @@ func NewFeatureExtractor(m *Model, batch int, layers []string) (*FeatureExtracto
 		if i < 0 {
 			return nil, missingLayer(m, name)
 		}
-		s := m.Shapes[i]
+		s := m.shapes[i]
 		f.Dims = append(f.Dims, s[0]*s[1]*s[2])
 	}
 	p, err := NewPredictor(m, batch, true)

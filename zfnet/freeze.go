@@ -14,7 +14,7 @@ import (
 // (conv1, ..., fc8), in layer order.
 func (m *Model) ParamLayers() []string {
 	var out []string
-	for _, l := range m.Layers {
+	for _, l := range m.layers {
 		if len(l.Params()) > 0 {
 			out = append(out, l.Name())
 		}
@@ -23,7 +23,7 @@ func (m *Model) ParamLayers() []string {
 }
 
 // HeadLayer is the last layer: the linear layer that outputs the logits.
-func (m *Model) HeadLayer() string { return m.Layers[len(m.Layers)-1].Name() }
+func (m *Model) HeadLayer() string { return m.layers[len(m.layers)-1].Name() }
 
 // ResolveLayers reads a layer list as a user types it: names and ranges in
 // layer order, comma separated ("conv1-fc7", "conv1,conv2", "conv3-conv5,fc8")
@@ -61,7 +61,7 @@ func ResolveLayers(m *Model, spec string) ([]string, error) {
 		}
 		any := false
 		for k := i; k <= j; k++ {
-			if len(m.Layers[k].Params()) > 0 {
+			if len(m.layers[k].Params()) > 0 {
 				chosen[k], any = true, true
 			}
 		}
@@ -70,7 +70,7 @@ func ResolveLayers(m *Model, spec string) ([]string, error) {
 		}
 	}
 	var out []string
-	for k, l := range m.Layers {
+	for k, l := range m.layers {
 		if chosen[k] {
 			out = append(out, l.Name())
 		}
@@ -79,8 +79,8 @@ func ResolveLayers(m *Model, spec string) ([]string, error) {
 }
 
 func layerNames(m *Model) []string {
-	out := make([]string, len(m.Layers))
-	for i, l := range m.Layers {
+	out := make([]string, len(m.layers))
+	for i, l := range m.layers {
 		out[i] = l.Name()
 	}
 	return out
@@ -130,7 +130,7 @@ func FormatLRScale(m *Model, scale map[string]float64) string {
 
 // layerOfParam is the layer a parameter belongs to ("conv1.weight" -> "conv1").
 func layerOfParam(m *Model, name string) string {
-	for _, l := range m.Layers {
+	for _, l := range m.layers {
 		for _, p := range l.Params() {
 			if p.Name == name {
 				return l.Name()

@@ -72,10 +72,10 @@ func TestPyTorchStateDictLoads(t *testing.T) {
 	// and fc6's columns permuted from C,H,W to H,W,C order give logits
 	// PyTorch does not.
 	_, i := m.Layer("pool5")
-	if s := m.Shapes[i]; s[1]*s[2] < 4 {
+	if s := m.shapes[i]; s[1]*s[2] < 4 {
 		t.Fatalf("pool5 output %v: a 1x1 plane cannot tell flatten orders apart", s)
 	}
-	s := m.Shapes[i]
+	s := m.shapes[i]
 	w6 := m.Param("fc6.weight").Data()
 	in := s[0] * s[1] * s[2]
 	perm := append([]float32(nil), w6...)

@@ -14,11 +14,13 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/zfnet/zfnet/data/atomicfile"
 )
 
 // WriteMetricsCSV writes one row per epoch (atomically).
 func WriteMetricsCSV(path string, rows []EpochMetrics) error {
-	return WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"epoch", "train_loss", "train_acc", "val_loss", "val_top1", "val_top5", "lr", "images_per_s", "seconds"})
 		f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
@@ -35,7 +37,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return errors.Wrapf(err, "encoding %s", path)
 	}
-	return WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return errors.Wrapf(err, "writing %s", path)
 	})
@@ -94,7 +96,7 @@ func SavePlots(path string, w, h vg.Length, plots ...*plot.Plot) error {
 	for j, p := range plots {
 		p.Draw(canvases[0][j])
 	}
-	return WriteFileAtomic(path, func(wr io.Writer) error {
+	return atomicfile.Write(path, func(wr io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(wr)
 		return errors.Wrapf(err, "writing %s", path)
 	})

@@ -12,11 +12,29 @@ import (
 // build one bound to the same parameter tensors.
 type Model struct {
 	Arch   Arch
-	Layers []nn.Layer
-	// Shapes[i] is the (C, H, W) output of Layers[i].
-	Shapes [][3]int
+	layers []nn.Layer
+	// shapes[i] is the (C, H, W) output of layers[i].
+	shapes [][3]int
 	params []*nn.Param
 }
+
+// Layers lists the layers in order. The slice is a copy: a model's layer
+// list is fixed by New, and the graphs built from it rely on that.
+func (m *Model) Layers() []nn.Layer { return append([]nn.Layer(nil), m.layers...) }
+
+// LayerAt is layer i, in order (the list Layers copies); it panics, like a
+// slice, when i is out of range.
+func (m *Model) LayerAt(i int) nn.Layer { return m.layers[i] }
+
+// NumLayers is len(m.Layers()) without the copy.
+func (m *Model) NumLayers() int { return len(m.layers) }
+
+// Shapes lists each layer's (C, H, W) output, in layer order (a copy).
+func (m *Model) Shapes() [][3]int { return append([][3]int(nil), m.shapes...) }
+
+// Shape is layer i's (C, H, W) output; it panics, like a slice, when i is
+// out of range.
+func (m *Model) Shape(i int) [3]int { return m.shapes[i] }
 
 // New builds a model from a.Sequence() and checks that every layer fits
 // the one before: a mismatch (an input too small for a kernel, a wrong
@@ -49,7 +67,7 @@ func New(a Arch) (*Model, error) {
 			return nil, errors.Errorf("architecture %s with input %dx%dx%d: layer %s output %v is empty; the input is too small",
 				a.Name, a.Input[0], a.Input[1], a.Input[2], l.Name(), s)
 		}
-		m.Layers, m.Shapes, shape = append(m.Layers, l), append(m.Shapes, s), s
+		m.layers, m.shapes, shape = append(m.layers, l), append(m.shapes, s), s
 		m.params = append(m.params, l.Params()...)
 	}
 	return m, nil
@@ -70,7 +88,7 @@ func (m *Model) Param(name string) *nn.Param {
 
 // Layer finds a layer by name, with its index.
 func (m *Model) Layer(name string) (nn.Layer, int) {
-	for i, l := range m.Layers {
+	for i, l := range m.layers {
 		if l.Name() == name {
 			return l, i
 		}
@@ -84,9 +102,9 @@ func (m *Model) InputShape() [3]int { return m.Arch.Input }
 // Build adds the network after x (N, C, H, W) to b's graph and returns the
 // logits (N, classes) and each layer's output node by layer name.
 func (m *Model) Build(b *nn.Builder, x *G.Node) (*G.Node, map[string]*G.Node, error) {
-	outs := make(map[string]*G.Node, len(m.Layers))
+	outs := make(map[string]*G.Node, len(m.layers))
 	h := x
-	for _, l := range m.Layers {
+	for _, l := range m.layers {
 		var err error
 		if h, err = l.Forward(b, h); err != nil {
 			return nil, nil, errors.Wrapf(err, "building %s", m.Arch.Name)

@@ -23,7 +23,7 @@ func TestZFNetSpatialSizes(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("no layer %s", name)
 		}
-		if s := m.Shapes[i]; s[1] != size || s[2] != size {
+		if s := m.shapes[i]; s[1] != size || s[2] != size {
 			t.Errorf("%s: output %v, want %dx%d", name, s, size, size)
 		}
 	}
@@ -196,8 +196,8 @@ func checkGradient(t *testing.T, m *Model, x []float32, labels []int, g map[stri
 	}
 	defer p.Close()
 	loss0, z := ceLoss(t, p, x, labels)
-	last := m.Layers[len(m.Layers)-1].Name()              // fc8
-	in, err := p.Output(m.Layers[len(m.Layers)-2].Name()) // the last hidden layer's output
+	last := m.layers[len(m.layers)-1].Name()              // fc8
+	in, err := p.Output(m.layers[len(m.layers)-2].Name()) // the last hidden layer's output
 	if err != nil {
 		t.Fatal(err)
 	}

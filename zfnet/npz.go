@@ -4,14 +4,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/atomicfile"
 )
 
 // npzEntry is one member of an .npz archive: a float32 array, or raw bytes
@@ -27,7 +26,7 @@ type npzEntry struct {
 // a temporary file beside path, syncs it and renames it over path, so a
 // crash leaves either the old file or the new one, never half of one.
 func writeNpzAtomic(path string, entries []npzEntry) error {
-	return WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		zw := zip.NewWriter(w)
 		for _, e := range entries {
 			name := e.Name
@@ -49,40 +48,6 @@ func writeNpzAtomic(path string, entries []npzEntry) error {
 		}
 		return errors.Wrapf(zw.Close(), "%s", path)
 	})
-}
-
-// WriteFileAtomic writes a file through write into a temporary file in the
-// same folder, fsyncs it and renames it to path.
-func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrapf(err, "creating a temporary file for %s", path)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return errors.Wrapf(err, "syncing %s", tmp.Name())
-	}
-	if err := tmp.Close(); err != nil {
-		return errors.Wrapf(err, "closing %s", tmp.Name())
-	}
-	// CreateTemp makes the file private; results are for everyone to read.
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return errors.Wrapf(err, "chmod %s", tmp.Name())
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return errors.Wrapf(err, "renaming %s to %s", tmp.Name(), path)
-	}
-	if d, err := os.Open(dir); err == nil { // persist the rename itself
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // npzFile is a read .npz: arrays by member name (without ".npy") and other

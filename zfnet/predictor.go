@@ -54,9 +54,18 @@ func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
 // Close releases the machine.
 func (p *Predictor) Close() error { return p.vm.Close() }
 
-// Builder exposes the graph's recorded state: Switches and Activations by
-// layer name.
-func (p *Predictor) Builder() *nn.Builder { return p.b }
+// Switches returns the max-pooling switches that the latest forward pass
+// recorded for the pooling layer named layer, or nil when that layer is not a
+// max pooling. The record is the graph's own: it is rewritten by the next
+// Logits call, and the caller must not change it.
+func (p *Predictor) Switches(layer string) *graph.Switches { return p.b.Switches[layer] }
+
+// RecordedActivation returns what the latest forward pass recorded under key
+// (a ReLU's name for its output, or an LRN's InputKey for its input), or
+// nil when nothing was recorded there: NewPredictor was called without
+// record, or no layer records under key. Like Switches, it belongs to the
+// graph and is rewritten by the next Logits call.
+func (p *Predictor) RecordedActivation(key string) *graph.Activation { return p.b.Activations[key] }
 
 // Logits runs a batch (Batch*C*H*W floats, NCHW) and returns a copy of the
 // logits (Batch x classes). A NaN or infinite input value is an error naming

@@ -204,9 +204,9 @@ func ptWantPoolSizes(t *testing.T, m *Model, sizes ...int) {
 	var got []int
 	for i, l := range m.Arch.Layers {
 		if l.Kind == KindMaxPool {
-			got = append(got, m.Shapes[i][1])
-			if m.Shapes[i][1] != m.Shapes[i][2] {
-				t.Errorf("%s: output %v is not square", l.Name, m.Shapes[i])
+			got = append(got, m.shapes[i][1])
+			if m.shapes[i][1] != m.shapes[i][2] {
+				t.Errorf("%s: output %v is not square", l.Name, m.shapes[i])
 			}
 		}
 	}

@@ -529,9 +529,7 @@ func runEpochs(ctx context.Context, ck *Checkpoint, train, val, test data.Source
 	ck.SGD.Scale = tr.SGD.Scale
 	tr.SGD = ck.SGD
 	tr.SGD.LR = st.LR
-	for name, s := range tr.Builder().Dropouts {
-		s.Step = st.DropoutSteps[name]
-	}
+	tr.setDropoutSteps(st.DropoutSteps)
 	pred, err := NewPredictor(m, cfg.Batch, false)
 	if err != nil {
 		return nil, err
@@ -551,9 +549,7 @@ func runEpochs(ctx context.Context, ck *Checkpoint, train, val, test data.Source
 	}
 	ckPath := filepath.Join(cfg.Out, CheckpointFile)
 	save := func() error {
-		for name, s := range tr.Builder().Dropouts {
-			st.DropoutSteps[name] = s.Step
-		}
+		tr.dropoutSteps(st.DropoutSteps)
 		st.LR = tr.SGD.LR
 		return ck.Save(ckPath)
 	}

@@ -22,10 +22,10 @@ type LayerRow struct {
 // kernel, stride, padding, channels, output shape, parameter count and
 // multiply-adds per image.
 func (m *Model) Table() []LayerRow {
-	rows := make([]LayerRow, len(m.Layers))
+	rows := make([]LayerRow, len(m.layers))
 	in := m.Arch.Input
-	for i, l := range m.Layers {
-		out := m.Shapes[i]
+	for i, l := range m.layers {
+		out := m.shapes[i]
 		r := LayerRow{Layer: l.Name(), Kind: nn.Describe(l), InC: in[0], OutC: out[0], Out: out}
 		for _, p := range l.Params() {
 			r.Params += int64(p.Value.Shape().TotalSize())

@@ -180,8 +180,22 @@ func (t *Trainer) GraphNodes() int { return t.graphNodes }
 // Close releases the machine.
 func (t *Trainer) Close() error { return t.vm.Close() }
 
-// Builder exposes the training graph's state (dropout steps for checkpoints).
-func (t *Trainer) Builder() *nn.Builder { return t.b }
+// dropoutSteps reads each dropout layer's forward-pass count, by layer
+// name, into steps: a checkpoint saves them so that a resumed run draws the
+// same masks as an uninterrupted one.
+func (t *Trainer) dropoutSteps(steps map[string]uint64) {
+	for name, s := range t.b.Dropouts {
+		steps[name] = s.Step
+	}
+}
+
+// setDropoutSteps restores the counts that dropoutSteps saved (a layer
+// missing from steps starts at 0).
+func (t *Trainer) setDropoutSteps(steps map[string]uint64) {
+	for name, s := range t.b.Dropouts {
+		s.Step = steps[name]
+	}
+}
 
 // Step trains on one batch: x holds Batch*C*H*W floats (NCHW), labels the
 // first valid examples' classes; the rest of the batch is padding and

@@ -113,8 +113,8 @@ func runBench(args []string) error {
 // output of the convolutional stack (pool5 in zfnet), where the peer's
 // deconv mode starts.
 func convTop(m *zfnet.Model) string {
-	name := m.Layers[0].Name()
-	for _, l := range m.Layers {
+	name := m.LayerAt(0).Name()
+	for _, l := range m.Layers() {
 		if _, ok := l.(*nn.Linear); ok {
 			break
 		}

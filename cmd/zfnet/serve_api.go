@@ -215,7 +215,7 @@ func (s *server) page(w http.ResponseWriter, r *http.Request) error {
 func (s *server) model(w http.ResponseWriter, r *http.Request) error {
 	m := s.l.Model
 	in := m.Arch.Input
-	hasLRN, lrnOK := s.lrnBelow(len(m.Layers) - 1)
+	hasLRN, lrnOK := s.lrnBelow(m.NumLayers() - 1)
 	src := ""
 	if s.src != nil {
 		src = s.src.Name()
@@ -522,7 +522,7 @@ func (s *server) filters(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	conv, ok := s.l.Model.Layers[li.Index].(*nn.Conv2d)
+	conv, ok := s.l.Model.LayerAt(li.Index).(*nn.Conv2d)
 	if !ok {
 		return badRequest("layer %s is %s: only convolutions have filters to draw", li.Name, li.Kind)
 	}

@@ -97,12 +97,12 @@ func (s *server) camLayers() []string {
 
 // camLayerOK: below every fully connected layer (whose outputs are flat).
 func (s *server) camLayerOK(li layerInfo) bool {
-	for _, l := range s.l.Model.Layers[:li.Index+1] {
+	for _, l := range s.l.Model.Layers()[:li.Index+1] {
 		if _, fc := l.(*nn.Linear); fc {
 			return false
 		}
 	}
-	return li.Index < len(s.l.Model.Layers)-1
+	return li.Index < s.l.Model.NumLayers()-1
 }
 
 // explainInfo is what /api/model tells the page about the panel.

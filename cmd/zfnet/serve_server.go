@@ -354,7 +354,7 @@ func (s *server) layers() []layerInfo {
 	m := s.l.Model
 	var out []layerInfo
 	flat := false
-	for i, l := range m.Layers {
+	for i, l := range m.Layers() {
 		var kind string
 		switch l := l.(type) {
 		case *nn.Conv2d:
@@ -370,7 +370,7 @@ func (s *server) layers() []layerInfo {
 		default:
 			continue
 		}
-		sh := m.Shapes[i]
+		sh := m.Shape(i)
 		li := layerInfo{Name: l.Name(), Kind: kind, Maps: sh[0], H: sh[1], W: sh[2], Index: i}
 		if flat {
 			li.H, li.W = 1, 1
@@ -415,12 +415,12 @@ func truncate(s string, n int) string {
 func (s *server) lrnBelow(i int) (has, ok bool) {
 	m := s.l.Model
 	ok = true
-	for j := 0; j <= i && j < len(m.Layers); j++ {
-		if _, isLRN := m.Layers[j].(*nn.LRN); isLRN {
+	for j := 0; j <= i && j < m.NumLayers(); j++ {
+		if _, isLRN := m.LayerAt(j).(*nn.LRN); isLRN {
 			has = true
 			if j == 0 {
 				ok = false
-			} else if _, relu := m.Layers[j-1].(*nn.ReLU); !relu {
+			} else if _, relu := m.LayerAt(j - 1).(*nn.ReLU); !relu {
 				ok = false
 			}
 		}

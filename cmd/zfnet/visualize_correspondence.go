@@ -9,8 +9,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/deconvnet"
-	"github.com/zfnet/zfnet/zfnet"
 )
 
 func init() {
@@ -114,7 +114,7 @@ func runCorrespondence(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := zfnet.WriteFileAtomic(filepath.Join(dir, "correspondence.md"), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, "correspondence.md"), func(w io.Writer) error {
 		_, err := io.WriteString(w, md)
 		return errors.Wrap(err, "writing correspondence.md")
 	}); err != nil {

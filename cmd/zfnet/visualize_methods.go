@@ -317,7 +317,7 @@ func runActMax(args []string) error {
 	defer net.Close()
 	if len(units) == 0 {
 		_, i := l.Model.Layer(*layer)
-		n := l.Model.Shapes[i][0]
+		n := l.Model.Shape(i)[0]
 		if *layer == deconvnet.LogitsLayer(l.Model) {
 			n = l.Model.Arch.Classes
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
@@ -102,15 +103,15 @@ func (f *deconvFlags) layers(m *zfnet.Model) ([]string, error) {
 		switch {
 		case s == "":
 		case s == "all":
-			for _, l := range m.Layers {
+			for _, l := range m.Layers() {
 				if _, ok := l.(*nn.Conv2d); ok {
 					out = append(out, l.Name())
 				}
 			}
 		default:
 			if _, i := m.Layer(s); i < 0 {
-				names := make([]string, len(m.Layers))
-				for j, l := range m.Layers {
+				names := make([]string, m.NumLayers())
+				for j, l := range m.Layers() {
 					names[j] = l.Name()
 				}
 				return nil, fmt.Errorf("--layer %s: %s has no such layer (layers: %s)", s, m.Arch.Name, strings.Join(names, ", "))
@@ -164,7 +165,7 @@ func (f *deconvFlags) loaderConfig(l *loaded) data.LoaderConfig {
 
 // saveNpy writes a raw array into the output folder.
 func (f *deconvFlags) saveNpy(dir, name string, shape []int, v []float32) error {
-	return zfnet.WriteFileAtomic(filepath.Join(dir, name), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error {
 		return data.WriteNpyArray(w, shape, v)
 	})
 }

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/index"
-	"github.com/zfnet/zfnet/zfnet"
 )
 
 func init() {
@@ -164,7 +164,7 @@ func (f *deconvFlags) saveTopK(out string, t *deconvnet.TopK) error {
 	if err := f.saveNpy(out, base+".npy", []int{len(t.Maps), t.K, t.C, t.Window, t.Window}, all); err != nil {
 		return err
 	}
-	return zfnet.WriteFileAtomic(filepath.Join(out, base+".csv"), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(out, base+".csv"), func(w io.Writer) error {
 		_, err := io.WriteString(w, csv.String())
 		return err
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
@@ -102,8 +103,8 @@ func Layers(m *zfnet.Model, names []string) ([]Layer, error) {
 	seen := map[string]bool{}
 	for _, name := range names {
 		if _, i := m.Layer(name); i < 0 {
-			all := make([]string, len(m.Layers))
-			for j, l := range m.Layers {
+			all := make([]string, m.NumLayers())
+			for j, l := range m.Layers() {
 				all[j] = l.Name()
 			}
 			return nil, errors.Errorf("index: %s has no layer %q (layers: %s)", m.Arch.Name, name, strings.Join(all, ", "))
@@ -121,7 +122,7 @@ func Layers(m *zfnet.Model, names []string) ([]Layer, error) {
 			}
 		}
 		_, i := m.Layer(output)
-		s := m.Shapes[i]
+		s := m.Shape(i)
 		field, err := deconvnet.FieldSize(m, output)
 		if err != nil {
 			return nil, err
@@ -420,7 +421,7 @@ func writeCheckpoint(path string, h Header, shard Shard, batches int, sel *Selec
 	buf.Write(sb)
 	sum := sha256.Sum256(buf.Bytes())
 	buf.Write(sum[:])
-	return zfnet.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(buf.Bytes())
 		return err
 	})
@@ -516,7 +517,7 @@ func layerNames(ls []Layer) []string {
 // the classifier: conv1..conv5, fc6, fc7 in zfnet.
 func DefaultLayers(m *zfnet.Model) []string {
 	var out, fcs []string
-	for _, l := range m.Layers {
+	for _, l := range m.Layers() {
 		switch l.(type) {
 		case *nn.Conv2d:
 			out = append(out, l.Name())
