@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/zfnet/weights"
 )
 
 // TrainState is where a run stands: everything besides weights, velocities
@@ -55,22 +56,22 @@ func (c *Checkpoint) Save(path string) error {
 	if err != nil {
 		return errors.Wrap(err, "encoding the training state")
 	}
-	es := c.Model.weightEntries("")
+	ms := c.Model.weightMembers()
 	for _, p := range c.Model.Params() {
 		if v := c.SGD.Velocity[p.Name]; v != nil {
-			es = append(es, npzEntry{Name: "velocity/" + p.Name, Shape: []int(p.Value.Shape()), Data: v})
+			ms = append(ms, weights.Member{Name: "velocity/" + p.Name, Shape: []int(p.Value.Shape()), Data: v})
 		}
 	}
 	if c.Mean != nil {
-		es = append(es, npzEntry{Name: "mean", Shape: []int{c.Mean.C, c.Mean.H, c.Mean.W}, Data: c.Mean.Pix})
+		ms = append(ms, weights.Member{Name: "mean", Shape: []int{c.Mean.C, c.Mean.H, c.Mean.W}, Data: c.Mean.Pix})
 	}
-	es = append(es, npzEntry{Name: stateMember, Raw: st})
-	return writeNpzAtomic(path, es)
+	ms = append(ms, weights.Member{Name: stateMember, Raw: st})
+	return weights.WriteArchive(path, ms)
 }
 
 // LoadCheckpoint reads a checkpoint and rebuilds its model, solver and mean.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	f, err := readNpz(path)
+	f, err := weights.ReadArchive(path)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +79,7 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 }
 
 // checkpointFrom rebuilds a checkpoint from a read archive.
-func checkpointFrom(f *npzFile) (*Checkpoint, error) {
+func checkpointFrom(f *weights.Archive) (*Checkpoint, error) {
 	path := f.Path
 	raw, ok := f.Raw[stateMember]
 	if !ok {
@@ -97,14 +98,14 @@ func checkpointFrom(f *npzFile) (*Checkpoint, error) {
 	}
 	c.SGD = c.State.Config.newSGD(c.State.LR)
 	for _, p := range c.Model.Params() {
-		if v, ok := f.Arrays["velocity/"+p.Name]; ok {
+		if v, ok := f.Arrays.ByName["velocity/"+p.Name]; ok {
 			if len(v.Data) != len(p.Data()) {
 				return nil, errors.Errorf("%s: velocity/%s has %d values, expected %d", path, p.Name, len(v.Data), len(p.Data()))
 			}
 			c.SGD.Velocity[p.Name] = v.Data
 		}
 	}
-	if m, ok := f.Arrays["mean"]; ok {
+	if m, ok := f.Arrays.ByName["mean"]; ok {
 		if len(m.Shape) != 3 {
 			return nil, errors.Errorf("%s: mean has shape %v, expected (C, H, W)", path, m.Shape)
 		}
@@ -117,7 +118,7 @@ func checkpointFrom(f *npzFile) (*Checkpoint, error) {
 // needs the architecture (arch, input geometry and classes) from the caller;
 // a checkpoint carries its own and its mean image.
 func LoadModel(path string, arch Arch) (*Model, *data.Mean, error) {
-	f, err := readNpz(path)
+	f, err := weights.ReadArchive(path)
 	if err != nil {
 		return nil, nil, err
 	}

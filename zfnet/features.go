@@ -4,16 +4,15 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/zfnet/weights"
 )
 
 // StageOutput is the layer whose output stands for a layer with weights in
@@ -141,32 +140,6 @@ func ExtractAll(f *FeatureExtractor, loader *data.Loader, progress func(done, to
 	return feats, labels, nil
 }
 
-// npyHeader is a NumPy format 1.0 header for a C-order array.
-func npyHeader(descr string, shape []int) []byte {
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		dims[i] = strconv.Itoa(d)
-	}
-	tuple := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		tuple += ","
-	}
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
-	pad := 64 - (10+len(h)+1)%64
-	h += strings.Repeat(" ", pad%64) + "\n"
-	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
-	return append(b, h...)
-}
-
-// LabelsNpy encodes labels as a NumPy int64 array.
-func LabelsNpy(labels []int) []byte {
-	b := npyHeader("<i8", []int{len(labels)})
-	for _, l := range labels {
-		b = binary.LittleEndian.AppendUint64(b, uint64(int64(l)))
-	}
-	return b
-}
-
 // FeatureWriter streams features (N x D float32) and labels (N int64) into
 // two .npy files whose headers hold the final N, written under
 // PATH.partial names and renamed when complete. An interrupted write is
@@ -192,7 +165,7 @@ type featureJob struct {
 func OpenFeatureWriter(path, labelsPath, job string, n, d, align int, resume bool) (*FeatureWriter, error) {
 	w := &FeatureWriter{Path: path, LabelsPath: labelsPath, N: n, D: d}
 	part, lpart, jpath := path+".partial", labelsPath+".partial", path+".partial.json"
-	fh, lh := npyHeader("<f4", []int{n, d}), npyHeader("<i8", []int{n})
+	fh, lh := data.NpyHeaderFloat32([]int{n, d}), data.NpyHeaderInt64([]int{n})
 	if resume {
 		var j featureJob
 		if b, err := os.ReadFile(jpath); err == nil && json.Unmarshal(b, &j) == nil && j == (featureJob{job, n, d}) {
@@ -324,8 +297,8 @@ func (w *FeatureWriter) close() error {
 // WriteFeaturesNpz writes features and labels as one .npz ("features",
 // "labels"), atomically.
 func WriteFeaturesNpz(path string, feats []float32, n, d int, labels []int) error {
-	return writeNpzAtomic(path, []npzEntry{
+	return weights.WriteArchive(path, []weights.Member{
 		{Name: "features", Shape: []int{n, d}, Data: feats},
-		{Name: "labels.npy", Raw: LabelsNpy(labels)},
+		{Name: "labels.npy", Raw: data.Int64Npy(labels)},
 	})
 }

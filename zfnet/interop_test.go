@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/zfnet/weights"
 )
 
 // tinyArch is ZFNet's stage structure on a 1x20x20 input (pool5 6x2x2,
@@ -156,17 +157,18 @@ func TestWeightsRoundTripAndMismatches(t *testing.T) {
 // named with both dtypes.
 func TestWeightsDtypeMismatch(t *testing.T) {
 	m, _ := New(tinyArch())
-	f, err := readNpz("testdata/tiny_state_dict.npz")
+	f, err := weights.ReadArchive("testdata/tiny_state_dict.npz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Arrays["fc8.bias"].Descr = "<f8"
+	f.Arrays.ByName["fc8.bias"].DType = "float64"
 	err = m.loadArrays(f, false)
-	if err == nil || !strings.Contains(err.Error(), "fc8.bias: dtype <f8, expected float32 ('<f4')") {
+	if err == nil || !strings.Contains(err.Error(), "fc8.bias: dtype float64, expected float32") {
 		t.Fatalf("got %v", err)
 	}
-	delete(f.Arrays, "conv1.weight")
-	f.Arrays["extra.weight"] = f.Arrays["fc8.weight"]
+	delete(f.Arrays.ByName, "conv1.weight")
+	f.Arrays.ByName["extra.weight"] = f.Arrays.ByName["fc8.weight"]
+	f.Arrays.Names = append(f.Arrays.Names, "extra.weight")
 	err = m.loadArrays(f, false)
 	for _, s := range []string{"conv1.weight: missing", "extra.weight: not a parameter of tiny"} {
 		if err == nil || !strings.Contains(err.Error(), s) {

@@ -217,7 +217,7 @@ func checkpointIn(path string) (*Checkpoint, error) {
 	if !strings.EqualFold(filepath.Ext(path), ".npz") {
 		return nil, nil
 	}
-	f, err := readNpz(path)
+	f, err := weights.ReadArchive(path)
 	if err != nil {
 		return nil, nil // not our npz: weights.Read says why
 	}
@@ -434,24 +434,18 @@ type tensorRef struct {
 }
 
 // loadNamed copies src (our parameter name -> the file's tensor) into the
-// parameters after checking every shape, all or nothing; renamed records
-// which key each came from.
+// parameters through loadChecked (every shape checked, all or nothing; any
+// float dtype, converted when read); renamed records which key each came
+// from.
 func (m *Model) loadNamed(path string, src map[string]tensorRef, renamed map[string]string) error {
-	var problems []string
-	for _, p := range m.params {
-		a := src[p.Name].a
-		switch {
-		case a == nil:
-			problems = append(problems, fmt.Sprintf("%s: missing", p.Name))
-		case !sameShape(a.Shape, p.Value.Shape()):
-			problems = append(problems, fmt.Sprintf("%s: shape %v, expected %v", p.Name, a.Shape, []int(p.Value.Shape())))
+	arrays := make(map[string]*weights.Array, len(src))
+	for name, r := range src {
+		if r.a != nil {
+			arrays[name] = r.a
 		}
 	}
-	if len(problems) > 0 {
-		return errors.Errorf("%s does not fit %s:\n  %s", path, m.Arch, strings.Join(problems, "\n  "))
-	}
-	for _, p := range m.params {
-		copy(p.Data(), src[p.Name].a.Data)
+	if err := m.loadChecked(path, arrays, false, nil); err != nil {
+		return err
 	}
 	for name, r := range src {
 		renamed[name] = r.key

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zfnet/zfnet/zfnet/weights"
 )
 
 // quickRun is a small, real run: zfnet-small on 512 MNIST digits.
@@ -19,12 +21,12 @@ func quickRun(out string) RunConfig {
 
 func weightsOf(t *testing.T, path string) map[string][]float32 {
 	t.Helper()
-	f, err := readNpz(path)
+	f, err := weights.ReadArchive(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := map[string][]float32{}
-	for name, a := range f.Arrays {
+	for name, a := range f.Arrays.ByName {
 		w[name] = a.Data
 	}
 	return w

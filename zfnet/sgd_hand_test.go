@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/nn"
+	"github.com/zfnet/zfnet/zfnet/weights"
 )
 
 func paramOf(name string, decay, filters bool, shape []int, v []float32) *nn.Param {
@@ -86,11 +87,11 @@ func TestRenormalizeFiltersByHand(t *testing.T) {
 // the fully connected weights are large: a renormalization applied to the
 // wrong parameters, or weight decay applied to biases, shows.
 func TestSGDMatchesPyTorch(t *testing.T) {
-	f, err := readNpz(filepath.Join("testdata", "sgd_reference.npz"))
+	f, err := weights.ReadArchive(filepath.Join("testdata", "sgd_reference.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := f.Arrays["hyper"].Data
+	h := f.Arrays.ByName["hyper"].Data
 	s := &SGD{LR: float64(h[0]), Momentum: float64(h[1]), WeightDecay: float64(h[2]), FilterRadius: float64(h[3]), Velocity: map[string][]float32{}}
 	steps := int(h[4])
 	var ps []*nn.Param
@@ -98,7 +99,7 @@ func TestSGDMatchesPyTorch(t *testing.T) {
 		name           string
 		decay, filters bool
 	}{{"conv1.weight", true, true}, {"conv1.bias", false, false}, {"fc2.weight", true, false}, {"fc2.bias", false, false}} {
-		a, ok := f.Arrays["init/"+spec.name]
+		a, ok := f.Arrays.ByName["init/"+spec.name]
 		if !ok {
 			t.Fatalf("fixture lacks init/%s", spec.name)
 		}
@@ -106,10 +107,10 @@ func TestSGDMatchesPyTorch(t *testing.T) {
 	}
 	for step := 0; step < steps; step++ {
 		for _, p := range ps {
-			s.Step(p, f.Arrays[fmt.Sprintf("grad%d/%s", step, p.Name)].Data)
+			s.Step(p, f.Arrays.ByName[fmt.Sprintf("grad%d/%s", step, p.Name)].Data)
 		}
 		for _, p := range ps {
-			want := f.Arrays[fmt.Sprintf("step%d/%s", step, p.Name)].Data
+			want := f.Arrays.ByName[fmt.Sprintf("step%d/%s", step, p.Name)].Data
 			for i, v := range p.Data() {
 				if !near(float64(v), float64(want[i]), 2e-6+2e-6*math.Abs(float64(want[i]))) {
 					t.Fatalf("step %d: %s[%d] = %.8g, PyTorch %.8g", step+1, p.Name, i, v, want[i])

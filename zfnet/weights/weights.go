@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/zfnet/zfnet/data/atomicfile"
 )
 
 // Array is one named tensor, converted to float32, C order.
@@ -332,45 +334,17 @@ func checkArrays(a Arrays) error {
 	return nil
 }
 
-// writeAtomic writes path through a temporary file in the same folder:
-// fill, fsync, rename, fsync the folder. A crash leaves the old file or the
-// new one, never half of one.
-func writeAtomic(path string, fill func(w *bufio.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// writeAtomic writes path through atomicfile.Write (a temporary file in the
+// same folder, fsync, rename, fsync the folder) with a 1 MiB buffer: a crash
+// leaves the old file or the new one, never half of one.
+func writeAtomic(path string, fill func(w *bufio.Writer) error) error {
+	return atomicfile.Write(path, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		if err := fill(w); err != nil {
+			return err
 		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err = fill(w); err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, e := os.Open(dir); e == nil {
-		d.Sync() // best effort: some filesystems refuse to sync a folder
-		d.Close()
-	}
-	return nil
+		return w.Flush()
+	})
 }
 
 // errTruncated is returned when a length or count runs past the data.
