@@ -119,6 +119,17 @@
 // writing it again the same bytes. WriteNpz writes what numpy.savez writes
 // (uncompressed, format 1.0 headers), which numpy.load reads.
 //
+// # zfnet's own archives
+//
+// WriteArchive and ReadArchive are the .npz container zfnet's model package
+// saves weights, checkpoints and feature files in: WriteArchive writes
+// Members in order (float32 arrays as NAME.npy, or raw bytes verbatim, such
+// as a checkpoint's state.json), so the same members always give the same
+// bytes; ReadArchive reads like ReadNpz but keeps the members that are not
+// .npy arrays in Archive.Raw. The model package sees only the
+// format-neutral Arrays (name, shape, float32 data, DType) and checks them
+// all or nothing against its parameters; no NumPy dtype string reaches it.
+//
 // # Test fixtures
 //
 // testdata/gen_fixtures.py (run with /usr/bin/python3 and Debian's

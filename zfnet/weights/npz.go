@@ -372,26 +372,17 @@ func (p *pyLit) int() (int, bool) {
 
 // WriteNpz writes a as an uncompressed .npz of little-endian float32 ('<f4')
 // arrays in a.Names order, as numpy.savez does, atomically (temp file,
-// fsync, rename).
+// fsync, rename): WriteArchive's format.
 func WriteNpz(path string, a Arrays) error {
 	if err := checkArrays(a); err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	err := writeAtomic(path, func(w *bufio.Writer) error {
-		z := zip.NewWriter(w)
-		for _, name := range a.Names {
-			arr := a.ByName[name]
-			m, err := z.CreateHeader(&zip.FileHeader{Name: name + ".npy", Method: zip.Store})
-			if err != nil {
-				return err
-			}
-			if err := writeNpy(m, arr.Shape, arr.Data); err != nil {
-				return fmt.Errorf("%q: %v", name, err)
-			}
-		}
-		return z.Close()
-	})
-	return errPrefix(path, err)
+	ms := make([]Member, len(a.Names))
+	for i, name := range a.Names {
+		arr := a.ByName[name]
+		ms[i] = Member{Name: name, Shape: arr.Shape, Data: arr.Data}
+	}
+	return WriteArchive(path, ms)
 }
 
 // writeNpy writes a .npy 1.0 float32 array, header padded to 64 bytes as
