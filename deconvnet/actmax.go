@@ -9,6 +9,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -101,7 +102,7 @@ func ActMax(d *Net, cfg ActMaxConfig) (*ActMaxResult, error) {
 	m := d.Model
 	layer, li := m.Layer(cfg.Layer)
 	if li < 0 {
-		return nil, errors.Errorf("activation maximization: %s has no layer %q (layers: %s)", m.Arch.Name, cfg.Layer, d.layerNames())
+		return nil, errors.Errorf("activation maximization: %s has no layer %q (layers: %s)", m.Arch.Name, cfg.Layer, layerNames(m))
 	}
 	if _, ok := layer.(*nn.Dropout); ok {
 		return nil, errors.Errorf("activation maximization: %s is a dropout layer", cfg.Layer)
@@ -376,29 +377,12 @@ func rollBack(dst []float64, g []float32, c, h, w, dy, dx int) {
 	}
 }
 
-// ActMaxImage renders a picture from ActMax stretched to full contrast
-// (its minimum black, its maximum white, all channels together): the
-// pictures live in model input space, where the mean image is zero and
-// values leave the range of real pictures.
-func ActMaxImage(x []float32, c, h, w int) image.Image {
-	lo, hi := minMax32(x)
-	span := hi - lo
-	if span == 0 {
-		span = 1
-	}
-	v := make([]float32, len(x))
-	for i, a := range x {
-		v[i] = float32(2*(float64(a)-lo)/span - 1)
-	}
-	return ProjectionImage(v, c, h, w)
-}
-
 // Grid shows every unit's picture, cols per row, enlarged scale times,
 // each captioned with its unit and final objective.
 func (r *ActMaxResult) Grid(cols, scale int) image.Image {
 	var cells []image.Image
 	for i, x := range r.Images {
-		cells = append(cells, figCaptioned(Scale(ActMaxImage(x, r.C, r.H, r.W), max(1, scale)), fmt.Sprintf("%d: %.3g", r.Units[i], r.Final[i]), figInk))
+		cells = append(cells, figure.Captioned(figure.Scale(figure.ActMaxImage(x, r.C, r.H, r.W), max(1, scale)), fmt.Sprintf("%d: %.3g", r.Units[i], r.Final[i]), figure.Ink))
 	}
-	return Grid(cells, max(1, cols), 4, figPaper)
+	return figure.Grid(cells, max(1, cols), 4, figure.Paper)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -148,21 +149,21 @@ func CompareMethods(d *Net, x []float32, cfg MethodsConfig) (*MethodsComparison,
 func (r *MethodsComparison) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
 	g := data.Geometry{C: r.C, H: r.H, W: r.W}
-	sig := func(v []float32) image.Image { return Scale(ProjectionImage(v, r.C, r.H, r.W), scale) }
-	mag := func(v []float32) image.Image { return Scale(MagnitudeImage(v, r.C, r.H, r.W), scale) }
+	sig := func(v []float32) image.Image { return figure.Scale(figure.ProjectionImage(v, r.C, r.H, r.W), scale) }
+	mag := func(v []float32) image.Image { return figure.Scale(figure.MagnitudeImage(v, r.C, r.H, r.W), scale) }
 	panels := []image.Image{
-		figTitled(Scale(data.ToImage(r.Input, g, mean), scale), "input", figInk),
-		figTitled(sig(r.Deconvnet), "deconvnet", figInk),
-		figTitled(mag(r.Saliency), "saliency |grad|", figInk),
-		figTitled(sig(r.Guided), "guided backprop", figInk),
-		figTitled(r.GradCAM.HeatImage(mean, scale), "Grad-CAM "+r.GradCAM.Layer, figInk),
-		figTitled(sig(r.GradCAM.GuidedGradCAM), "Guided Grad-CAM", figInk),
-		figTitled(mag(r.SmoothGrad.Map), "SmoothGrad "+r.SmoothGrad.Config.Options.Rule.String(), figInk),
-		figTitled(mag(r.Integrated.Attributions), "integrated grad.", figInk),
-		figTitled(r.Occlusion.OcclusionHeat(mean, scale), "occlusion", figInk),
+		figure.Titled(figure.Scale(data.ToImage(r.Input, g, mean), scale), "input", figure.Ink),
+		figure.Titled(sig(r.Deconvnet), "deconvnet", figure.Ink),
+		figure.Titled(mag(r.Saliency), "saliency |grad|", figure.Ink),
+		figure.Titled(sig(r.Guided), "guided backprop", figure.Ink),
+		figure.Titled(r.GradCAM.HeatImage(mean, scale), "Grad-CAM "+r.GradCAM.Layer, figure.Ink),
+		figure.Titled(sig(r.GradCAM.GuidedGradCAM), "Guided Grad-CAM", figure.Ink),
+		figure.Titled(mag(r.SmoothGrad.Map), "SmoothGrad "+r.SmoothGrad.Config.Options.Rule.String(), figure.Ink),
+		figure.Titled(mag(r.Integrated.Attributions), "integrated grad.", figure.Ink),
+		figure.Titled(r.Occlusion.OcclusionHeat(mean, scale), "occlusion", figure.Ink),
 	}
-	head := fmt.Sprintf("class %s (P=%.3f)", className(classes, r.Class), r.Prob)
-	return figPadded(figTitled(figRow(panels, 8, figPaper), head, figInk), 6, figPaper)
+	head := fmt.Sprintf("class %s (P=%.3f)", figure.ClassName(classes, r.Class), r.Prob)
+	return figure.Padded(figure.Titled(figure.Row(panels, 8, figure.Paper), head, figure.Ink), 6, figure.Paper)
 }
 
 // Caption states every option of every method and the completeness check.

@@ -3,18 +3,22 @@ package deconvnet
 import (
 	"testing"
 
-	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet/internal/fixture"
 )
 
-var vizCfgNone data.LoaderConfig
-
 func TestCompareRules(t *testing.T) {
-	src, cfg := vizMNIST(t, 4)
-	x, err := SampleInputs(src, cfg, 1)
+	src, cfg := fixture.MNIST(t, 4)
+	base, err := cfg.Pre.Base(src, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := vizSmallNet(t, 2, 9)
+	x := make([]float32, cfg.Pre.Geometry.Size())
+	cfg.Pre.ApplyCrop(base.Pix, cfg.Mean, cfg.Pre.CenterCrop(), x)
+	d, err := New(fixture.SmallModel(t, 9), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
 	// At conv1 the only ReLU is the one being projected from, and the
 	// isolated activation is positive, so the three rules agree.
 	rc, err := CompareRules(d, x, cfg.Mean, "conv1", Target{Map: 2, Strongest: true}, false)
@@ -49,7 +53,7 @@ func TestCompareRules(t *testing.T) {
 		t.Fatalf("field %v, want %v", rc.Field, f)
 	}
 	img := rc.Image()
-	if b := img.Bounds(); b.Dx() < 4*168 || b.Dy() < 168 || vizUniform(img) {
+	if b := img.Bounds(); b.Dx() < 4*168 || b.Dy() < 168 || fixture.Uniform(img) {
 		t.Fatalf("comparison image %v", b)
 	}
 	if _, err := CompareRules(d, x[:10], nil, "conv1", Target{}, false); err == nil {

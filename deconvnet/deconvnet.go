@@ -118,16 +118,20 @@ func (d *Net) Activation(layer string) (*tensor.Dense, error) {
 	return d.fwd.Output(l)
 }
 
-// resolve maps a user's layer name to the layer whose output is projected:
-// "conv3" means conv3's rectified output (relu3), "fc6" relu6; pool and
-// norm layers name themselves.
-func (d *Net) resolve(layer string) (string, error) {
-	if _, i := d.Model.Layer(layer); i < 0 {
-		return "", errors.Errorf("%s has no layer %q (layers: %s)", d.Model.Arch.Name, layer, d.layerNames())
+// resolve is Resolve for d's model.
+func (d *Net) resolve(layer string) (string, error) { return Resolve(d.Model, layer) }
+
+// Resolve maps a user's layer name to the layer whose output the deconvnet
+// reads and projects: "conv3" means conv3's rectified output (relu3, when
+// the model has it), "fc6" relu6; pool, norm and ReLU layers name
+// themselves. An unknown layer is an error listing the model's layers.
+func Resolve(m *zfnet.Model, layer string) (string, error) {
+	if _, i := m.Layer(layer); i < 0 {
+		return "", errors.Errorf("%s has no layer %q (layers: %s)", m.Arch.Name, layer, layerNames(m))
 	}
 	for _, prefix := range []string{"conv", "fc"} {
 		if k, ok := strings.CutPrefix(layer, prefix); ok {
-			if _, i := d.Model.Layer("relu" + k); i >= 0 {
+			if _, i := m.Layer("relu" + k); i >= 0 {
 				return "relu" + k, nil
 			}
 		}
@@ -135,9 +139,10 @@ func (d *Net) resolve(layer string) (string, error) {
 	return layer, nil
 }
 
-func (d *Net) layerNames() string {
-	names := make([]string, d.Model.NumLayers())
-	for i, l := range d.Model.Layers() {
+// layerNames lists m's layers for error messages.
+func layerNames(m *zfnet.Model) string {
+	names := make([]string, m.NumLayers())
+	for i, l := range m.Layers() {
 		names[i] = l.Name()
 	}
 	return strings.Join(names, ", ")
@@ -324,9 +329,9 @@ func rectify(sig *G.Node, act *graph.Activation, r Rule) (*G.Node, error) {
 	return nil, errors.Errorf("unknown rule %v", r)
 }
 
-// WeightNodes lists the projection graph's weight nodes for a layer (for
+// weightNodes lists the projection graph's weight nodes for a layer (for
 // tests that check they share the model's tensors).
-func (d *Net) WeightNodes(layer string, opt Options) ([]*nn.Param, G.Nodes, error) {
+func (d *Net) weightNodes(layer string, opt Options) ([]*nn.Param, G.Nodes, error) {
 	name, err := d.resolve(layer)
 	if err != nil {
 		return nil, nil, err
@@ -339,12 +344,14 @@ func (d *Net) WeightNodes(layer string, opt Options) ([]*nn.Param, G.Nodes, erro
 	return ps, ns, nil
 }
 
-// layerMaps resolves a layer name and says how many feature maps (units,
-// for fully connected layers) its output has.
-func (d *Net) layerMaps(layer string) (name string, maps int, err error) {
-	if name, err = d.resolve(layer); err != nil {
-		return "", 0, err
+// Maps says how many feature maps (units, for fully connected layers) the
+// output of layer has, the layer resolved as in Activation; an unknown
+// layer is an error naming the model's layers.
+func (d *Net) Maps(layer string) (int, error) {
+	name, err := d.resolve(layer)
+	if err != nil {
+		return 0, err
 	}
 	_, i := d.Model.Layer(name)
-	return name, outShape(d.Model, i)[0], nil
+	return outShape(d.Model, i)[0], nil
 }

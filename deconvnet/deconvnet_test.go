@@ -190,7 +190,7 @@ func TestZeroCopyWeights(t *testing.T) {
 	}
 	var all []bound
 	for _, c := range checks {
-		ps, ns, err := d.WeightNodes(c.layer, c.opt)
+		ps, ns, err := d.weightNodes(c.layer, c.opt)
 		if err != nil {
 			t.Fatal(err)
 		}

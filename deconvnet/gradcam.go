@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -69,7 +70,7 @@ func GradCAM(d *Net, xs [][]float32, cfg GradCAMConfig) ([]*GradCAMResult, error
 		return nil, errors.New("grad-cam: no network")
 	}
 	if cfg.Layer == "" {
-		cfg.Layer = TopConvLayer(d.Model)
+		cfg.Layer = d.Model.TopConvLayer()
 	}
 	name, err := d.resolve(cfg.Layer)
 	if err != nil {
@@ -80,7 +81,7 @@ func GradCAM(d *Net, xs [][]float32, cfg GradCAMConfig) ([]*GradCAMResult, error
 		return nil, errors.Errorf("grad-cam: layer %s is fully connected; Grad-CAM needs feature maps (a convolutional layer)", cfg.Layer)
 	}
 	if _, ok := d.Model.LayerAt(d.Model.NumLayers() - 1).(*nn.Linear); !ok || li == d.Model.NumLayers()-1 {
-		return nil, errors.Errorf("grad-cam: %s's last layer %s is not a fully connected layer above %s", d.Model.Arch.Name, LogitsLayer(d.Model), cfg.Layer)
+		return nil, errors.Errorf("grad-cam: %s's last layer %s is not a fully connected layer above %s", d.Model.Arch.Name, d.Model.LogitsLayer(), cfg.Layer)
 	}
 	for i, x := range xs {
 		if err := checkInput(d, fmt.Sprintf("grad-cam input %d", i), x); err != nil {
@@ -157,9 +158,9 @@ func GradCAM(d *Net, xs [][]float32, cfg GradCAMConfig) ([]*GradCAMResult, error
 // back for display when not nil), from 0 (dark blue) to the map's largest
 // value (yellow), enlarged scale times.
 func (r *GradCAMResult) HeatImage(mean *data.Mean, scale int) image.Image {
-	base := Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), max(1, scale))
-	_, hi := minMax(r.Upsampled)
-	return Overlay(base, heatmapRange(r.Upsampled, r.H, r.W, 0, hi), 0.55)
+	base := figure.Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), max(1, scale))
+	_, hi := figure.MinMax(r.Upsampled)
+	return figure.Overlay(base, figure.HeatmapRange(r.Upsampled, r.H, r.W, 0, hi), 0.55)
 }
 
 // Image shows one input's Grad-CAM side by side: the input, the heat map
@@ -167,20 +168,13 @@ func (r *GradCAMResult) HeatImage(mean *data.Mean, scale int) image.Image {
 // ProjectionImage), each titled. classes names the classes (nil: numbers).
 func (r *GradCAMResult) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
-	in := Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), scale)
+	in := figure.Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), scale)
 	panels := []image.Image{
-		figTitled(in, "input", figInk),
-		figTitled(r.HeatImage(mean, scale), fmt.Sprintf("Grad-CAM (%s)", r.Layer), figInk),
-		figTitled(Scale(ProjectionImage(r.Guided, r.C, r.H, r.W), scale), "guided backprop", figInk),
-		figTitled(Scale(ProjectionImage(r.GuidedGradCAM, r.C, r.H, r.W), scale), "Guided Grad-CAM", figInk),
+		figure.Titled(in, "input", figure.Ink),
+		figure.Titled(r.HeatImage(mean, scale), fmt.Sprintf("Grad-CAM (%s)", r.Layer), figure.Ink),
+		figure.Titled(figure.Scale(figure.ProjectionImage(r.Guided, r.C, r.H, r.W), scale), "guided backprop", figure.Ink),
+		figure.Titled(figure.Scale(figure.ProjectionImage(r.GuidedGradCAM, r.C, r.H, r.W), scale), "Guided Grad-CAM", figure.Ink),
 	}
-	head := fmt.Sprintf("class %s (score %.3g), predicted %s", className(classes, r.Class), r.Score, className(classes, r.Predicted))
-	return figPadded(figTitled(figRow(panels, 10, figPaper), head, figInk), 6, figPaper)
-}
-
-func className(classes []string, k int) string {
-	if k >= 0 && k < len(classes) {
-		return classes[k]
-	}
-	return fmt.Sprint(k)
+	head := fmt.Sprintf("class %s (score %.3g), predicted %s", figure.ClassName(classes, r.Class), r.Score, figure.ClassName(classes, r.Predicted))
+	return figure.Padded(figure.Titled(figure.Row(panels, 10, figure.Paper), head, figure.Ink), 6, figure.Paper)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 // Integrated Gradients (Sundararajan et al., "Axiomatic Attribution for
@@ -182,16 +183,16 @@ func (r *IntegratedGradientsResult) Image(mean *data.Mean, classes []string, sca
 	scale = max(1, scale)
 	g := data.Geometry{C: r.C, H: r.H, W: r.W}
 	panels := []image.Image{
-		figTitled(Scale(data.ToImage(r.Input, g, mean), scale), "input", figInk),
-		figTitled(Scale(data.ToImage(r.Baseline, g, mean), scale), "baseline ("+r.Config.BaselineName+")", figInk),
-		figTitled(Scale(ProjectionImage(r.Attributions, r.C, r.H, r.W), scale), "integrated gradients", figInk),
-		figTitled(Scale(MagnitudeImage(r.Attributions, r.C, r.H, r.W), scale), "|attribution|", figInk),
+		figure.Titled(figure.Scale(data.ToImage(r.Input, g, mean), scale), "input", figure.Ink),
+		figure.Titled(figure.Scale(data.ToImage(r.Baseline, g, mean), scale), "baseline ("+r.Config.BaselineName+")", figure.Ink),
+		figure.Titled(figure.Scale(figure.ProjectionImage(r.Attributions, r.C, r.H, r.W), scale), "integrated gradients", figure.Ink),
+		figure.Titled(figure.Scale(figure.MagnitudeImage(r.Attributions, r.C, r.H, r.W), scale), "|attribution|", figure.Ink),
 	}
 	score := "logit"
 	if r.Config.Probability {
 		score = "probability"
 	}
 	head := fmt.Sprintf("class %s %s, %d steps: F(x) %.4g, F(x') %.4g, sum %.4g, completeness error %.2g (%.1f%%)",
-		className(classes, r.Class), score, r.Config.Steps, r.FX, r.FBaseline, r.Sum, r.CompletenessError, 100*r.RelativeError)
-	return figPadded(figTitled(figRow(panels, 10, figPaper), head, figInk), 6, figPaper)
+		figure.ClassName(classes, r.Class), score, r.Config.Steps, r.FX, r.FBaseline, r.Sum, r.CompletenessError, 100*r.RelativeError)
+	return figure.Padded(figure.Titled(figure.Row(panels, 10, figure.Paper), head, figure.Ink), 6, figure.Paper)
 }

@@ -16,15 +16,6 @@ import (
 // layer, a batched "score gradient" walk, and the image operations
 // (bilinear upsampling, Gaussian blur) they need.
 
-// LogitsLayer names the model's last layer, whose output is the class
-// scores before the softmax ("fc8" in ZFNet).
-func LogitsLayer(m *zfnet.Model) string {
-	if m.NumLayers() == 0 {
-		return ""
-	}
-	return m.LayerAt(m.NumLayers() - 1).Name()
-}
-
 // GradientOptions are the options under which a projection is the exact
 // gradient: the Saliency rule, going through every normalization layer.
 // The other rules' walks use the same LRN treatment so that only the ReLU
@@ -98,7 +89,7 @@ func scoreGradients(d *Net, xs [][]float32, classes []int, probability bool, sto
 		sb.logits = append(sb.logits, append([]float32(nil), row...))
 		sb.scores = append(sb.scores, scoreSignal(sig[i*k:(i+1)*k], row, classes[i], probability))
 	}
-	top := LogitsLayer(d.Model)
+	top := d.Model.LogitsLayer()
 	var out []float32
 	if stop == "" {
 		out, err = d.walk(top, "", sig, opt)
@@ -208,19 +199,6 @@ func GaussianBlur(x []float32, c, h, w int, sigma float64) []float32 {
 				}
 				o[y*w+xx] = float32(s)
 			}
-		}
-	}
-	return out
-}
-
-// MagnitudeMap is the per-pixel magnitude of a C x H x W attribution, the
-// way saliency maps are usually shown (Simonyan et al. 2014, section 3.1;
-// Smilkov et al. 2017): the largest absolute value over the channels, H x W.
-func MagnitudeMap(a []float32, c, h, w int) []float64 {
-	out := make([]float64, h*w)
-	for ch := 0; ch < c; ch++ {
-		for i := range out {
-			out[i] = math.Max(out[i], math.Abs(float64(a[ch*h*w+i])))
 		}
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -43,7 +44,7 @@ type OcclusionMapConfig struct {
 
 // OcclusionMapResult is the class's score for every window position.
 // Position (r, c) of the Rows x Cols grid centres the window on input
-// pixel (r*Stride + Stride/2, c*Stride + Stride/2), as Occlude's grid.
+// pixel (r*Stride + Stride/2, c*Stride + Stride/2) (OccluderWindow).
 type OcclusionMapResult struct {
 	Config     OcclusionMapConfig
 	Class      int
@@ -83,7 +84,7 @@ func OcclusionMap(d *Net, x []float32, cfg OcclusionMapConfig) (*OcclusionMapRes
 	res := &OcclusionMapResult{Config: cfg, Class: cfg.Class, C: c, H: h, W: w, Input: append([]float32(nil), x...),
 		Rows: (h + cfg.Stride - 1) / cfg.Stride, Cols: (w + cfg.Stride - 1) / cfg.Stride}
 	k := d.Model.Arch.Classes
-	err := d.forwardEach(1, func(_ int, dst []float32) error { copy(dst, x); return nil },
+	err := d.ForwardEach(1, func(_ int, dst []float32) error { copy(dst, x); return nil },
 		func(_, _ int, logits []float32) error {
 			if res.Class < 0 {
 				var err error
@@ -125,7 +126,7 @@ func OcclusionMap(d *Net, x []float32, cfg OcclusionMapConfig) (*OcclusionMapRes
 		}
 		return nil
 	}
-	if err := d.forwardEach(n, input, visit); err != nil {
+	if err := d.ForwardEach(n, input, visit); err != nil {
 		return nil, errors.Wrap(err, "occlusion map")
 	}
 	return res, nil
@@ -134,7 +135,19 @@ func OcclusionMap(d *Net, x []float32, cfg OcclusionMapConfig) (*OcclusionMapRes
 // Window is the occluder's pixel rectangle at grid position (r, c)
 // (before clipping to the picture).
 func (r *OcclusionMapResult) Window(row, col int) image.Rectangle {
-	return occluderRect(OcclusionConfig{Size: r.Config.Size, Stride: r.Config.Stride}, row, col)
+	return OccluderWindow(r.Config.Size, r.Config.Stride, row, col)
+}
+
+// OccluderWindow is the square window of side size at position (row, col)
+// of an occlusion grid of the given stride, in input pixels, before
+// clipping to the picture: centred on pixel (row*stride + stride/2,
+// col*stride + stride/2), so that the grid's cells line up with the
+// picture when a map is stretched over it. OcclusionMap, the paper's
+// occlusion experiment (package experiments) and `zfnet serve` share it.
+func OccluderWindow(size, stride, row, col int) image.Rectangle {
+	cy, cx := row*stride+stride/2, col*stride+stride/2
+	y0, x0 := cy-size/2, cx-size/2
+	return image.Rect(x0, y0, x0+size, y0+size)
 }
 
 // Sensitivity is the drop of the class probability from the unoccluded
@@ -163,7 +176,7 @@ func (r *OcclusionMapResult) Caption() string {
 func (r *OcclusionMapResult) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
 	g := data.Geometry{C: r.C, H: r.H, W: r.W}
-	base := Scale(data.ToImage(r.Input, g, mean), scale)
+	base := figure.Scale(data.ToImage(r.Input, g, mean), scale)
 	// An example of the occluded input: the window at the grid's centre.
 	ex := make([]float32, len(r.Input))
 	fill := r.Config.Fill
@@ -182,25 +195,25 @@ func (r *OcclusionMapResult) Image(mean *data.Mean, classes []string, scale int)
 			}
 		}
 	}
-	example := toRGBA(Scale(data.ToImage(ex, g, mean), scale))
-	figOutline(example, image.Rect(win.Min.X*scale, win.Min.Y*scale, win.Max.X*scale, win.Max.Y*scale), color.RGBA{255, 40, 40, 255})
-	prob := Overlay(base, heatmapRange(r.Prob, r.Rows, r.Cols, 0, 1), 0.6)
-	lo, _ := minMax(r.Prob)
+	example := figure.ToRGBA(figure.Scale(data.ToImage(ex, g, mean), scale))
+	figure.Outline(example, image.Rect(win.Min.X*scale, win.Min.Y*scale, win.Max.X*scale, win.Max.Y*scale), color.RGBA{255, 40, 40, 255})
+	prob := figure.Overlay(base, figure.HeatmapRange(r.Prob, r.Rows, r.Cols, 0, 1), 0.6)
+	lo, _ := figure.MinMax(r.Prob)
 	panels := []image.Image{
-		figTitled(example, "one position", figInk),
-		figTitled(prob, fmt.Sprintf("P(%s): %.2f clean, %.2f lowest", className(classes, r.Class), r.CleanProb, lo), figInk),
+		figure.Titled(example, "one position", figure.Ink),
+		figure.Titled(prob, fmt.Sprintf("P(%s): %.2f clean, %.2f lowest", figure.ClassName(classes, r.Class), r.CleanProb, lo), figure.Ink),
 	}
-	return figPadded(figTitled(figRow(panels, 10, figPaper), r.Caption(), figInk), 6, figPaper)
+	return figure.Padded(figure.Titled(figure.Row(panels, 10, figure.Paper), r.Caption(), figure.Ink), 6, figure.Paper)
 }
 
 // OcclusionHeat renders the sensitivity (the probability drop) by position
 // over the input, from no drop (dark blue) to the largest drop (yellow).
 func (r *OcclusionMapResult) OcclusionHeat(mean *data.Mean, scale int) image.Image {
-	base := Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), max(1, scale))
+	base := figure.Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), max(1, scale))
 	s := r.Sensitivity()
 	if r.Config.Keep { // evidence of the window alone: the probability itself
 		s = append([]float64(nil), r.Prob...)
 	}
-	_, hi := minMax(s)
-	return Overlay(base, heatmapRange(s, r.Rows, r.Cols, 0, math.Max(hi, 1e-12)), 0.6)
+	_, hi := figure.MinMax(s)
+	return figure.Overlay(base, figure.HeatmapRange(s, r.Rows, r.Cols, 0, math.Max(hi, 1e-12)), 0.6)
 }

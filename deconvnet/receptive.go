@@ -119,18 +119,19 @@ func FieldSize(m *zfnet.Model, layer string) (int, error) {
 	return g.size, nil
 }
 
-// cropPlanar cuts window w out of a planar C x H x W array, filling the
-// part outside the array with fill; the result is C x w.Dy() x w.Dx().
-func cropPlanar(v []float32, c, h, wd int, w image.Rectangle, fill float32) []float32 {
-	out := make([]float32, c*w.Dy()*w.Dx())
+// Crop cuts the field's Window out of a planar C x H x W array (a
+// projection, an input): the result is C x Window.Dy() x Window.Dx(), with
+// zeros where the window reaches outside the array (the network's zero
+// padding). It is a new slice.
+func (f Field) Crop(v []float32, c, h, w int) []float32 {
+	win := f.Window
+	out := make([]float32, c*win.Dy()*win.Dx())
 	i := 0
 	for ch := 0; ch < c; ch++ {
-		for y := w.Min.Y; y < w.Max.Y; y++ {
-			for x := w.Min.X; x < w.Max.X; x++ {
-				if y >= 0 && y < h && x >= 0 && x < wd {
-					out[i] = v[(ch*h+y)*wd+x]
-				} else {
-					out[i] = fill
+		for y := win.Min.Y; y < win.Max.Y; y++ {
+			for x := win.Min.X; x < win.Max.X; x++ {
+				if y >= 0 && y < h && x >= 0 && x < w {
+					out[i] = v[(ch*h+y)*w+x]
 				}
 				i++
 			}

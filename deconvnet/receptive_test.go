@@ -4,27 +4,10 @@ import (
 	"image"
 	"testing"
 
+	"github.com/zfnet/zfnet/deconvnet/internal/fixture"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
-
-// vizArch builds an architecture's convolution stack with only a small
-// classifier on top, so the 224x224 models stay cheap in tests.
-func vizArch(t *testing.T, name string) *zfnet.Model {
-	t.Helper()
-	a, err := zfnet.LookupArch(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.Input[1] > 64 {
-		a.FCs, a.Classes = []zfnet.FC{{Out: 0}}, 10
-	}
-	m, err := zfnet.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // vizFieldTopDown walks from an output interval down to the pixels, one
 // layer at a time: an independent way to get what ReceptiveField composes
@@ -42,7 +25,7 @@ func vizFieldTopDown(m *zfnet.Model, i, lo, hi int) (int, int) {
 }
 
 func TestReceptiveFieldByHand(t *testing.T) {
-	zf := vizArch(t, "zfnet")
+	zf := fixture.Arch(t, "zfnet")
 	// A fixed small stack (zfnet-small's stages with 3x3 convolutions), so
 	// the hand-computed boxes do not follow edits of the arch table.
 	p := &zfnet.Pool{Kernel: 3, Stride: 2, Pad: 1}
@@ -98,7 +81,7 @@ func TestReceptiveFieldByHand(t *testing.T) {
 
 func TestReceptiveFieldMatchesTopDown(t *testing.T) {
 	for _, name := range []string{"zfnet", "zfnet-small", "alexnet"} {
-		m := vizArch(t, name)
+		m := fixture.Arch(t, name)
 		in := m.Arch.Input
 		for i, l := range m.Layers() {
 			if isFlat(m, i) {
@@ -123,7 +106,7 @@ func TestReceptiveFieldMatchesTopDown(t *testing.T) {
 }
 
 func TestReceptiveFieldErrors(t *testing.T) {
-	m := vizArch(t, "zfnet-small")
+	m := fixture.Arch(t, "zfnet-small")
 	for _, c := range []struct {
 		layer string
 		y, x  int
@@ -138,19 +121,4 @@ func TestReceptiveFieldErrors(t *testing.T) {
 	if _, err := FieldSize(m, "nope"); err == nil {
 		t.Error("FieldSize of an unknown layer: no error")
 	}
-}
-
-// vizUniform says whether every pixel of img is the same colour.
-func vizUniform(img image.Image) bool {
-	b := img.Bounds()
-	r0, g0, b0, _ := img.At(b.Min.X, b.Min.Y).RGBA()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bb, _ := img.At(x, y).RGBA()
-			if r != r0 || g != g0 || bb != b0 {
-				return false
-			}
-		}
-	}
-	return true
 }

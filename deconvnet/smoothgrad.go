@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 // SmoothGrad (Smilkov et al., "SmoothGrad: removing noise by adding
@@ -142,28 +143,20 @@ func minMax32(v []float32) (float64, float64) {
 	return lo, hi
 }
 
-// MagnitudeImage renders an attribution's per-pixel magnitude (MagnitudeMap)
-// from 0 (dark blue) to its largest value (yellow).
-func MagnitudeImage(a []float32, c, h, w int) image.Image {
-	m := MagnitudeMap(a, c, h, w)
-	_, hi := minMax(m)
-	return heatmapRange(m, h, w, 0, hi)
-}
-
 // Image shows the input, the unsmoothed projection and the SmoothGrad map,
 // each signed (ProjectionImage) and as a magnitude, titled.
 func (r *SmoothGradResult) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
-	in := Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), scale)
+	in := figure.Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), scale)
 	rule := r.Config.Options.Rule.String()
 	panels := []image.Image{
-		figTitled(in, "input", figInk),
-		figTitled(Scale(ProjectionImage(r.Plain, r.C, r.H, r.W), scale), rule, figInk),
-		figTitled(Scale(MagnitudeImage(r.Plain, r.C, r.H, r.W), scale), rule+" |.|", figInk),
-		figTitled(Scale(ProjectionImage(r.Map, r.C, r.H, r.W), scale), "SmoothGrad", figInk),
-		figTitled(Scale(MagnitudeImage(r.Map, r.C, r.H, r.W), scale), "SmoothGrad |.|", figInk),
+		figure.Titled(in, "input", figure.Ink),
+		figure.Titled(figure.Scale(figure.ProjectionImage(r.Plain, r.C, r.H, r.W), scale), rule, figure.Ink),
+		figure.Titled(figure.Scale(figure.MagnitudeImage(r.Plain, r.C, r.H, r.W), scale), rule+" |.|", figure.Ink),
+		figure.Titled(figure.Scale(figure.ProjectionImage(r.Map, r.C, r.H, r.W), scale), "SmoothGrad", figure.Ink),
+		figure.Titled(figure.Scale(figure.MagnitudeImage(r.Map, r.C, r.H, r.W), scale), "SmoothGrad |.|", figure.Ink),
 	}
-	head := fmt.Sprintf("class %s, %s rule, n=%d, noise %.0f%% of the range (sigma %.3g)", className(classes, r.Class), rule,
+	head := fmt.Sprintf("class %s, %s rule, n=%d, noise %.0f%% of the range (sigma %.3g)", figure.ClassName(classes, r.Class), rule,
 		r.Config.Samples, 100*r.Config.Noise, r.Sigma)
-	return figPadded(figTitled(figRow(panels, 10, figPaper), head, figInk), 6, figPaper)
+	return figure.Padded(figure.Titled(figure.Row(panels, 10, figure.Paper), head, figure.Ink), 6, figure.Paper)
 }

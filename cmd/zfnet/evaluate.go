@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/zfnet/zfnet/data"
-	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -67,7 +67,7 @@ func runEvaluate(args []string) error {
 		dir = filepath.Dir(mf.checkpoint + mf.weights)
 	}
 	path := filepath.Join(dir, "confusion.png")
-	if err := deconvnet.SavePNG(path, zfnet.ConfusionImage(ev.Confusion, l.Set.Classes)); err != nil {
+	if err := figure.SavePNG(path, zfnet.ConfusionImage(ev.Confusion, l.Set.Classes)); err != nil {
 		return err
 	}
 	fmt.Printf("confusion matrix: %s\n", path)

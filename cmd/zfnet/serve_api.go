@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
@@ -139,7 +140,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 
 func writePNG(w http.ResponseWriter, img image.Image, cache bool) error {
 	var buf bytes.Buffer
-	if err := deconvnet.WritePNG(&buf, img); err != nil {
+	if err := figure.WritePNG(&buf, img); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "image/png")
@@ -155,7 +156,7 @@ func writePNG(w http.ResponseWriter, img image.Image, cache bool) error {
 // dataURL encodes an image as a PNG data: URL for JSON answers.
 func dataURL(img image.Image) (string, error) {
 	var buf bytes.Buffer
-	if err := deconvnet.WritePNG(&buf, img); err != nil {
+	if err := figure.WritePNG(&buf, img); err != nil {
 		return "", err
 	}
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
@@ -231,7 +232,7 @@ func (s *server) model(w http.ResponseWriter, r *http.Request) error {
 		"name": m.Arch.Name, "about": s.l.About, "input": map[string]int{"c": in[0], "h": in[1], "w": in[2]},
 		"classes": len(s.l.Classes), "layers": s.layers(), "rules": []string{"deconvnet", "guided", "saliency"},
 		"hasLRN": hasLRN, "lrnProjectable": lrnOK, "inputs": s.inputCount(), "source": src,
-		"defaultLayer": deconvnet.TopConvLayer(m), "firstConv": first,
+		"defaultLayer": m.TopConvLayer(), "firstConv": first,
 		"maxUploadBytes": s.opt.MaxUpload, "indexImages": s.indexImages(), "index": s.indexInfo(),
 		"explain": s.explainInfo(),
 	})
@@ -488,7 +489,7 @@ func (s *server) project(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	url, err := dataURL(deconvnet.ProjectionImage(proj, in3[0], in3[1], in3[2]))
+	url, err := dataURL(figure.ProjectionImage(proj, in3[0], in3[1], in3[2]))
 	if err != nil {
 		return err
 	}
@@ -527,7 +528,7 @@ func (s *server) filters(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("layer %s is %s: only convolutions have filters to draw", li.Name, li.Kind)
 	}
 	if q.Get("unit") == "" {
-		img, err := deconvnet.FilterImage(conv.Weight)
+		img, err := figure.FilterImage(conv.Weight)
 		if err != nil {
 			return err
 		}
@@ -561,7 +562,7 @@ func filterOfMap(conv *nn.Conv2d, m int) image.Image {
 		for i := 0; i < k*k; i++ {
 			img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = val(f[i]), val(f[k*k+i]), val(f[2*k*k+i]), 255
 		}
-		return deconvnet.Scale(img, factor)
+		return figure.Scale(img, factor)
 	}
 	tiles := make([]image.Image, in)
 	for c := range tiles {
@@ -569,10 +570,10 @@ func filterOfMap(conv *nn.Conv2d, m int) image.Image {
 		for i := 0; i < k*k; i++ {
 			g.Pix[i] = val(f[c*k*k+i])
 		}
-		tiles[c] = deconvnet.Scale(g, factor)
+		tiles[c] = figure.Scale(g, factor)
 	}
 	cols := int(math.Ceil(math.Sqrt(float64(in))))
-	return deconvnet.Grid(tiles, cols, 2, color.RGBA{40, 40, 40, 255})
+	return figure.Grid(tiles, cols, 2, color.RGBA{40, 40, 40, 255})
 }
 
 // fitImage scales a picture so its longer side is about size pixels:
@@ -581,7 +582,7 @@ func fitImage(img image.Image, size int) image.Image {
 	b := img.Bounds()
 	side := max(b.Dx(), b.Dy())
 	if side <= size {
-		return deconvnet.Scale(img, max(1, size/max(side, 1)))
+		return figure.Scale(img, max(1, size/max(side, 1)))
 	}
 	return downscale(img, size*b.Dx()/side, size*b.Dy()/side)
 }

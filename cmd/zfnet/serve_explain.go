@@ -15,6 +15,7 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
@@ -76,7 +77,7 @@ type explainDefaults struct {
 
 func (s *server) explainDefaults() explainDefaults {
 	d := explainDefaults{Samples: 25, Noise: 0.15, Seed: 1, Rule: "saliency", Steps: 32, Baseline: deconvnet.BaselineBlack,
-		Layer: deconvnet.TopConvLayer(s.l.Model)}
+		Layer: s.l.Model.TopConvLayer()}
 	if in := s.l.Model.Arch.Input; in[1]*in[2] > 64*64 {
 		d.Samples, d.Steps = 4, 4
 	}
@@ -272,7 +273,7 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 	// already (Grad-CAM's heat image is drawn at that size).
 	add := func(title string, img image.Image) error {
 		if b := img.Bounds(); max(b.Dx(), b.Dy()) <= side {
-			img = deconvnet.Scale(img, scale)
+			img = figure.Scale(img, scale)
 		}
 		u, err := dataURL(img)
 		if err != nil {
@@ -370,15 +371,15 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 			if err := add(fmt.Sprintf("Grad-CAM (%s) over the input", e.layer), heat); err != nil {
 				return nil, err
 			}
-			coarse := nearest(deconvnet.Heatmap(cam.Map, cam.MapH, cam.MapW), wd*scale, h*scale)
+			coarse := nearest(figure.Heatmap(cam.Map, cam.MapH, cam.MapW), wd*scale, h*scale)
 			if err := add(fmt.Sprintf("Grad-CAM map, %dx%d", cam.MapH, cam.MapW), coarse); err != nil {
 				return nil, err
 			}
 		} else {
-			if err := add("Guided Grad-CAM", deconvnet.ProjectionImage(cam.GuidedGradCAM, c, h, wd)); err != nil {
+			if err := add("Guided Grad-CAM", figure.ProjectionImage(cam.GuidedGradCAM, c, h, wd)); err != nil {
 				return nil, err
 			}
-			if err := add("guided backprop", deconvnet.ProjectionImage(cam.Guided, c, h, wd)); err != nil {
+			if err := add("guided backprop", figure.ProjectionImage(cam.Guided, c, h, wd)); err != nil {
 				return nil, err
 			}
 			if err := add(fmt.Sprintf("Grad-CAM (%s)", e.layer), heat); err != nil {
@@ -392,13 +393,13 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 			res["caption"] = fmt.Sprintf("Guided Grad-CAM: guided backpropagation of the class logit times Grad-CAM at %s (gray is zero)", e.layer)
 		}
 	case methodSmoothGrad:
-		if err := add("SmoothGrad ("+e.ruleName+")", deconvnet.ProjectionImage(sg.Map, c, h, wd)); err != nil {
+		if err := add("SmoothGrad ("+e.ruleName+")", figure.ProjectionImage(sg.Map, c, h, wd)); err != nil {
 			return nil, err
 		}
-		if err := add("SmoothGrad |.|", deconvnet.MagnitudeImage(sg.Map, c, h, wd)); err != nil {
+		if err := add("SmoothGrad |.|", figure.MagnitudeImage(sg.Map, c, h, wd)); err != nil {
 			return nil, err
 		}
-		if err := add(e.ruleName+", no noise", deconvnet.ProjectionImage(sg.Plain, c, h, wd)); err != nil {
+		if err := add(e.ruleName+", no noise", figure.ProjectionImage(sg.Plain, c, h, wd)); err != nil {
 			return nil, err
 		}
 		res["rule"], res["samples"], res["noise"], res["seed"], res["sigma"] = e.ruleName, e.samples, e.noise, e.seed, sg.Sigma
@@ -406,10 +407,10 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 			"%.0f%% of the input's range (seed %d); signed (gray is zero) and as the largest magnitude over the channels", e.ruleName, e.samples,
 			100*e.noise, e.seed)
 	case methodIntegrated:
-		if err := add("integrated gradients", deconvnet.ProjectionImage(ig.Attributions, c, h, wd)); err != nil {
+		if err := add("integrated gradients", figure.ProjectionImage(ig.Attributions, c, h, wd)); err != nil {
 			return nil, err
 		}
-		if err := add("|attribution|", deconvnet.MagnitudeImage(ig.Attributions, c, h, wd)); err != nil {
+		if err := add("|attribution|", figure.MagnitudeImage(ig.Attributions, c, h, wd)); err != nil {
 			return nil, err
 		}
 		if err := add("baseline ("+e.baseline+")", data.ToImage(ig.Baseline, s.l.Pre.Geometry, s.l.Mean)); err != nil {

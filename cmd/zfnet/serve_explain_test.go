@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 // TestServeExplain: every method of /api/explain answers panels that are
@@ -132,7 +133,7 @@ func TestServeExplain(t *testing.T) {
 	if got["mapH"].(float64) != float64(w.MapH) || got["mapW"].(float64) != float64(w.MapW) || len(gm) != len(w.Map) {
 		t.Fatalf("Grad-CAM map %vx%v (%d values); deconvnet.GradCAM's is %dx%d", got["mapH"], got["mapW"], len(gm), w.MapH, w.MapW)
 	}
-	_, peak := minMax64(w.Map)
+	_, peak := figure.MinMax(w.Map)
 	for i, v := range gm {
 		if math.Abs(v.(float64)-w.Map[i]) > 1e-5*(1+peak) {
 			t.Fatalf("Grad-CAM map value %d: served %g, deconvnet.GradCAM %g", i, v, w.Map[i])

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"image"
-	"image/draw"
 	"net/http"
 	"strings"
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/index"
 )
 
@@ -78,8 +77,8 @@ func (s *server) indexedTop9(w http.ResponseWriter, r *http.Request, p projectio
 	if err != nil {
 		return true, err
 	}
-	t := &deconvnet.TopK{Layer: p.layer.Name, Source: s.ix.Source, Images: s.ix.Examples, K: 9, Opt: p.opt,
-		Maps: []int{p.unit}, Hits: [][]deconvnet.Hit{nil}, C: in3[0], Window: win}
+	t := &experiments.TopK{Layer: p.layer.Name, Source: s.ix.Source, Images: s.ix.Examples, K: 9, Opt: p.opt,
+		Maps: []int{p.unit}, Hits: [][]experiments.Hit{nil}, C: in3[0], Window: win}
 	type hit struct {
 		ID    string  `json:"id"`
 		Value float32 `json:"value"`
@@ -114,8 +113,8 @@ func (s *server) indexedTop9(w http.ResponseWriter, r *http.Request, p projectio
 		if err != nil {
 			return true, st.finish(err)
 		}
-		t.Hits[0] = append(t.Hits[0], deconvnet.Hit{Value: e.Value, Index: e.Example, Label: in.label, Y: e.Y, X: e.X, Field: f,
-			Projection: cropPlanar(proj, in3[0], in3[1], in3[2], f.Window), Patch: cropPicture(in.img, f.Window)})
+		t.Hits[0] = append(t.Hits[0], experiments.Hit{Value: e.Value, Index: e.Example, Label: in.label, Y: e.Y, X: e.X, Field: f,
+			Projection: f.Crop(proj, in3[0], in3[1], in3[2]), Patch: experiments.CropPatch(in.img, f.Window)})
 		lab := ""
 		if in.label >= 0 {
 			lab = s.className(in.label)
@@ -157,33 +156,6 @@ func (s *server) inputOf(ctx context.Context, src data.Source, i int, key string
 	in.name = fmt.Sprintf("%s #%d", src.Name(), i)
 	s.inputs.put(key, in)
 	return in, nil
-}
-
-// cropPlanar cuts window w out of planar C x H x W values, zero outside.
-func cropPlanar(v []float32, c, h, wd int, w image.Rectangle) []float32 {
-	out := make([]float32, c*w.Dy()*w.Dx())
-	for ch := 0; ch < c; ch++ {
-		for y := w.Min.Y; y < w.Max.Y; y++ {
-			if y < 0 || y >= h {
-				continue
-			}
-			for x := w.Min.X; x < w.Max.X; x++ {
-				if x >= 0 && x < wd {
-					out[(ch*w.Dy()+y-w.Min.Y)*w.Dx()+x-w.Min.X] = v[(ch*h+y)*wd+x]
-				}
-			}
-		}
-	}
-	return out
-}
-
-// cropPicture cuts window w out of a picture, PatchFill outside it.
-func cropPicture(img image.Image, w image.Rectangle) image.Image {
-	out := image.NewRGBA(image.Rect(0, 0, w.Dx(), w.Dy()))
-	draw.Draw(out, out.Bounds(), image.NewUniform(deconvnet.PatchFill), image.Point{}, draw.Src)
-	inside := w.Intersect(img.Bounds())
-	draw.Draw(out, inside.Sub(w.Min), img, inside.Min, draw.Src)
-	return out
 }
 
 // indexInfo describes the --index for the page (nil without one).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/index"
 )
 
@@ -69,8 +70,8 @@ func TestServeIndex(t *testing.T) {
 			t.Fatalf("conv5 top-9 did not come from the index: %v", fromIndex)
 		}
 		// The same search on demand (conv5 through norm: another layer key
-		// would share the index, so compare with deconvnet.Top9 directly).
-		tk, err := deconvnet.Top9(d, src, cfg, "conv5", []int{unit}, 9, deconvnet.Options{Rule: deconvnet.Guided}, nil)
+		// would share the index, so compare with experiments.Top9 directly).
+		tk, err := experiments.Top9(d, src, cfg, "conv5", []int{unit}, 9, deconvnet.Options{Rule: deconvnet.Guided}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

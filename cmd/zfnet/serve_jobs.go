@@ -19,6 +19,8 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -156,7 +158,7 @@ type indexBuild struct {
 	done        chan struct{}
 	step, total atomic.Int64
 	images      int
-	res         *deconvnet.TopK
+	res         *experiments.TopK
 	err         error
 }
 
@@ -211,7 +213,7 @@ func (s *server) buildIndex(k indexKey, b *indexBuild) {
 	}
 	src := &stopSource{Source: data.Subset(s.src, fmt.Sprintf("%s[:%d]", s.src.Name(), b.images), idx), ctx: s.base}
 	cfg := data.LoaderConfig{Pre: s.l.Pre, Mean: s.l.Mean, Workers: 1}
-	b.res, b.err = deconvnet.Top9(s.indexNet, src, cfg, k.layer, nil, 9, k.opt, func(done, total int) {
+	b.res, b.err = experiments.Top9(s.indexNet, src, cfg, k.layer, nil, 9, k.opt, func(done, total int) {
 		b.step.Store(int64(done))
 		b.total.Store(int64(max(total, 1)))
 	})
@@ -309,139 +311,156 @@ func (s *server) occlusion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, h, wd := s.l.Model.Arch.Input[0], s.l.Model.Arch.Input[1], s.l.Model.Arch.Input[2]
-	side := max(h, wd)
-	stride, err := intParam(r, "stride", max(1, (side+13)/14), 1, side)
+	g, err := s.parseOcclusionGrid(r)
 	if err != nil {
 		return err
 	}
-	size, err := intParam(r, "size", max(2, side/4), 1, side)
-	if err != nil {
-		return err
-	}
-	rows, cols := (h+stride-1)/stride, (wd+stride-1)/stride
-	if rows*cols > 4096 {
-		return badRequest("stride=%d makes %d occluder positions; at most 4096 (use a larger stride)", stride, rows*cols)
-	}
-	cfg := deconvnet.OcclusionConfig{Size: size, Stride: stride}
 	st := newStream(w)
-	ctx := r.Context()
-	act := make([]float64, rows*cols)
-	prob := make([]float64, rows*cols)
-	var class int
-	var cleanAct, cleanP float64
 	start := time.Now()
-	err = s.borrow(ctx, func(wk *worker) error {
+	var sw *occlusionSweep
+	err = s.borrow(r.Context(), func(wk *worker) error {
 		defer func() { wk.last = "" }()
-		unitTotal := func() (float64, error) {
-			t, err := wk.net.Activation(p.layer.Name)
-			if err != nil {
-				return 0, err
-			}
-			a := t.Data().([]float32)
-			hw := len(a) / p.layer.Maps
-			var sum float64
-			for _, v := range a[p.unit*hw : (p.unit+1)*hw] {
-				sum += float64(v)
-			}
-			return sum, nil
-		}
-		logits, err := wk.net.Forward(in.x)
-		if err != nil {
-			return err
-		}
-		if class = in.label; class < 0 {
-			if class, err = zfnet.Argmax(logits); err != nil {
-				return err
-			}
-		}
-		cleanP = zfnet.Softmax(logits)[class]
-		if cleanAct, err = unitTotal(); err != nil {
-			return err
-		}
-		x := make([]float32, len(in.x))
-		last := time.Now()
-		for rr := 0; rr < rows; rr++ {
-			for cc := 0; cc < cols; cc++ {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				copy(x, in.x)
-				sq := occluder(cfg, rr, cc).Intersect(image.Rect(0, 0, wd, h))
-				for ch := 0; ch < c; ch++ {
-					for y := sq.Min.Y; y < sq.Max.Y; y++ {
-						row := x[(ch*h+y)*wd:]
-						for xx := sq.Min.X; xx < sq.Max.X; xx++ {
-							row[xx] = cfg.Fill
-						}
-					}
-				}
-				logits, err := wk.net.Forward(x)
-				if err != nil {
-					return err
-				}
-				prob[rr*cols+cc] = zfnet.Softmax(logits)[class]
-				if act[rr*cols+cc], err = unitTotal(); err != nil {
-					return err
-				}
-			}
-			if time.Since(last) > 200*time.Millisecond || rr == rows-1 {
-				last = time.Now()
-				if err := st.send(progressLine("occlusion", (rr+1)*cols, rows*cols)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		var err error
+		sw, err = g.sweep(r.Context(), wk, in, p, func(done int) error {
+			return st.send(progressLine("occlusion", done, g.rows*g.cols))
+		})
+		return err
 	})
 	if err != nil {
 		return st.finish(err)
 	}
-	base := deconvnet.Scale(in.img, displayScale(side, 168))
-	lo, hi := minMax64(act)
-	actImg := deconvnet.Overlay(base, deconvnet.Heatmap(act, rows, cols), 0.6)
-	probImg := deconvnet.Overlay(base, heatmapFixed(prob, rows, cols), 0.6)
-	a, err := dataURL(actImg)
+	res, err := s.occlusionResult(in, p, g, sw)
 	if err != nil {
 		return st.finish(err)
 	}
-	b, err := dataURL(probImg)
+	res["ms"] = msSince(start)
+	return st.finish(st.send(map[string]any{"result": res}))
+}
+
+// occlusionGrid is the occluder of a request: its side, its stride and
+// the grid of positions they make (deconvnet.OccluderWindow's).
+type occlusionGrid struct{ size, stride, rows, cols int }
+
+// parseOcclusionGrid reads size and stride (defaults: a quarter of the
+// input, a 14x14 grid), at most 4096 positions.
+func (s *server) parseOcclusionGrid(r *http.Request) (occlusionGrid, error) {
+	h, wd := s.l.Model.Arch.Input[1], s.l.Model.Arch.Input[2]
+	side := max(h, wd)
+	stride, err := intParam(r, "stride", max(1, (side+13)/14), 1, side)
 	if err != nil {
-		return st.finish(err)
+		return occlusionGrid{}, err
 	}
-	return st.finish(st.send(map[string]any{"result": map[string]any{
-		"layer": p.layer.Name, "unit": p.unit, "size": size, "stride": stride, "rows": rows, "cols": cols,
-		"class": classScore{class, s.className(class), cleanP}, "cleanActivation": cleanAct, "minActivation": lo, "maxActivation": hi,
-		"minProb": minOf(prob), "activationMap": a, "probabilityMap": b, "ms": msSince(start),
-	}}))
-}
-
-// occluder is the square at grid position (r, c), centred on
-// (r*stride + stride/2, c*stride + stride/2) as in deconvnet.Occlude.
-func occluder(cfg deconvnet.OcclusionConfig, r, c int) image.Rectangle {
-	cy, cx := r*cfg.Stride+cfg.Stride/2, c*cfg.Stride+cfg.Stride/2
-	y0, x0 := cy-cfg.Size/2, cx-cfg.Size/2
-	return image.Rect(x0, y0, x0+cfg.Size, y0+cfg.Size)
-}
-
-// heatmapFixed renders probabilities on the fixed scale [0, 1].
-func heatmapFixed(v []float64, h, w int) image.Image {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i, x := range v {
-		img.SetRGBA(i%w, i/w, deconvnet.Heat(x))
+	size, err := intParam(r, "size", max(2, side/4), 1, side)
+	if err != nil {
+		return occlusionGrid{}, err
 	}
-	return img
-}
-
-func minMax64(v []float64) (lo, hi float64) {
-	lo, hi = v[0], v[0]
-	for _, x := range v {
-		lo, hi = min(lo, x), max(hi, x)
+	g := occlusionGrid{size: size, stride: stride, rows: (h + stride - 1) / stride, cols: (wd + stride - 1) / stride}
+	if g.rows*g.cols > 4096 {
+		return occlusionGrid{}, badRequest("stride=%d makes %d occluder positions; at most 4096 (use a larger stride)", stride, g.rows*g.cols)
 	}
-	return lo, hi
+	return g, nil
 }
 
-func minOf(v []float64) float64 { lo, _ := minMax64(v); return lo }
+// occlusionSweep is what the network said at every occluder position
+// (row-major) and on the clean image.
+type occlusionSweep struct {
+	class            int
+	cleanAct, cleanP float64
+	act, prob        []float64
+}
+
+// sweep runs the clean image and every occluded copy through wk's
+// network, one at a time (the worker's batch), calling progress after
+// each row of the grid at most five times a second; it stops when ctx
+// ends.
+func (g occlusionGrid) sweep(ctx context.Context, wk *worker, in *serveInput, p projectionRequest, progress func(done int) error) (*occlusionSweep, error) {
+	unitTotal := func() (float64, error) {
+		t, err := wk.net.Activation(p.layer.Name)
+		if err != nil {
+			return 0, err
+		}
+		a := t.Data().([]float32)
+		hw := len(a) / p.layer.Maps
+		var sum float64
+		for _, v := range a[p.unit*hw : (p.unit+1)*hw] {
+			sum += float64(v)
+		}
+		return sum, nil
+	}
+	sw := &occlusionSweep{act: make([]float64, g.rows*g.cols), prob: make([]float64, g.rows*g.cols)}
+	logits, err := wk.net.Forward(in.x)
+	if err != nil {
+		return nil, err
+	}
+	if sw.class = in.label; sw.class < 0 {
+		if sw.class, err = zfnet.Argmax(logits); err != nil {
+			return nil, err
+		}
+	}
+	sw.cleanP = zfnet.Softmax(logits)[sw.class]
+	if sw.cleanAct, err = unitTotal(); err != nil {
+		return nil, err
+	}
+	in3 := wk.net.Model.Arch.Input
+	c, h, wd := in3[0], in3[1], in3[2]
+	x := make([]float32, len(in.x))
+	last := time.Now()
+	for rr := 0; rr < g.rows; rr++ {
+		for cc := 0; cc < g.cols; cc++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			copy(x, in.x)
+			sq := deconvnet.OccluderWindow(g.size, g.stride, rr, cc).Intersect(image.Rect(0, 0, wd, h))
+			for ch := 0; ch < c; ch++ {
+				for y := sq.Min.Y; y < sq.Max.Y; y++ {
+					row := x[(ch*h+y)*wd:]
+					for xx := sq.Min.X; xx < sq.Max.X; xx++ {
+						row[xx] = 0 // the mean image
+					}
+				}
+			}
+			logits, err := wk.net.Forward(x)
+			if err != nil {
+				return nil, err
+			}
+			sw.prob[rr*g.cols+cc] = zfnet.Softmax(logits)[sw.class]
+			if sw.act[rr*g.cols+cc], err = unitTotal(); err != nil {
+				return nil, err
+			}
+		}
+		if time.Since(last) > 200*time.Millisecond || rr == g.rows-1 {
+			last = time.Now()
+			if err := progress((rr + 1) * g.cols); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return sw, nil
+}
+
+// occlusionResult is the page's answer: the activation map (from its
+// minimum) and the class probability (on [0, 1]) over the picture, with
+// the numbers they are drawn from.
+func (s *server) occlusionResult(in *serveInput, p projectionRequest, g occlusionGrid, sw *occlusionSweep) (map[string]any, error) {
+	in3 := s.l.Model.Arch.Input
+	base := figure.Scale(in.img, displayScale(max(in3[1], in3[2]), 168))
+	lo, hi := figure.MinMax(sw.act)
+	plo, _ := figure.MinMax(sw.prob)
+	a, err := dataURL(figure.Overlay(base, figure.Heatmap(sw.act, g.rows, g.cols), 0.6))
+	if err != nil {
+		return nil, err
+	}
+	b, err := dataURL(figure.Overlay(base, figure.HeatmapRange(sw.prob, g.rows, g.cols, 0, 1), 0.6))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"layer": p.layer.Name, "unit": p.unit, "size": g.size, "stride": g.stride, "rows": g.rows, "cols": g.cols,
+		"class": classScore{sw.class, s.className(sw.class), sw.cleanP}, "cleanActivation": sw.cleanAct, "minActivation": lo, "maxActivation": hi,
+		"minProb": plo, "activationMap": a, "probabilityMap": b,
+	}, nil
+}
 
 // prepareIndexNet makes the index's deconvnet and builds its graphs for k
 // (a forward and a projection of zeros), under buildMu, so that the search

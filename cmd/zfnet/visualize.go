@@ -6,16 +6,16 @@ import (
 	"sort"
 )
 
-// experiment is one `zfnet visualize` subcommand.
+// experiment is one `zfnet visualize` subcommand; visualizations holds them by name.
 type experiment struct {
 	summary string
 	run     func(args []string) error
 }
 
-var experiments = map[string]experiment{}
+var visualizations = map[string]experiment{}
 
 func registerExperiment(name, summary string, run func([]string) error) {
-	experiments[name] = experiment{summary, run}
+	visualizations[name] = experiment{summary, run}
 }
 
 func init() {
@@ -24,13 +24,13 @@ func init() {
 
 func visualizeUsage() {
 	fmt.Fprintf(os.Stderr, "Usage: zfnet visualize <experiment> [flags]\n\nEach experiment writes PNGs and an index.html gallery into --out.\n\nExperiments:\n")
-	names := make([]string, 0, len(experiments))
-	for n := range experiments {
+	names := make([]string, 0, len(visualizations))
+	for n := range visualizations {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-15s %s\n", n, experiments[n].summary)
+		fmt.Fprintf(os.Stderr, "  %-15s %s\n", n, visualizations[n].summary)
 	}
 }
 
@@ -42,7 +42,7 @@ func runVisualize(args []string) error {
 		}
 		return nil
 	}
-	e, ok := experiments[args[0]]
+	e, ok := visualizations[args[0]]
 	if !ok {
 		visualizeUsage()
 		return fmt.Errorf("unknown experiment %q", args[0])

@@ -11,6 +11,8 @@ import (
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 func init() {
@@ -30,7 +32,7 @@ func runCorrespondence(args []string) error {
 	var pics pictureFlag
 	fs.Var(&pics, "images", "explicit test-set indices instead of --class/--count (comma-separated, from 0), or a folder of pictures (its first --count)")
 	parts := fs.String("parts", "top-left,top-right,bottom-left,bottom-right,centre",
-		"parts to occlude, comma-separated: presets ("+deconvnet.PartNames+") or NAME=X0:Y0:X1:Y1 in input pixels")
+		"parts to occlude, comma-separated: presets ("+experiments.PartNames+") or NAME=X0:Y0:X1:Y1 in input pixels")
 	layers := fs.String("layers", "", "comma-separated layers compared (default: pool5 and fc7, the paper's layers 5 and 7)")
 	trials := fs.Int("trials", 5, "random placements per image for the baseline")
 	seed := fs.Int64("seed", 1, "seed of the random placements")
@@ -58,13 +60,13 @@ func runCorrespondence(args []string) error {
 		return err
 	}
 	in := l.Model.Arch.Input
-	var ps []deconvnet.Part
+	var ps []experiments.Part
 	for _, s := range strings.Split(*parts, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
 		// Commas separate parts, so rectangles use colons.
-		p, err := deconvnet.ParsePart(s, in[1], in[2])
+		p, err := experiments.ParsePart(s, in[1], in[2])
 		if err != nil {
 			return errors.Wrap(err, "--parts")
 		}
@@ -100,7 +102,7 @@ func runCorrespondence(args []string) error {
 		return err
 	}
 	defer net.Close()
-	res, err := deconvnet.Correspondence(net, xs, deconvnet.CorrespondenceConfig{Parts: ps, Layers: ls, Fill: float32(*fill), RandomTrials: *trials, Seed: *seed})
+	res, err := experiments.Correspondence(net, xs, experiments.CorrespondenceConfig{Parts: ps, Layers: ls, Fill: float32(*fill), RandomTrials: *trials, Seed: *seed})
 	if err != nil {
 		return err
 	}
@@ -120,27 +122,27 @@ func runCorrespondence(args []string) error {
 	}); err != nil {
 		return err
 	}
-	if err := deconvnet.SavePNG(filepath.Join(dir, "correspondence.png"), res.TableImage()); err != nil {
+	if err := figure.SavePNG(filepath.Join(dir, "correspondence.png"), res.TableImage()); err != nil {
 		return err
 	}
-	ex, err := deconvnet.CorrespondenceExamples(res, xs, l.Pre.Geometry, l.Mean, float32(*fill), 3)
+	ex, err := experiments.CorrespondenceExamples(res, xs, l.Pre.Geometry, l.Mean, float32(*fill), 3)
 	if err != nil {
 		return err
 	}
-	if err := deconvnet.SavePNG(filepath.Join(dir, "correspondence-examples.png"), ex); err != nil {
+	if err := figure.SavePNG(filepath.Join(dir, "correspondence-examples.png"), ex); err != nil {
 		return err
 	}
 	const section = "Correspondence (Table 1)"
-	items := []deconvnet.GalleryItem{
+	items := []figure.GalleryItem{
 		{File: "correspondence.png", Section: section, Title: "Consistency of the feature change when the same part is occluded",
 			Caption: fmt.Sprintf("For each part, the same rectangle is covered in %d test images (%s); Delta compares the sign patterns of the resulting "+
 				"feature changes between every pair of images, at %s. The 'random' columns cover rectangles of the same size at random places "+
 				"(%d placements per image). A part whose Delta is below its random baseline (green) is one the network maps to the same features "+
-				"in every image. %s (table as text: correspondence.md)", res.Images, strings.Join(what, ", "), strings.Join(res.Layers, " and "), res.Trials, deconvnet.CorrespondenceNote)},
+				"in every image. %s (table as text: correspondence.md)", res.Images, strings.Join(what, ", "), strings.Join(res.Layers, " and "), res.Trials, experiments.CorrespondenceNote)},
 		{File: "correspondence-examples.png", Section: section, Title: "The occluded images",
 			Caption: "Each part occluded in every image, followed by the first random placement of the same size, as the network saw them."},
 	}
-	if err := deconvnet.WriteGallery(dir, galleryTitle(l), items); err != nil {
+	if err := figure.WriteGallery(dir, galleryTitle(l), items); err != nil {
 		return err
 	}
 	fmt.Printf("wrote the table to %s (open %s)\n", filepath.Join(dir, "correspondence.md"), filepath.Join(dir, "index.html"))

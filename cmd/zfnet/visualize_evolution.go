@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 func init() {
@@ -35,7 +37,7 @@ func runEvolution(args []string) error {
 	if dir == "" {
 		dir = f.runDir()
 	}
-	paths, epochs, err := deconvnet.SnapshotFiles(dir)
+	paths, epochs, err := experiments.SnapshotFiles(dir)
 	if err != nil {
 		return err
 	}
@@ -43,7 +45,7 @@ func runEvolution(args []string) error {
 	if err != nil {
 		return err
 	}
-	x, err := deconvnet.SampleInputs(src, f.loaderConfig(l), *sample)
+	x, err := experiments.SampleInputs(src, f.loaderConfig(l), *sample)
 	if err != nil {
 		return err
 	}
@@ -60,15 +62,15 @@ func runEvolution(args []string) error {
 	for i, e := range epochs {
 		ep[i] = fmt.Sprint(e)
 	}
-	var items []deconvnet.GalleryItem
+	var items []figure.GalleryItem
 	for _, layer := range layers {
 		fmt.Fprintf(os.Stderr, "evolution of %s over %d snapshots\n", layer, len(paths))
-		ev, err := deconvnet.Evolution(d, paths, epochs, x, layer, maps, opt)
+		ev, err := experiments.Evolution(d, paths, epochs, x, layer, maps, opt)
 		if err != nil {
 			return err
 		}
 		file := "evolution-" + layer + ".png"
-		if err := deconvnet.SavePNG(filepath.Join(out, file), ev.Image()); err != nil {
+		if err := figure.SavePNG(filepath.Join(out, file), ev.Image()); err != nil {
 			return err
 		}
 		if f.raw {
@@ -80,7 +82,7 @@ func runEvolution(args []string) error {
 		if maps == nil {
 			chosen = fmt.Sprintf("the %d maps with the strongest activation at the last epoch", len(ev.Maps))
 		}
-		items = append(items, deconvnet.GalleryItem{File: file, Section: "Feature evolution during training (Fig. 4)",
+		items = append(items, figure.GalleryItem{File: file, Section: "Feature evolution during training (Fig. 4)",
 			Title: fmt.Sprintf("%s through training (epochs %s)", layer, strings.Join(ep, ", ")),
 			Caption: fmt.Sprintf("Rows: %s of %s; columns: the weight snapshots of the run. Each cell is the strongest activation of "+
 				"that map over %d images of %s under that epoch's weights, projected to pixel space with the %s and cropped to its "+
@@ -88,7 +90,7 @@ func runEvolution(args []string) error {
 				"upper layers only after many; a sudden change means another image became the strongest.",
 				chosen, layer, src.Len(), src.Name(), opt.Rule)})
 	}
-	if err := deconvnet.WriteGallery(out, galleryTitle(l), items); err != nil {
+	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
 		return err
 	}
 	for _, it := range items {
@@ -102,7 +104,7 @@ func runEvolution(args []string) error {
 
 // saveEvolution writes evolution-<layer>.npy: (maps, epochs, C, window,
 // window) cropped projections, zero where a map did not fire.
-func (f *deconvFlags) saveEvolution(out string, ev *deconvnet.Evolved) error {
+func (f *deconvFlags) saveEvolution(out string, ev *experiments.Evolved) error {
 	win := 0
 	for _, row := range ev.Cells {
 		for _, c := range row {

@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -31,7 +32,7 @@ func runFilters(args []string) error {
 	if err != nil {
 		return err
 	}
-	first, err := deconvnet.FirstFilters(l.Model)
+	first, err := l.Model.FirstFilters()
 	if err != nil {
 		return err
 	}
@@ -41,18 +42,18 @@ func runFilters(args []string) error {
 	}
 	name := l.Model.Arch.Name
 	s := first.Value.Shape()
-	var items []deconvnet.GalleryItem
+	var items []figure.GalleryItem
 	const section = "Layer-1 filters (Fig. 6)"
 
-	img, err := deconvnet.FilterImage(first)
+	img, err := figure.FilterImage(first)
 	if err != nil {
 		return err
 	}
 	file := "filters-" + name + ".png"
-	if err := deconvnet.SavePNG(filepath.Join(out, file), img); err != nil {
+	if err := figure.SavePNG(filepath.Join(out, file), img); err != nil {
 		return err
 	}
-	items = append(items, deconvnet.GalleryItem{File: file, Section: section,
+	items = append(items, figure.GalleryItem{File: file, Section: section,
 		Title: fmt.Sprintf("%s layer-1 filters: %d of %dx%d, stride %d", name, s[0], s[2], s[3], f.firstStride(l.Model)),
 		Caption: fmt.Sprintf("Every filter of %s's first convolution, each stretched on its own from its smallest weight (black) "+
 			"to its largest (white)%s. Trained layer-1 filters are edge, blob and stroke detectors.", name, f.colourNote(s[1]))})
@@ -67,15 +68,15 @@ func runFilters(args []string) error {
 		if err != nil {
 			return err
 		}
-		img, err := deconvnet.CompareFilters(l.Model, other, fmt.Sprintf("%s (trained)", name), fmt.Sprintf("%s (%s)", other.Arch.Name, desc))
+		img, err := experiments.CompareFilters(l.Model, other, fmt.Sprintf("%s (trained)", name), fmt.Sprintf("%s (%s)", other.Arch.Name, desc))
 		if err != nil {
 			return err
 		}
 		file := fmt.Sprintf("filters-%s-vs-%s.png", name, other.Arch.Name)
-		if err := deconvnet.SavePNG(filepath.Join(out, file), img); err != nil {
+		if err := figure.SavePNG(filepath.Join(out, file), img); err != nil {
 			return err
 		}
-		op, _ := deconvnet.FirstFilters(other)
+		op, _ := other.FirstFilters()
 		o := op.Value.Shape()
 		caption := fmt.Sprintf("Left: %s's %d layer-1 filters (%dx%d, stride %d). Right: %s's (%s, %dx%d, stride %d). "+
 			"The paper's Fig. 6 (c, d): AlexNet's large stride-4 filters mix extremely high and low frequencies and alias, "+
@@ -84,7 +85,7 @@ func runFilters(args []string) error {
 		if *cmpWeights == "" {
 			caption += " The comparison model is untrained, so it shows the filter size and the starting noise, not learned features; pass --compare-weights for a trained one."
 		}
-		items = append(items, deconvnet.GalleryItem{File: file, Section: section, Caption: caption,
+		items = append(items, figure.GalleryItem{File: file, Section: section, Caption: caption,
 			Title: fmt.Sprintf("%s vs %s layer-1 filters", name, other.Arch.Name)})
 	}
 
@@ -95,12 +96,12 @@ func runFilters(args []string) error {
 	if r <= 0 {
 		r = 0.1
 	}
-	img, before, after, err := deconvnet.RenormalizationComparison(first, r)
+	img, before, after, err := experiments.RenormalizationComparison(first, r)
 	if err != nil {
 		return err
 	}
 	file = "filters-" + name + "-renorm.png"
-	if err := deconvnet.SavePNG(filepath.Join(out, file), img); err != nil {
+	if err := figure.SavePNG(filepath.Join(out, file), img); err != nil {
 		return err
 	}
 	trained := "trained without renormalization"
@@ -109,14 +110,14 @@ func runFilters(args []string) error {
 	} else if f.model.checkpoint == "" {
 		trained = "training settings unknown (weights file)"
 	}
-	items = append(items, deconvnet.GalleryItem{File: file, Section: section,
+	items = append(items, figure.GalleryItem{File: file, Section: section,
 		Title: fmt.Sprintf("%s layer-1 filters with and without RMS renormalization (radius %g)", name, r),
 		Caption: fmt.Sprintf("Both on one shared scale (zero is gray, the largest weight magnitude black or white), so a filter's "+
 			"contrast shows its strength. The paper renormalizes every filter whose RMS exceeds a fixed radius back to it, "+
 			"which stops a few filters from dominating (Fig. 6 a). This model was %s. As trained: %s. Renormalized: %s.",
 			trained, before, after)})
 
-	if err := deconvnet.WriteGallery(out, galleryTitle(l), items); err != nil {
+	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
 		return err
 	}
 	for _, it := range items {

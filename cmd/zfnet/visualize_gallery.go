@@ -93,7 +93,7 @@ func runGallery(args []string) error {
 		if s.name == "top9" && *indexDir != "" {
 			a = append(append([]string{}, common...), "--index", *indexDir)
 		}
-		if err := experiments[s.name].run(a); err != nil {
+		if err := visualizations[s.name].run(a); err != nil {
 			return fmt.Errorf("%s: %v", s.name, err)
 		}
 		fmt.Fprintf(os.Stderr, "gallery: %s done in %s\n", s.name, time.Since(start).Round(time.Second))

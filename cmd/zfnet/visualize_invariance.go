@@ -10,6 +10,8 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 func init() {
@@ -48,19 +50,19 @@ func runInvariance(args []string) error {
 		return err
 	}
 	in := l.Model.Arch.Input
-	def := deconvnet.DefaultSweeps(in[1], in[2])
-	var sweeps []deconvnet.Sweep
+	def := experiments.DefaultSweeps(in[1], in[2])
+	var sweeps []experiments.Sweep
 	for _, s := range []struct {
 		flag, spec string
-		kind       deconvnet.TransformKind
+		kind       experiments.TransformKind
 		def        []float64
-	}{{"translate", *translate, deconvnet.TranslateY, def[0].Amounts}, {"scale", *scale, deconvnet.Zoom, nil}, {"rotate", *rotate, deconvnet.Rotate, nil}} {
+	}{{"translate", *translate, experiments.TranslateY, def[0].Amounts}, {"scale", *scale, experiments.Zoom, nil}, {"rotate", *rotate, experiments.Rotate, nil}} {
 		amounts, skip, err := parseSweepRange(s.flag, s.spec, s.def)
 		if err != nil {
 			return err
 		}
 		if !skip {
-			sweeps = append(sweeps, deconvnet.Sweep{Kind: s.kind, Amounts: amounts})
+			sweeps = append(sweeps, experiments.Sweep{Kind: s.kind, Amounts: amounts})
 		}
 	}
 	if len(sweeps) == 0 {
@@ -82,12 +84,12 @@ func runInvariance(args []string) error {
 		return err
 	}
 	defer net.Close()
-	res, err := deconvnet.Invariance(net, l.Pre, l.Mean, samples, deconvnet.InvarianceConfig{Sweeps: sweeps, LowLayer: *low, HighLayer: *high})
+	res, err := experiments.Invariance(net, l.Pre, l.Mean, samples, experiments.InvarianceConfig{Sweeps: sweeps, LowLayer: *low, HighLayer: *high})
 	if err != nil {
 		return err
 	}
 	classes := classNames(l)
-	var items []deconvnet.GalleryItem
+	var items []figure.GalleryItem
 	const section = "Invariance (Fig. 5)"
 	kinds := make([]string, len(sweeps))
 	for i, s := range sweeps {
@@ -99,10 +101,10 @@ func runInvariance(args []string) error {
 			name, title = "invariance-normalized.png", title+" (normalized)"
 			what = "distance divided by the norm of the untransformed image's feature vector, so the two layers compare"
 		}
-		if err := deconvnet.PlotInvariance(filepath.Join(dir, name), res, classes, norm); err != nil {
+		if err := experiments.PlotInvariance(filepath.Join(dir, name), res, classes, norm); err != nil {
 			return err
 		}
-		items = append(items, deconvnet.GalleryItem{File: name, Section: section,
+		items = append(items, figure.GalleryItem{File: name, Section: section,
 			Title: title,
 			Caption: fmt.Sprintf("Rows: %s. Columns: Euclidean distance between the feature vectors of the original and the transformed image "+
 				"at layer 1 (%s) and layer 7 (%s), and the probability of the true label. One line per test image (%s); %s. "+
@@ -111,22 +113,22 @@ func runInvariance(args []string) error {
 				strings.Join(kinds, ", "), res.LowLayer, res.HighLayer, fmt.Sprint(images), what)})
 	}
 	for s, sw := range sweeps {
-		img, err := deconvnet.InvarianceStrip(res, s, 2)
+		img, err := experiments.InvarianceStrip(res, s, 2)
 		if err != nil {
 			return err
 		}
 		name := fmt.Sprintf("invariance-strip-%s.png", strings.Fields(sw.Kind.String())[0])
-		if sw.Kind == deconvnet.TranslateY {
+		if sw.Kind == experiments.TranslateY {
 			name = "invariance-strip-translation.png"
 		}
-		if err := deconvnet.SavePNG(filepath.Join(dir, name), img); err != nil {
+		if err := figure.SavePNG(filepath.Join(dir, name), img); err != nil {
 			return err
 		}
-		items = append(items, deconvnet.GalleryItem{File: name, Section: section,
+		items = append(items, figure.GalleryItem{File: name, Section: section,
 			Title:   fmt.Sprintf("The sample images under %s", sw.Kind),
 			Caption: fmt.Sprintf("What the network was shown for the %s curves: one row per test image, one column per amount (%s).", sw.Kind, sw.Kind.Unit())})
 	}
-	if err := deconvnet.WriteGallery(dir, galleryTitle(l), items); err != nil {
+	if err := figure.WriteGallery(dir, galleryTitle(l), items); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %d pictures to %s (open %s)\n", len(items), dir, filepath.Join(dir, "index.html"))
@@ -155,7 +157,7 @@ func parseSweepRange(flag, spec string, def []float64) ([]float64, bool, error) 
 		}
 		v[i] = x
 	}
-	r, err := deconvnet.Range(v[0], v[1], v[2])
+	r, err := experiments.Range(v[0], v[1], v[2])
 	if err != nil {
 		return nil, false, errors.Wrapf(err, "--%s", flag)
 	}

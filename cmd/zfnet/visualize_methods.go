@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 )
 
@@ -203,7 +205,7 @@ func runMethods(args []string) error {
 					cells = append(cells, om.Image(l.Mean, classes, *zoom))
 				}
 			}
-			varRows = append(varRows, deconvnet.Grid(cells, 4, 4, image.White))
+			varRows = append(varRows, figure.Grid(cells, 4, 4, image.White))
 		}
 	}
 	fmt.Fprintln(os.Stderr)
@@ -245,15 +247,15 @@ func runMethods(args []string) error {
 			"bottom row: only the window kept. Each panel shows one position of the window (red) and the class probability by "+
 			"position over the image (0 dark blue, 1 yellow).", who, *occSize, *occSize, *occStride, *blur), varRows})
 	}
-	var items []deconvnet.GalleryItem
+	var items []figure.GalleryItem
 	for _, f := range figs {
-		if err := deconvnet.SavePNG(filepath.Join(dir, f.name), stackFigureRows(f.rows, 6)); err != nil {
+		if err := figure.SavePNG(filepath.Join(dir, f.name), figure.Column(f.rows, 6, color.White)); err != nil {
 			return err
 		}
-		items = append(items, deconvnet.GalleryItem{File: f.name, Title: f.title, Caption: f.caption, Section: section})
+		items = append(items, figure.GalleryItem{File: f.name, Title: f.title, Caption: f.caption, Section: section})
 		fmt.Printf("wrote %s\n", filepath.Join(dir, f.name))
 	}
-	if err := deconvnet.WriteGallery(dir, galleryTitle(l), items); err != nil {
+	if err := figure.WriteGallery(dir, galleryTitle(l), items); err != nil {
 		return err
 	}
 	fmt.Printf("open %s\n", filepath.Join(dir, "index.html"))
@@ -301,7 +303,7 @@ func runActMax(args []string) error {
 		return err
 	}
 	if *layer == "" {
-		*layer = deconvnet.LogitsLayer(l.Model)
+		*layer = l.Model.LogitsLayer()
 	}
 	if _, i := l.Model.Layer(*layer); i < 0 {
 		return fmt.Errorf("--layer: %s has no layer %q", l.Model.Arch.Name, *layer)
@@ -318,7 +320,7 @@ func runActMax(args []string) error {
 	if len(units) == 0 {
 		_, i := l.Model.Layer(*layer)
 		n := l.Model.Shape(i)[0]
-		if *layer == deconvnet.LogitsLayer(l.Model) {
+		if *layer == l.Model.LogitsLayer() {
 			n = l.Model.Arch.Classes
 		}
 		for u := 0; u < min(n, 64); u++ {
@@ -339,14 +341,14 @@ func runActMax(args []string) error {
 		return err
 	}
 	name := "actmax-" + *layer + ".png"
-	if err := deconvnet.SavePNG(filepath.Join(dir, name), r.Grid(*cols, *zoom)); err != nil {
+	if err := figure.SavePNG(filepath.Join(dir, name), r.Grid(*cols, *zoom)); err != nil {
 		return err
 	}
 	what := "the sum of each feature map"
 	if *center {
 		what = "each feature map's centre unit"
 	}
-	if *layer == deconvnet.LogitsLayer(l.Model) {
+	if *layer == l.Model.LogitsLayer() {
 		what = "each class's logit"
 	} else if ly, _ := l.Model.Layer(*layer); isLinear(ly) {
 		what = "each unit"
@@ -355,9 +357,9 @@ func runActMax(args []string) error {
 		"blur sigma %g every %d steps, jitter up to %d pixels, pixels below the %gth percentile of norm and the %gth of contribution "+
 		"zeroed, start: noise of sigma %g (seed %d). Each picture is stretched to full contrast; below it, the unit and its final value.",
 		what, *layer, units.String(), *steps, *lr, *decay, *blurSigma, *blurEvery, *jitter, *normPct, *contribPct, *initScale, *seed)
-	item := deconvnet.GalleryItem{File: name, Section: "Feature visualization by activation maximization",
+	item := figure.GalleryItem{File: name, Section: "Feature visualization by activation maximization",
 		Title: "What " + *layer + "'s units respond to most", Caption: caption}
-	if err := deconvnet.WriteGallery(dir, galleryTitle(l), []deconvnet.GalleryItem{item}); err != nil {
+	if err := figure.WriteGallery(dir, galleryTitle(l), []figure.GalleryItem{item}); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %s (open %s)\n", filepath.Join(dir, name), filepath.Join(dir, "index.html"))

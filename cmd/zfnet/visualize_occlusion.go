@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"path/filepath"
 	"strings"
 
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 func init() {
@@ -83,21 +84,21 @@ func runOcclusion(args []string) error {
 	}
 	defer net.Close()
 	classes := classNames(l)
-	cfg := deconvnet.OcclusionConfig{Size: *size, Stride: *stride, Fill: float32(*fill), Layer: *layer, Map: *fmap}
+	cfg := experiments.OcclusionConfig{Size: *size, Stride: *stride, Fill: float32(*fill), Layer: *layer, Map: *fmap}
 	var rows []image.Image
 	var notes []string
 	for i, x := range xs {
-		res, err := deconvnet.Occlude(net, x, labels[i], cfg)
+		res, err := experiments.Occlude(net, x, labels[i], cfg)
 		if err != nil {
 			return fmt.Errorf("test image %d: %w", images[i], err)
 		}
-		fig, err := deconvnet.OcclusionFigure(res, l.Mean, classes, *zoom)
+		fig, err := experiments.OcclusionFigure(res, l.Mean, classes, *zoom)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, fig)
 		cfg.Layer = res.Config.Layer
-		lo, _ := lowestValue(res.PTrue)
+		lo, _ := figure.MinMax(res.PTrue)
 		notes = append(notes, fmt.Sprintf("image %d (%s): map %d, P(correct) %.2f unoccluded, down to %.2f", images[i], classes[labels[i]], res.Map, res.CleanP, lo))
 	}
 	dir, err := mf.makeOutDir(*out)
@@ -105,10 +106,10 @@ func runOcclusion(args []string) error {
 		return err
 	}
 	const name = "occlusion.png"
-	if err := deconvnet.SavePNG(filepath.Join(dir, name), stackFigureRows(rows, 6)); err != nil {
+	if err := figure.SavePNG(filepath.Join(dir, name), figure.Column(rows, 6, color.White)); err != nil {
 		return err
 	}
-	item := deconvnet.GalleryItem{File: name, Section: "Occlusion sensitivity (Fig. 7)",
+	item := figure.GalleryItem{File: name, Section: "Occlusion sensitivity (Fig. 7)",
 		Title: "Occluding parts of the image with a gray square",
 		Caption: fmt.Sprintf("A %dx%d square of value %g (model input space: 0 is the mean image) slides over each test image with stride %d. "+
 			"(a) The input, with the square where it hurts the correct class most (red outline). "+
@@ -117,38 +118,9 @@ func runOcclusion(args []string) error {
 			"(d) Probability of the correct class by square position: dark where covering the digit's key strokes makes the network doubt. "+
 			"(e) The most probable label by position, one colour per class. Colour maps run from dark blue (minimum) to yellow (maximum). %s.",
 			*size, *size, *fill, *stride, cfg.Layer, strings.Join(notes, "; "))}
-	if err := deconvnet.WriteGallery(dir, galleryTitle(l), []deconvnet.GalleryItem{item}); err != nil {
+	if err := figure.WriteGallery(dir, galleryTitle(l), []figure.GalleryItem{item}); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %s (open %s)\n", filepath.Join(dir, name), filepath.Join(dir, "index.html"))
 	return nil
-}
-
-func lowestValue(v []float64) (float64, int) {
-	best := 0
-	for i, x := range v {
-		if x < v[best] {
-			best = i
-		}
-	}
-	return v[best], best
-}
-
-// stackFigureRows puts images one above the other on white, gap pixels apart.
-func stackFigureRows(rows []image.Image, gap int) image.Image {
-	w, h := 0, 0
-	for _, r := range rows {
-		w = max(w, r.Bounds().Dx())
-		h += r.Bounds().Dy()
-	}
-	h += gap * max(0, len(rows)-1)
-	out := image.NewRGBA(image.Rect(0, 0, max(1, w), max(1, h)))
-	draw.Draw(out, out.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	y := 0
-	for _, r := range rows {
-		b := r.Bounds()
-		draw.Draw(out, image.Rect(0, y, b.Dx(), y+b.Dy()), r, b.Min, draw.Src)
-		y += b.Dy() + gap
-	}
-	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
@@ -316,7 +317,7 @@ func runProject(args []string) error {
 		return err
 	}
 	name := fmt.Sprintf("project-%s-map%d-%s", layer, rc.Picked.Map, tag)
-	if err := deconvnet.SavePNG(filepath.Join(out, name+".png"), rc.Image()); err != nil {
+	if err := figure.SavePNG(filepath.Join(out, name+".png"), rc.Image()); err != nil {
 		return err
 	}
 	if f.raw {
@@ -345,7 +346,7 @@ func runProject(args []string) error {
 		"filter with the transposed weights), guided backpropagation (also masked where the forward ReLU was off) and the "+
 		"gradient (saliency: masked only). Each projection is scaled to its own largest magnitude: gray is zero, "+
 		"bright positive, dark negative; %s.", desc, truth, f.className(l, pred), 100*probs[pred], what, lrn)
-	if err := deconvnet.WriteGallery(out, galleryTitle(l), []deconvnet.GalleryItem{{
+	if err := figure.WriteGallery(out, galleryTitle(l), []figure.GalleryItem{{
 		File: name + ".png", Section: "Projections", Caption: caption,
 		Title: fmt.Sprintf("%s map %d on %s: deconvnet, guided, saliency", layer, rc.Picked.Map, desc),
 	}}); err != nil {

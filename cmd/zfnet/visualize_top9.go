@@ -12,6 +12,8 @@ import (
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/data/atomicfile"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/deconvnet/index"
 )
 
@@ -76,7 +78,7 @@ func runTop9(args []string) error {
 		last = time.Now()
 		fmt.Fprintf(os.Stderr, "\rtop%d: %d/%d (%d images streamed, then the winners projected) %s ", *k, done, total, src.Len(), time.Since(start).Round(time.Second))
 	}
-	var ts []*deconvnet.TopK
+	var ts []*experiments.TopK
 	if ix != nil {
 		for _, layer := range layers {
 			t, err := ix.TopK(d, src, f.loaderConfig(l), layer, maps, opt, func(s string) { fmt.Fprintln(os.Stderr, "warning: "+s) })
@@ -90,7 +92,7 @@ func runTop9(args []string) error {
 			ts = append(ts, t)
 		}
 	} else {
-		ts, err = deconvnet.TopKLayers(d, src, f.loaderConfig(l), layers, perLayer, *k, opt, progress)
+		ts, err = experiments.TopKLayers(d, src, f.loaderConfig(l), layers, perLayer, *k, opt, progress)
 		fmt.Fprintln(os.Stderr)
 		if err != nil {
 			return err
@@ -100,7 +102,7 @@ func runTop9(args []string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	var items []deconvnet.GalleryItem
+	var items []figure.GalleryItem
 	for _, t := range ts {
 		fired := 0
 		for _, h := range t.Hits {
@@ -115,12 +117,12 @@ func runTop9(args []string) error {
 			if pages > 1 {
 				name = fmt.Sprintf("top%d-%s-%d.png", *k, t.Layer, p+1)
 			}
-			if err := deconvnet.SavePNG(filepath.Join(out, name), t.SheetOf(part, *cols)); err != nil {
+			if err := figure.SavePNG(filepath.Join(out, name), t.SheetOf(part, *cols)); err != nil {
 				return err
 			}
 			side := int(math.Ceil(math.Sqrt(float64(*k))))
 			grid := fmt.Sprintf("%dx%d", side, side)
-			items = append(items, deconvnet.GalleryItem{
+			items = append(items, figure.GalleryItem{
 				File: name, Section: fmt.Sprintf("Top-%d activations per feature map (Fig. 2)", *k),
 				Title: fmt.Sprintf("%s, maps %d to %d", t.Layer, part[0], part[len(part)-1]),
 				Caption: fmt.Sprintf("For each feature map of %s: its %d strongest activations over the %d images of %s (at most one per image), "+
@@ -138,7 +140,7 @@ func runTop9(args []string) error {
 		}
 		fmt.Printf("%s: %d maps, %d fired\n", t.Layer, len(t.Maps), fired)
 	}
-	if err := deconvnet.WriteGallery(out, galleryTitle(l), items); err != nil {
+	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %d pictures and %s\n", len(items), filepath.Join(out, "index.html"))
@@ -148,7 +150,7 @@ func runTop9(args []string) error {
 // saveTopK writes top<k>-<layer>.npy, the cropped projections as
 // (maps, k, C, window, window) with zeros for missing hits, and a CSV of
 // which activation each one is.
-func (f *deconvFlags) saveTopK(out string, t *deconvnet.TopK) error {
+func (f *deconvFlags) saveTopK(out string, t *experiments.TopK) error {
 	cell := t.C * t.Window * t.Window
 	all := make([]float32, len(t.Maps)*t.K*cell)
 	var csv strings.Builder

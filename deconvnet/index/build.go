@@ -113,13 +113,9 @@ func Layers(m *zfnet.Model, names []string) ([]Layer, error) {
 			return nil, errors.Errorf("index: layer %s named twice", name)
 		}
 		seen[name] = true
-		output := name
-		for _, prefix := range []string{"conv", "fc"} {
-			if k, ok := strings.CutPrefix(name, prefix); ok {
-				if _, i := m.Layer("relu" + k); i >= 0 {
-					output = "relu" + k
-				}
-			}
+		output, err := deconvnet.Resolve(m, name)
+		if err != nil {
+			return nil, err
 		}
 		_, i := m.Layer(output)
 		s := m.Shape(i)

@@ -2,8 +2,6 @@ package index
 
 import (
 	"fmt"
-	"image"
-	"image/draw"
 	"io"
 	"math"
 	"slices"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
 )
 
 // Check says whether ix was built from d's model with cfg's preprocessing
@@ -30,14 +29,14 @@ func (ix *Index) Check(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig)
 	return nil
 }
 
-// TopK renders a layer of the index as deconvnet.TopKLayers does after its
+// TopK renders a layer of the index as experiments.TopKLayers does after its
 // scan (the paper's Fig. 2): the forward pass runs again only for the
 // examples the entries name, each entry is projected from its stored
 // position, and the recomputed activation is compared with the stored
 // value; a mismatch (beyond float rounding) is reported to warn, as the
 // Deep Visualization Toolbox does, and the entry is drawn anyway. maps
 // selects units (nil: all). ix must pass Check for d, src and cfg.
-func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layer string, maps []int, opt deconvnet.Options, warn func(string)) (*deconvnet.TopK, error) {
+func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layer string, maps []int, opt deconvnet.Options, warn func(string)) (*experiments.TopK, error) {
 	if err := ix.Check(d, src, cfg); err != nil {
 		return nil, err
 	}
@@ -58,15 +57,15 @@ func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, 
 		}
 	}
 	g := cfg.Pre.Geometry
-	out := &deconvnet.TopK{Layer: l.Name, Source: ix.Source, Images: ix.Examples, K: ix.K, Opt: opt, Maps: slices.Clone(maps),
-		Hits: make([][]deconvnet.Hit, len(maps)), C: g.C, Window: l.Field}
+	out := &experiments.TopK{Layer: l.Name, Source: ix.Source, Images: ix.Examples, K: ix.K, Opt: opt, Maps: slices.Clone(maps),
+		Hits: make([][]experiments.Hit, len(maps)), C: g.C, Window: l.Field}
 	type want struct {
 		mi, j int
 		e     Entry
 	}
 	var ws []want
 	for mi, m := range maps {
-		out.Hits[mi] = make([]deconvnet.Hit, len(ix.Entries[li][m]))
+		out.Hits[mi] = make([]experiments.Hit, len(ix.Entries[li][m]))
 		for j, e := range ix.Entries[li][m] {
 			ws = append(ws, want{mi, j, e})
 		}
@@ -119,9 +118,9 @@ func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, 
 			}
 			x := b.X[r*size : (r+1)*size]
 			label := b.Labels[r]
-			out.Hits[w.mi][w.j] = deconvnet.Hit{Value: w.e.Value, Index: w.e.Example, Label: label, Y: w.e.Y, X: w.e.X, Field: f,
-				Projection: crop(projs[r], g.C, g.H, g.W, f.Window),
-				Patch:      cropImage(data.ToImage(x, g, cfg.Mean), f.Window)}
+			out.Hits[w.mi][w.j] = experiments.Hit{Value: w.e.Value, Index: w.e.Example, Label: label, Y: w.e.Y, X: w.e.X, Field: f,
+				Projection: f.Crop(projs[r], g.C, g.H, g.W),
+				Patch:      experiments.CropPatch(data.ToImage(x, g, cfg.Mean), f.Window)}
 		}
 		st.Recycle(b)
 	}
@@ -137,34 +136,6 @@ func joinNames(ls []Layer) string {
 		s += l.Name
 	}
 	return s
-}
-
-// crop cuts window w out of a planar C x H x W array, zeros outside.
-func crop(v []float32, c, h, wd int, w image.Rectangle) []float32 {
-	out := make([]float32, c*w.Dy()*w.Dx())
-	i := 0
-	for ch := 0; ch < c; ch++ {
-		for y := w.Min.Y; y < w.Max.Y; y++ {
-			for x := w.Min.X; x < w.Max.X; x++ {
-				if y >= 0 && y < h && x >= 0 && x < wd {
-					out[i] = v[(ch*h+y)*wd+x]
-				}
-				i++
-			}
-		}
-	}
-	return out
-}
-
-// cropImage cuts window w out of img, deconvnet.PatchFill outside it.
-func cropImage(img image.Image, w image.Rectangle) image.Image {
-	out := image.NewRGBA(image.Rect(0, 0, w.Dx(), w.Dy()))
-	draw.Draw(out, out.Bounds(), image.NewUniform(deconvnet.PatchFill), image.Point{}, draw.Src)
-	in := w.Intersect(img.Bounds())
-	if !in.Empty() {
-		draw.Draw(out, in.Sub(w.Min), img, in.Min, draw.Src)
-	}
-	return out
 }
 
 // SourceIn finds, in a data set as zfnet opens it, the examples ix was

@@ -9,10 +9,11 @@ import (
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/data/testenv"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
 )
 
 // TestTopKFromIndex: rendering from the index gives the hits the scan of
-// deconvnet.TopKLayers finds (same examples, positions and values, the same
+// experiments.TopKLayers finds (same examples, positions and values, the same
 // projections up to rounding), reloading only the winners; a stored value
 // that the model no longer gives is warned about; an index of another
 // model is refused.
@@ -26,7 +27,7 @@ func TestTopKFromIndex(t *testing.T) {
 	}
 	maps := []int{0, 3, 5}
 	for _, layer := range o.Layers {
-		want, err := deconvnet.TopKLayers(d, src, cfg, []string{layer}, [][]int{maps}, 4, deconvnet.Options{}, nil)
+		want, err := experiments.TopKLayers(d, src, cfg, []string{layer}, [][]int{maps}, 4, deconvnet.Options{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

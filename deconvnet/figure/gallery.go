@@ -1,4 +1,4 @@
-package deconvnet
+package figure
 
 import (
 	"html/template"

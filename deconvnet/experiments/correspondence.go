@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"fmt"
@@ -13,6 +13,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 // Correspondence (the paper's Table 1): does the network tie a part of an
@@ -235,7 +237,7 @@ type CorrespondenceResult struct {
 // Correspondence occludes every part in every input (model inputs, C x H x W
 // each, preprocessed; several images of one class) and, for the baseline,
 // same-sized rectangles at random places, and computes Delta per layer.
-func Correspondence(net *Net, inputs [][]float32, cfg CorrespondenceConfig) (*CorrespondenceResult, error) {
+func Correspondence(net *deconvnet.Net, inputs [][]float32, cfg CorrespondenceConfig) (*CorrespondenceResult, error) {
 	if net == nil {
 		return nil, errors.New("correspondence: no network")
 	}
@@ -269,10 +271,10 @@ func Correspondence(net *Net, inputs [][]float32, cfg CorrespondenceConfig) (*Co
 	}
 	layers := cfg.Layers
 	if len(layers) == 0 {
-		layers = []string{TopConvOutput(m), PenultimateLayer(m)}
+		layers = []string{m.TopConvOutput(), m.PenultimateLayer()}
 	}
 	for _, l := range layers {
-		if _, err := net.resolve(l); err != nil {
+		if _, err := deconvnet.Resolve(m, l); err != nil {
 			return nil, errors.Wrap(err, "correspondence")
 		}
 	}
@@ -324,7 +326,7 @@ func Correspondence(net *Net, inputs [][]float32, cfg CorrespondenceConfig) (*Co
 	visit := func(k, slot int, _ []float32) error {
 		img := k % n
 		for l, layer := range layers {
-			row, err := net.featureRow(layer, slot)
+			row, err := net.ActivationRow(layer, slot)
 			if err != nil {
 				return err
 			}
@@ -340,7 +342,7 @@ func Correspondence(net *Net, inputs [][]float32, cfg CorrespondenceConfig) (*Co
 		}
 		return nil
 	}
-	if err := net.forwardEach(total, input, visit); err != nil {
+	if err := net.ForwardEach(total, input, visit); err != nil {
 		return nil, errors.Wrap(err, "correspondence")
 	}
 	for p := range res.Rows {
@@ -437,12 +439,12 @@ func (r *CorrespondenceResult) Markdown() string {
 func (r *CorrespondenceResult) TableImage() image.Image {
 	head, rows := r.cells()
 	const padX, padY, margin = 10, 5, 12
-	lineH := textHeight + 2*padY
+	lineH := figure.TextHeight + 2*padY
 	widths := make([]int, len(head))
 	for j, hcell := range head {
-		widths[j] = textWidth(hcell) + 2*padX
+		widths[j] = figure.TextWidth(hcell) + 2*padX
 		for _, row := range rows {
-			widths[j] = max(widths[j], textWidth(row[j])+2*padX)
+			widths[j] = max(widths[j], figure.TextWidth(row[j])+2*padX)
 		}
 	}
 	tw := 0
@@ -450,13 +452,13 @@ func (r *CorrespondenceResult) TableImage() image.Image {
 		tw += wd
 	}
 	title := fmt.Sprintf("Correspondence (Table 1): %d images, %d random placements each", r.Images, r.Trials)
-	notes := wrapText(CorrespondenceNote, max(tw, 400)/7)
-	width := 2*margin + max(tw, textWidth(title))
-	height := 2*margin + textHeight + 8 + lineH*(1+len(rows)) + 8 + len(notes)*(textHeight+2)
+	notes := figure.WrapText(CorrespondenceNote, max(tw, 400)/7)
+	width := 2*margin + max(tw, figure.TextWidth(title))
+	height := 2*margin + figure.TextHeight + 8 + lineH*(1+len(rows)) + 8 + len(notes)*(figure.TextHeight+2)
 	out := image.NewRGBA(image.Rect(0, 0, width, height))
 	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
-	drawText(out, margin, margin, title, color.Black)
-	y := margin + textHeight + 8
+	figure.Text(out, margin, margin, title, color.Black)
+	y := margin + figure.TextHeight + 8
 	grid := color.RGBA{170, 170, 170, 255}
 	draw.Draw(out, image.Rect(margin, y, margin+tw, y+lineH), image.NewUniform(color.RGBA{230, 230, 236, 255}), image.Point{}, draw.Src)
 	good := color.RGBA{0, 110, 40, 255}
@@ -475,12 +477,12 @@ func (r *CorrespondenceResult) TableImage() image.Image {
 					col = good
 				}
 			}
-			drawText(out, x+padX, y+padY, cell, col)
+			figure.Text(out, x+padX, y+padY, cell, col)
 			x += widths[j]
 		}
 		y += lineH
 	}
-	top := margin + textHeight + 8
+	top := margin + figure.TextHeight + 8
 	for i := 0; i <= len(rows)+1; i++ {
 		yy := top + i*lineH
 		draw.Draw(out, image.Rect(margin, yy, margin+tw, yy+1), image.NewUniform(grid), image.Point{}, draw.Src)
@@ -494,30 +496,10 @@ func (r *CorrespondenceResult) TableImage() image.Image {
 	}
 	y += 8
 	for _, l := range notes {
-		drawText(out, margin, y, l, color.RGBA{60, 60, 60, 255})
-		y += textHeight + 2
+		figure.Text(out, margin, y, l, color.RGBA{60, 60, 60, 255})
+		y += figure.TextHeight + 2
 	}
 	return out
-}
-
-// wrapText breaks s into lines of at most n characters at spaces.
-func wrapText(s string, n int) []string {
-	var lines []string
-	line := ""
-	for _, word := range strings.Fields(s) {
-		if line != "" && len(line)+1+len(word) > n {
-			lines = append(lines, line)
-			line = ""
-		}
-		if line != "" {
-			line += " "
-		}
-		line += word
-	}
-	if line != "" {
-		lines = append(lines, line)
-	}
-	return lines
 }
 
 // CorrespondenceExamples shows what the network was given: for every part a
@@ -545,9 +527,9 @@ func CorrespondenceExamples(r *CorrespondenceResult, inputs [][]float32, g data.
 			if len(x) != g.Size() {
 				return nil, errors.Errorf("correspondence examples: input %d has %d values, expected %v", i, len(x), g)
 			}
-			part.imgs = append(part.imgs, Scale(data.ToImage(Occluded(x, g.C, g.H, g.W, cr.Part.Rect, fill), g, mean), scale))
+			part.imgs = append(part.imgs, figure.Scale(data.ToImage(Occluded(x, g.C, g.H, g.W, cr.Part.Rect, fill), g, mean), scale))
 			if len(cr.RandomRects) > 0 {
-				random.imgs = append(random.imgs, Scale(data.ToImage(Occluded(x, g.C, g.H, g.W, cr.RandomRects[0][i], fill), g, mean), scale))
+				random.imgs = append(random.imgs, figure.Scale(data.ToImage(Occluded(x, g.C, g.H, g.W, cr.RandomRects[0][i], fill), g, mean), scale))
 			}
 		}
 		rows = append(rows, part)
@@ -557,7 +539,7 @@ func CorrespondenceExamples(r *CorrespondenceResult, inputs [][]float32, g data.
 	}
 	labelW := 0
 	for _, rw := range rows {
-		labelW = max(labelW, textWidth(rw.label))
+		labelW = max(labelW, figure.TextWidth(rw.label))
 	}
 	labelW += 10
 	cw, ch, pad := g.W*scale, g.H*scale, 3
@@ -567,7 +549,7 @@ func CorrespondenceExamples(r *CorrespondenceResult, inputs [][]float32, g data.
 	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
 	for k, rw := range rows {
 		y := pad + k*(ch+pad)
-		drawText(out, 4, y+(ch-textHeight)/2, rw.label, color.Black)
+		figure.Text(out, 4, y+(ch-figure.TextHeight)/2, rw.label, color.Black)
 		for i, im := range rw.imgs {
 			x := labelW + pad + i*(cw+pad)
 			draw.Draw(out, image.Rect(x, y, x+cw, y+ch), im, im.Bounds().Min, draw.Src)

@@ -1,15 +1,15 @@
-package deconvnet
+package experiments
 
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 	"sort"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
@@ -21,133 +21,17 @@ import (
 // filters are cleaner. It also shows that without renormalizing filters
 // whose RMS exceeds a fixed radius, a few filters come to dominate.
 
-// FilterScale says how filter pictures are scaled to gray levels.
-type FilterScale int
-
-const (
-	// PerFilter stretches each filter from its minimum to its maximum on
-	// its own: shows the pattern every filter has learned, whatever its
-	// strength.
-	PerFilter FilterScale = iota
-	// Shared uses one scale for all filters, zero at mid-gray and the
-	// largest weight magnitude of the layer at black or white: shows their
-	// relative strength, so dominating filters stand out and dead ones fade
-	// to gray. Renormalization only rescales whole filters, so this is the
-	// scale that shows its effect.
-	Shared
-)
-
-// FilterImage renders a convolution weight (Out, In, k, k) as a grid of
-// its filters, each stretched independently from its smallest to its
-// largest weight (full contrast): colour for 3 input channels
-// (the channels scaled together, so hues are kept), gray otherwise (the
-// mean over input channels when there are not 1 or 3). Layer-1 filters
-// only read as pictures; deeper ones render but mean little.
-func FilterImage(p *nn.Param) (image.Image, error) {
-	return FilterGrid(p, PerFilter)
-}
-
-// FilterGrid is FilterImage with a choice of scale.
-func FilterGrid(p *nn.Param, scale FilterScale) (image.Image, error) {
-	out, in, kh, kw, err := filterShape(p)
-	if err != nil {
-		return nil, err
-	}
-	w := p.Data()
-	size := in * kh * kw
-	var shared float64
-	for _, v := range w {
-		shared = math.Max(shared, math.Abs(float64(v)))
-	}
-	factor := max(1, 42/max(kh, kw))
-	cells := make([]image.Image, out)
-	for o := 0; o < out; o++ {
-		f := w[o*size : (o+1)*size]
-		lo, hi := -shared, shared
-		if scale == PerFilter {
-			lo, hi = math.Inf(1), math.Inf(-1)
-			for _, v := range f {
-				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
-			}
-		}
-		cells[o] = Scale(filterPicture(f, in, kh, kw, lo, hi), factor)
-	}
-	cols := 8
-	if out >= 64 {
-		cols = 16
-	}
-	if out < cols {
-		cols = out
-	}
-	return Grid(cells, cols, 2, color.RGBA{40, 40, 40, 255}), nil
-}
-
-// filterPicture maps one filter's weights linearly from [lo, hi] to black
-// to white (a constant filter is mid-gray).
-func filterPicture(f []float32, in, kh, kw int, lo, hi float64) image.Image {
-	span := hi - lo
-	val := func(v float64) uint8 {
-		if !(span > 0) {
-			return 128
-		}
-		return uint8(math.Round(255 * math.Max(0, math.Min(1, (v-lo)/span))))
-	}
-	img := image.NewRGBA(image.Rect(0, 0, kw, kh))
-	n := kh * kw
-	for i := 0; i < n; i++ {
-		o := 4 * i
-		if in == 3 {
-			for c := 0; c < 3; c++ {
-				img.Pix[o+c] = val(float64(f[c*n+i]))
-			}
-		} else {
-			var s float64
-			for c := 0; c < in; c++ {
-				s += float64(f[c*n+i])
-			}
-			g := val(s / float64(in))
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = g, g, g
-		}
-		img.Pix[o+3] = 255
-	}
-	return img
-}
-
-func filterShape(p *nn.Param) (out, in, kh, kw int, err error) {
-	if p == nil || p.Value == nil {
-		return 0, 0, 0, 0, errors.New("filter image: nil parameter")
-	}
-	s := p.Value.Shape()
-	if len(s) != 4 || s.TotalSize() == 0 {
-		return 0, 0, 0, 0, errors.Errorf("filter image: %s has shape %v, expected a convolution weight (out, in, k, k)", p.Name, []int(s))
-	}
-	return s[0], s[1], s[2], s[3], nil
-}
-
-// FirstFilters is the weight of a model's first convolution.
-func FirstFilters(m *zfnet.Model) (*nn.Param, error) {
-	if m == nil {
-		return nil, errors.New("filters: nil model")
-	}
-	for _, l := range m.Layers() {
-		if c, ok := l.(*nn.Conv2d); ok {
-			return c.Weight, nil
-		}
-	}
-	return nil, errors.Errorf("filters: %s has no convolution", m.Arch.Name)
-}
-
 // CompareFilters shows the layer-1 filters of models side by side, each
 // under its label (default: the architecture's name), as in the paper's
 // Fig. 6 (c) and (d).
 func CompareFilters(a, b *zfnet.Model, labels ...string) (image.Image, error) {
 	var panels []image.Image
 	for i, m := range []*zfnet.Model{a, b} {
-		p, err := FirstFilters(m)
+		p, err := m.FirstFilters()
 		if err != nil {
 			return nil, errors.Wrap(err, "compare filters")
 		}
-		img, err := FilterImage(p)
+		img, err := figure.FilterImage(p)
 		if err != nil {
 			return nil, err
 		}
@@ -156,9 +40,9 @@ func CompareFilters(a, b *zfnet.Model, labels ...string) (image.Image, error) {
 		if i < len(labels) && labels[i] != "" {
 			label = labels[i]
 		}
-		panels = append(panels, figTitled(img, label, figInk))
+		panels = append(panels, figure.Titled(img, label, figure.Ink))
 	}
-	return figPadded(figRow(panels, 24, figPaper), 6, figPaper), nil
+	return figure.Padded(figure.Row(panels, 24, figure.Paper), 6, figure.Paper), nil
 }
 
 // FilterStats summarizes the per-filter RMS of a convolution weight: the
@@ -173,7 +57,7 @@ type FilterStats struct {
 
 // FilterRMS computes the stats of p against radius.
 func FilterRMS(p *nn.Param, radius float64) (FilterStats, error) {
-	out, in, kh, kw, err := filterShape(p)
+	out, in, kh, kw, err := figure.FilterShape(p)
 	if err != nil {
 		return FilterStats{}, err
 	}
@@ -218,7 +102,7 @@ func (s FilterStats) String() string {
 // Renormalized returns a copy of p with zfnet.RenormalizeFilters applied
 // (p itself is not touched: it is shared with the model's graphs).
 func Renormalized(p *nn.Param, radius float64) (*nn.Param, error) {
-	if _, _, _, _, err := filterShape(p); err != nil {
+	if _, _, _, _, err := figure.FilterShape(p); err != nil {
 		return nil, err
 	}
 	c := &nn.Param{Name: p.Name, Decay: p.Decay, Filters: p.Filters,
@@ -229,7 +113,7 @@ func Renormalized(p *nn.Param, radius float64) (*nn.Param, error) {
 }
 
 // RenormalizationComparison renders p's filters as they are and after
-// renormalization to radius, both on one shared scale (FilterGrid Shared)
+// renormalization to radius, both on one shared scale (FilterGrid figure.Shared)
 // so that the strength of each filter shows, with the RMS stats of each as
 // a caption line under it (the paper's Fig. 6 (a) and (b)). It returns the
 // picture and the stats before and after.
@@ -244,7 +128,7 @@ func RenormalizationComparison(p *nn.Param, radius float64) (image.Image, Filter
 	var panels []image.Image
 	var stats [2]FilterStats
 	for i, q := range []*nn.Param{p, r} {
-		img, err := FilterGrid(q, Shared)
+		img, err := figure.FilterGrid(q, figure.Shared)
 		if err != nil {
 			return nil, FilterStats{}, FilterStats{}, err
 		}
@@ -256,9 +140,9 @@ func RenormalizationComparison(p *nn.Param, radius float64) (image.Image, Filter
 			title = fmt.Sprintf("renormalized to RMS <= %g", radius)
 		}
 		st := stats[i]
-		panel := figCaptioned(figTitled(img, title, figInk), fmt.Sprintf("RMS median %.3g, max %.3g", st.Median, st.Max), figMuted)
-		panel = figCaptioned(panel, fmt.Sprintf("%d over radius, %d dominating, %d dead", st.OverRadius, st.Dominant, st.Dead), figMuted)
+		panel := figure.Captioned(figure.Titled(img, title, figure.Ink), fmt.Sprintf("RMS median %.3g, max %.3g", st.Median, st.Max), figure.Muted)
+		panel = figure.Captioned(panel, fmt.Sprintf("%d over radius, %d dominating, %d dead", st.OverRadius, st.Dominant, st.Dead), figure.Muted)
 		panels = append(panels, panel)
 	}
-	return figPadded(figRow(panels, 24, figPaper), 6, figPaper), stats[0], stats[1], nil
+	return figure.Padded(figure.Row(panels, 24, figure.Paper), 6, figure.Paper), stats[0], stats[1], nil
 }

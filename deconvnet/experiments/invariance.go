@@ -1,11 +1,10 @@
-package deconvnet
+package experiments
 
 import (
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
-	"io"
 	"math"
 
 	"github.com/pkg/errors"
@@ -13,11 +12,10 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	vgdraw "gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/zfnet/zfnet/data"
-	"github.com/zfnet/zfnet/data/atomicfile"
-	"github.com/zfnet/zfnet/nn"
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -129,57 +127,12 @@ type InvarianceResult struct {
 // Curve returns sample i under sweep s.
 func (r *InvarianceResult) Curve(s, i int) *InvarianceCurve { return &r.Curves[s*r.Samples+i] }
 
-// PenultimateLayer names the last hidden fully connected layer (fc7 in
-// ZFNet and zfnet-small), the paper's "layer 7"; with a single fc layer it
-// falls back to the top convolutional stage's output.
-func PenultimateLayer(m *zfnet.Model) string {
-	var linear []string
-	for _, l := range m.Layers() {
-		if _, ok := l.(*nn.Linear); ok {
-			linear = append(linear, l.Name())
-		}
-	}
-	if len(linear) >= 2 {
-		return linear[len(linear)-2]
-	}
-	return TopConvOutput(m)
-}
-
-// TopConvLayer names the last convolution ("conv5"); the deconvnet reads its
-// rectified output.
-func TopConvLayer(m *zfnet.Model) string {
-	name := ""
-	for _, l := range m.Layers() {
-		if _, ok := l.(*nn.Conv2d); ok {
-			name = l.Name()
-		}
-	}
-	return name
-}
-
-// TopConvOutput names the output of the last convolutional stage: the
-// first pooling layer after the last convolution ("pool5") when there is
-// one before the fully connected layers, otherwise the convolution.
-func TopConvOutput(m *zfnet.Model) string {
-	top := TopConvLayer(m)
-	_, i := m.Layer(top)
-	for _, l := range m.Layers()[i+1:] {
-		switch l.(type) {
-		case *nn.MaxPool, *nn.AvgPool:
-			return l.Name()
-		case *nn.Linear:
-			return top
-		}
-	}
-	return top
-}
-
 // Invariance transforms every sample (decoded base pictures in [0,1], of
 // pre.BaseGeometry(), e.g. from pre.Base; Label is the true class) by every
 // amount of every sweep, feeds the centre crop minus mean to the network,
 // and measures feature distances from the untransformed picture and the
 // probability of the true class.
-func Invariance(net *Net, pre data.Preprocess, mean *data.Mean, samples []*data.Image, cfg InvarianceConfig) (*InvarianceResult, error) {
+func Invariance(net *deconvnet.Net, pre data.Preprocess, mean *data.Mean, samples []*data.Image, cfg InvarianceConfig) (*InvarianceResult, error) {
 	if net == nil {
 		return nil, errors.New("invariance: no network")
 	}
@@ -216,10 +169,10 @@ func Invariance(net *Net, pre data.Preprocess, mean *data.Mean, samples []*data.
 		r.LowLayer = "conv1"
 	}
 	if r.HighLayer == "" {
-		r.HighLayer = PenultimateLayer(m)
+		r.HighLayer = m.PenultimateLayer()
 	}
 	for _, l := range []string{r.LowLayer, r.HighLayer} {
-		if _, err := net.resolve(l); err != nil {
+		if _, err := deconvnet.Resolve(m, l); err != nil {
 			return nil, errors.Wrap(err, "invariance")
 		}
 	}
@@ -268,11 +221,11 @@ func Invariance(net *Net, pre data.Preprocess, mean *data.Mean, samples []*data.
 	}
 	visit := func(j, slot int, logits []float32) error {
 		jb := jobs[j]
-		low, err := net.featureRow(r.LowLayer, slot)
+		low, err := net.ActivationRow(r.LowLayer, slot)
 		if err != nil {
 			return err
 		}
-		high, err := net.featureRow(r.HighLayer, slot)
+		high, err := net.ActivationRow(r.HighLayer, slot)
 		if err != nil {
 			return err
 		}
@@ -297,58 +250,10 @@ func Invariance(net *Net, pre data.Preprocess, mean *data.Mean, samples []*data.
 		c.Predicted[jb.step] = pred
 		return nil
 	}
-	if err := net.forwardEach(len(jobs), input, visit); err != nil {
+	if err := net.ForwardEach(len(jobs), input, visit); err != nil {
 		return nil, errors.Wrap(err, "invariance")
 	}
 	return r, nil
-}
-
-// forwardEach feeds n inputs (input(i, dst) writes input i into dst) through
-// the network Batch at a time, padding the last batch with copies of its
-// first input (the graph has a fixed batch size), and calls visit for every
-// real input while its batch's activations are current; slot is its row in
-// the batch and logits its row of the logits.
-func (d *Net) forwardEach(n int, input func(i int, dst []float32) error, visit func(i, slot int, logits []float32) error) error {
-	in := d.Model.Arch.Input
-	size, k := in[0]*in[1]*in[2], d.Model.Arch.Classes
-	buf := make([]float32, d.Batch*size)
-	for start := 0; start < n; start += d.Batch {
-		end := min(start+d.Batch, n)
-		for i := start; i < end; i++ {
-			if err := input(i, buf[(i-start)*size:(i-start+1)*size]); err != nil {
-				return err
-			}
-		}
-		for s := end - start; s < d.Batch; s++ {
-			copy(buf[s*size:(s+1)*size], buf[:size])
-		}
-		logits, err := d.Forward(buf)
-		if err != nil {
-			return err
-		}
-		for i := start; i < end; i++ {
-			s := i - start
-			if err := visit(i, s, logits[s*k:(s+1)*k]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// featureRow is one batch row of a layer's latest activations, flattened (a
-// view: copy it to keep it past the next Forward).
-func (d *Net) featureRow(layer string, slot int) ([]float32, error) {
-	act, err := d.Activation(layer)
-	if err != nil {
-		return nil, err
-	}
-	a := act.Data().([]float32)
-	per := len(a) / d.Batch
-	if slot < 0 || slot >= d.Batch {
-		return nil, errors.Errorf("batch row %d of %d", slot, d.Batch)
-	}
-	return a[slot*per : (slot+1)*per], nil
 }
 
 func distance(a, b []float32) float64 {
@@ -412,7 +317,7 @@ func PlotInvariance(path string, r *InvarianceResult, classes []string, normaliz
 			if c.Label < len(classes) {
 				name = fmt.Sprintf("%s (#%d)", classes[c.Label], i+1)
 			}
-			col := classPalette(i)
+			col := figure.ClassColour(i)
 			for j, ys := range [][]float64{c.Distances(false, normalized), c.Distances(true, normalized), c.PTrue} {
 				xy := make(plotter.XYs, len(ys))
 				for k := range ys {
@@ -435,33 +340,7 @@ func PlotInvariance(path string, r *InvarianceResult, classes []string, normaliz
 		}
 		rows[s] = []*plot.Plot{low, high, prob}
 	}
-	return savePlotGrid(path, 4.2*vg.Inch, 3.2*vg.Inch, rows)
-}
-
-// savePlotGrid writes a table of plots into one PNG (atomically).
-func savePlotGrid(path string, w, h vg.Length, rows [][]*plot.Plot) error {
-	cols := 0
-	for _, r := range rows {
-		cols = max(cols, len(r))
-	}
-	img := vgimg.New(w*vg.Length(cols), h*vg.Length(len(rows)))
-	dc := vgdraw.New(img)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	pad := vg.Millimeter * 3
-	tiles := vgdraw.Tiles{Rows: len(rows), Cols: cols, PadX: pad * 2, PadY: pad * 2, PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: pad}
-	canvases := plot.Align(rows, tiles, dc)
-	for i, r := range rows {
-		for j, p := range r {
-			if p != nil {
-				p.Draw(canvases[i][j])
-			}
-		}
-	}
-	return atomicfile.Write(path, func(wr io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(wr)
-		return errors.Wrapf(err, "writing %s", path)
-	})
+	return figure.SavePlots(path, 4.2*vg.Inch, 3.2*vg.Inch, rows)
 }
 
 // InvarianceStrip shows the transformed inputs of one sweep as the model saw
@@ -476,19 +355,19 @@ func InvarianceStrip(r *InvarianceResult, sweep, scale int) (image.Image, error)
 	var cells []image.Image
 	for i := 0; i < r.Samples; i++ {
 		for _, v := range r.Curve(sweep, i).Views {
-			cells = append(cells, Scale(v, scale))
+			cells = append(cells, figure.Scale(v, scale))
 		}
 	}
-	grid := Grid(cells, len(sw.Amounts), 2, color.White)
+	grid := figure.Grid(cells, len(sw.Amounts), 2, color.White)
 	cw := cells[0].Bounds().Dx()
-	head := textHeight + 6
+	head := figure.TextHeight + 6
 	out := image.NewRGBA(image.Rect(0, 0, grid.Bounds().Dx(), grid.Bounds().Dy()+2*head))
 	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
-	drawText(out, 4, 3, fmt.Sprintf("%s (%s)", sw.Kind, sw.Kind.Unit()), color.Black)
+	figure.Text(out, 4, 3, fmt.Sprintf("%s (%s)", sw.Kind, sw.Kind.Unit()), color.Black)
 	for k, a := range sw.Amounts {
 		s := Transform{sw.Kind, a}.String()
-		x := 2 + k*(cw+2) + (cw-textWidth(s))/2
-		drawText(out, x, head+3, s, color.Black)
+		x := 2 + k*(cw+2) + (cw-figure.TextWidth(s))/2
+		figure.Text(out, x, head+3, s, color.Black)
 	}
 	draw.Draw(out, grid.Bounds().Add(image.Pt(0, 2*head)), grid, image.Point{}, draw.Src)
 	return out, nil

@@ -1,21 +1,22 @@
-package deconvnet
+package experiments
 
 import (
 	"image/color"
 	"math"
 	"testing"
 
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
 func TestFilterImageLayout(t *testing.T) {
 	d := vizSmallNet(t, 1, 1)
-	p, err := FirstFilters(d.Model)
+	p, err := d.Model.FirstFilters()
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := FilterImage(p)
+	img, err := figure.FilterImage(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +51,11 @@ func TestFilterImageScales(t *testing.T) {
 		v[i] *= 10
 	}
 	p := vizParam(2, 3, 2, v)
-	per, err := FilterGrid(p, PerFilter)
+	per, err := figure.FilterGrid(p, figure.PerFilter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, err := FilterGrid(p, Shared)
+	shared, err := figure.FilterGrid(p, figure.Shared)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +80,10 @@ func TestFilterImageScales(t *testing.T) {
 	if c := at(shared, 1, 1, 1); c.R != 255 {
 		t.Errorf("shared, strong filter red at (1,1) = %d; want 255", c.R)
 	}
-	if _, err := FilterImage(nil); err == nil {
+	if _, err := figure.FilterImage(nil); err == nil {
 		t.Error("nil parameter: no error")
 	}
-	if _, err := FilterImage(nn.NewParam("fc.weight", true, false, 4, 5)); err == nil {
+	if _, err := figure.FilterImage(nn.NewParam("fc.weight", true, false, 4, 5)); err == nil {
 		t.Error("2-D parameter: no error")
 	}
 }
@@ -130,10 +131,10 @@ func TestCompareFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := FirstFilters(zf)
-	b, _ := FirstFilters(alex)
-	ia, _ := FilterImage(a)
-	ib, _ := FilterImage(b)
+	a, _ := zf.FirstFilters()
+	b, _ := alex.FirstFilters()
+	ia, _ := figure.FilterImage(a)
+	ib, _ := figure.FilterImage(b)
 	if w := img.Bounds().Dx(); w < ia.Bounds().Dx()+ib.Bounds().Dx()+24 {
 		t.Fatalf("comparison is %d wide; the two grids alone are %d and %d", w, ia.Bounds().Dx(), ib.Bounds().Dx())
 	}

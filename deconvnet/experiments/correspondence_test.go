@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"image"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
 
 func TestCorrespondenceSignsHamming(t *testing.T) {
@@ -117,7 +118,7 @@ func TestCorrespondenceKnownModel(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	if err := SavePNG(filepath.Join(dir, "table.png"), res.TableImage()); err != nil {
+	if err := figure.SavePNG(filepath.Join(dir, "table.png"), res.TableImage()); err != nil {
 		t.Fatal(err)
 	}
 	ex, err := CorrespondenceExamples(res, inputs, data.Geometry{C: 1, H: 8, W: 8}, nil, 0, 4)

@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"fmt"
@@ -14,6 +14,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -32,7 +34,7 @@ type EvolutionCell struct {
 	Value  float32 // the strongest activation over the sample; 0: the map did not fire
 	Image  int     // which sample image gave it
 	Y, X   int
-	Field  Field
+	Field  deconvnet.Field
 	Window int // side of Projection
 	// Projection is cropped to Field.Window (zeros outside the input).
 	Projection []float32
@@ -89,7 +91,7 @@ func SnapshotFiles(runDir string) (paths []string, epochs []int, err error) {
 // inputs (n*C*H*W floats). maps nil chooses the (at most) eight maps with
 // the strongest activation under the last snapshot. d's model gets its own
 // weights back before Evolution returns.
-func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer string, maps []int, opt Options) (*Evolved, error) {
+func Evolution(d *deconvnet.Net, paths []string, epochs []int, sample []float32, layer string, maps []int, opt deconvnet.Options) (*Evolved, error) {
 	if d == nil {
 		return nil, errors.New("evolution: nil deconvnet")
 	}
@@ -101,7 +103,11 @@ func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer str
 	if len(sample) == 0 || len(sample)%size != 0 {
 		return nil, errors.Errorf("evolution: the sample has %d values, not a positive multiple of one %dx%dx%d input", len(sample), in[0], in[1], in[2])
 	}
-	name, nmaps, err := d.layerMaps(layer)
+	name, err := deconvnet.Resolve(d.Model, layer)
+	if err != nil {
+		return nil, errors.Wrap(err, "evolution")
+	}
+	nmaps, err := d.Maps(layer)
 	if err != nil {
 		return nil, errors.Wrap(err, "evolution")
 	}
@@ -145,7 +151,7 @@ func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer str
 	for i := range ev.Cells {
 		ev.Cells[i] = make([]EvolutionCell, len(paths))
 	}
-	win, err := FieldSize(d.Model, name)
+	win, err := deconvnet.FieldSize(d.Model, name)
 	if err != nil {
 		return nil, err
 	}
@@ -166,11 +172,11 @@ func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer str
 		for start := 0; start < len(rows); start += d.Batch {
 			part := rows[start:min(start+d.Batch, len(rows))]
 			x := make([]float32, d.Batch*size)
-			targets := make([]Target, len(part))
+			targets := make([]deconvnet.Target, len(part))
 			for r, i := range part {
 				e := best[j][maps[i]]
 				copy(x[r*size:(r+1)*size], sample[e.index*size:(e.index+1)*size])
-				targets[r] = Target{Map: maps[i], Y: e.y, X: e.x}
+				targets[r] = deconvnet.Target{Map: maps[i], Y: e.y, X: e.x}
 			}
 			if _, err := d.Forward(x); err != nil {
 				return nil, errors.Wrapf(err, "evolution: epoch %d", epochs[j])
@@ -181,12 +187,12 @@ func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer str
 			}
 			for r, i := range part {
 				c := &ev.Cells[i][j]
-				f, err := ReceptiveField(d.Model, name, c.Y, c.X)
+				f, err := deconvnet.ReceptiveField(d.Model, name, c.Y, c.X)
 				if err != nil {
 					return nil, errors.Wrap(err, "evolution")
 				}
 				c.Field = f
-				c.Projection = cropPlanar(projs[r], in[0], in[1], in[2], f.Window, 0)
+				c.Projection = f.Crop(projs[r], in[0], in[1], in[2])
 			}
 		}
 	}
@@ -195,7 +201,7 @@ func Evolution(d *Net, paths []string, epochs []int, sample []float32, layer str
 
 // strongestPerMap runs the sample through d and returns, per map, the
 // strongest activation (index = sample image); value 0 when it never fired.
-func strongestPerMap(d *Net, sample []float32, layer string, nmaps int) ([]entry, error) {
+func strongestPerMap(d *deconvnet.Net, sample []float32, layer string, nmaps int) ([]entry, error) {
 	in := d.Model.Arch.Input
 	size := in[0] * in[1] * in[2]
 	n := len(sample) / size
@@ -248,30 +254,30 @@ func (ev *Evolved) Image() image.Image {
 	factor := max(1, (72+win-1)/win)
 	side := win * factor
 	cellBG := color.RGBA{220, 220, 220, 255}
-	labelW := figTextWidth(fmt.Sprintf("map %d", 9999)) + 8
+	labelW := figure.TextWidth(fmt.Sprintf("map %d", 9999)) + 8
 	var rows []image.Image
-	head := []image.Image{figBlank(labelW, figLine, figPaper)}
+	head := []image.Image{figure.Blank(labelW, figure.LineHeight, figure.Paper)}
 	for _, e := range ev.Epochs {
-		head = append(head, figTitled(figBlank(side, 1, figPaper), fmt.Sprintf("epoch %d", e), figInk))
+		head = append(head, figure.Titled(figure.Blank(side, 1, figure.Paper), fmt.Sprintf("epoch %d", e), figure.Ink))
 	}
-	rows = append(rows, figRow(head, 4, figPaper))
+	rows = append(rows, figure.Row(head, 4, figure.Paper))
 	for i, m := range ev.Maps {
-		lab := figBlank(labelW, side, figPaper)
-		figText(lab, 2, side/2-figLine/2, fmt.Sprintf("map %d", m), figInk)
+		lab := figure.Blank(labelW, side, figure.Paper)
+		figure.Text(lab, 2, side/2-figure.LineHeight/2, fmt.Sprintf("map %d", m), figure.Ink)
 		cells := []image.Image{lab}
 		for _, c := range ev.Cells[i] {
-			var im image.Image = figBlank(side, side, cellBG)
+			var im image.Image = figure.Blank(side, side, cellBG)
 			caption := "-"
 			if c.Projection != nil {
-				im = Scale(ProjectionImage(c.Projection, ev.C, c.Field.Window.Dy(), c.Field.Window.Dx()), factor)
+				im = figure.Scale(figure.ProjectionImage(c.Projection, ev.C, c.Field.Window.Dy(), c.Field.Window.Dx()), factor)
 				caption = fmt.Sprintf("%.3g", c.Value)
 			}
-			cells = append(cells, figCaptioned(im, caption, figMuted))
+			cells = append(cells, figure.Captioned(im, caption, figure.Muted))
 		}
-		rows = append(rows, figRow(cells, 4, figPaper))
+		rows = append(rows, figure.Row(cells, 4, figure.Paper))
 	}
 	title := fmt.Sprintf("%s: strongest activation per map, by epoch", ev.Layer)
-	return figPadded(figTitled(figColumn(rows, 4, figPaper), title, figInk), 6, figPaper)
+	return figure.Padded(figure.Titled(figure.Column(rows, 4, figure.Paper), title, figure.Ink), 6, figure.Paper)
 }
 
 // SampleInputs reads the first n examples of src through the model's

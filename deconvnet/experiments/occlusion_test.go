@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"image"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -14,7 +16,7 @@ import (
 // fc2 with two classes: logit 0 = 3 * (sum of relu1 over the top-left 2x2
 // region), logit 1 = 6 (its bias). Class 0 is seen only through that
 // region; covering it with zeros makes class 1 win.
-func occTiny(t *testing.T, batch int) *Net {
+func occTiny(t *testing.T, batch int) *deconvnet.Net {
 	t.Helper()
 	a := zfnet.Arch{Name: "occ-tiny", Input: [3]int{1, 8, 8}, Classes: 2,
 		Convs: []zfnet.ConvStage{{Out: 1, Kernel: 1, Stride: 1}},
@@ -31,7 +33,7 @@ func occTiny(t *testing.T, batch int) *Net {
 		}
 	}
 	m.Param("fc2.bias").Data()[1] = 6
-	net, err := New(m, batch)
+	net, err := deconvnet.New(m, batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestOcclusionKnownModel(t *testing.T) {
 	if b := img.Bounds(); b.Dx() < 5*32 || b.Dy() < 32 {
 		t.Errorf("figure is only %v", b)
 	}
-	if err := SavePNG(filepath.Join(t.TempDir(), "occ.png"), img); err != nil {
+	if err := figure.SavePNG(filepath.Join(t.TempDir(), "occ.png"), img); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -49,7 +50,7 @@ func TestEvolution(t *testing.T) {
 	d := vizSmallNet(t, 4, 7)
 	before := append([]float32(nil), d.Model.Params()[0].Data()...)
 	maps := []int{0, 5, 9}
-	ev, err := Evolution(d, paths, epochs, sample, "conv2", maps, Options{})
+	ev, err := Evolution(d, paths, epochs, sample, "conv2", maps, deconvnet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestEvolution(t *testing.T) {
 	// Each cell is the strongest activation of its map over the sample
 	// under that epoch's weights, found independently here.
 	ref := vizSmallNet(t, 20, 0)
-	win, _ := FieldSize(ref.Model, "conv2")
+	win, _ := deconvnet.FieldSize(ref.Model, "conv2")
 	for j, p := range paths {
 		if err := ref.Model.LoadWeights(p); err != nil {
 			t.Fatal(err)
@@ -94,7 +95,7 @@ func TestEvolution(t *testing.T) {
 	}
 
 	// nil maps: the strongest maps at the last epoch, at most eight.
-	ev, err = Evolution(d, paths, epochs, sample, "conv1", nil, Options{})
+	ev, err = Evolution(d, paths, epochs, sample, "conv1", nil, deconvnet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +120,24 @@ func TestEvolutionErrors(t *testing.T) {
 	d := vizSmallNet(t, 2, 1)
 	sample := make([]float32, 3*784)
 	for name, f := range map[string]func() error{
-		"lengths": func() error { _, err := Evolution(d, paths, epochs[:1], sample, "conv1", nil, Options{}); return err },
-		"sample":  func() error { _, err := Evolution(d, paths, epochs, sample[:100], "conv1", nil, Options{}); return err },
-		"map":     func() error { _, err := Evolution(d, paths, epochs, sample, "conv1", []int{99}, Options{}); return err },
-		"layer":   func() error { _, err := Evolution(d, paths, epochs, sample, "conv9", nil, Options{}); return err },
+		"lengths": func() error {
+			_, err := Evolution(d, paths, epochs[:1], sample, "conv1", nil, deconvnet.Options{})
+			return err
+		},
+		"sample": func() error {
+			_, err := Evolution(d, paths, epochs, sample[:100], "conv1", nil, deconvnet.Options{})
+			return err
+		},
+		"map": func() error {
+			_, err := Evolution(d, paths, epochs, sample, "conv1", []int{99}, deconvnet.Options{})
+			return err
+		},
+		"layer": func() error {
+			_, err := Evolution(d, paths, epochs, sample, "conv9", nil, deconvnet.Options{})
+			return err
+		},
 		"bad file": func() error {
-			_, err := Evolution(d, []string{filepath.Join(dir, "nope.npz")}, []int{1}, sample, "conv1", nil, Options{})
+			_, err := Evolution(d, []string{filepath.Join(dir, "nope.npz")}, []int{1}, sample, "conv1", nil, deconvnet.Options{})
 			return err
 		},
 		"nil sample": func() error { _, err := SampleInputs(nil, vizCfgNone, 3); return err },

@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/zfnet"
 
 	"github.com/zfnet/zfnet/data/testenv"
@@ -34,7 +35,7 @@ func TestInvarianceRange(t *testing.T) {
 
 // invSetup is an untrained zfnet-small (He initialization: its features
 // respond to the input) and two MNIST test digits.
-func invSetup(t *testing.T) (*Net, data.Preprocess, *data.Mean, []*data.Image) {
+func invSetup(t *testing.T) (*deconvnet.Net, data.Preprocess, *data.Mean, []*data.Image) {
 	t.Helper()
 	m, err := zfnet.NewInitialized("zfnet-small", zfnet.InitHe, 3)
 	if err != nil {
@@ -58,7 +59,7 @@ func invSetup(t *testing.T) (*Net, data.Preprocess, *data.Mean, []*data.Image) {
 	for i := range mean.Pix {
 		mean.Pix[i] = 0.13
 	}
-	net, err := New(m, 8)
+	net, err := deconvnet.New(m, 8)
 	if err != nil {
 		t.Fatal(err)
 	}

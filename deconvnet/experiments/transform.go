@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"fmt"

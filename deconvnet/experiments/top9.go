@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"container/heap"
@@ -13,6 +13,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -39,8 +41,8 @@ type Hit struct {
 	Value float32
 	Index int // example index in the source
 	Label int
-	Y, X  int   // position in the layer's output (0, 0 for fully connected layers)
-	Field Field // receptive field of the position
+	Y, X  int             // position in the layer's output (0, 0 for fully connected layers)
+	Field deconvnet.Field // receptive field of the position
 	// Projection is the projection cropped to Field.Window: C x h x w with
 	// zeros where the window reaches outside the input.
 	Projection []float32
@@ -60,7 +62,7 @@ type TopK struct {
 	Source string // the data set's name
 	Images int    // examples streamed
 	K      int
-	Opt    Options
+	Opt    deconvnet.Options
 	Maps   []int
 	// Hits[i] belongs to map Maps[i], strongest first. A map that fired
 	// (activation > 0) on fewer than K images has fewer hits; a map that
@@ -78,7 +80,7 @@ type TopK struct {
 // are turned off, since the winners are loaded a second time by index and
 // must come out identical. progress, if not nil, hears about examples
 // streamed and winners projected.
-func Top9(d *Net, src data.Source, cfg data.LoaderConfig, layer string, maps []int, k int, opt Options, progress func(done, total int)) (*TopK, error) {
+func Top9(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layer string, maps []int, k int, opt deconvnet.Options, progress func(done, total int)) (*TopK, error) {
 	ts, err := TopKLayers(d, src, cfg, []string{layer}, [][]int{maps}, k, opt, progress)
 	if err != nil {
 		return nil, err
@@ -88,7 +90,7 @@ func Top9(d *Net, src data.Source, cfg data.LoaderConfig, layer string, maps []i
 
 // TopKLayers is Top9 for several layers with a single pass over the data:
 // maps[i] selects layer i's maps (a nil or short maps means all).
-func TopKLayers(d *Net, src data.Source, cfg data.LoaderConfig, layers []string, maps [][]int, k int, opt Options, progress func(done, total int)) ([]*TopK, error) {
+func TopKLayers(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layers []string, maps [][]int, k int, opt deconvnet.Options, progress func(done, total int)) ([]*TopK, error) {
 	if d == nil || src == nil {
 		return nil, errors.New("top-k: nil deconvnet or source")
 	}
@@ -220,7 +222,7 @@ type winner struct {
 
 // projectWinners loads the winners' images (one row per winner, so an image
 // that won several maps appears several times) and projects them.
-func projectWinners(d *Net, src data.Source, cfg data.LoaderConfig, layer string, ws []winner, opt Options, step func(int)) ([]Hit, error) {
+func projectWinners(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layer string, ws []winner, opt deconvnet.Options, step func(int)) ([]Hit, error) {
 	idx := make([]int, len(ws))
 	for i, w := range ws {
 		idx[i] = w.e.index
@@ -247,10 +249,10 @@ func projectWinners(d *Net, src data.Source, cfg data.LoaderConfig, layer string
 		if _, err := d.Forward(b.X); err != nil {
 			return nil, errors.Wrap(err, "top-k: pass 2")
 		}
-		targets := make([]Target, b.Valid)
+		targets := make([]deconvnet.Target, b.Valid)
 		for r := 0; r < b.Valid; r++ {
 			w := ws[b.Indices[r]]
-			targets[r] = Target{Map: w.e.fmap, Y: w.e.y, X: w.e.x}
+			targets[r] = deconvnet.Target{Map: w.e.fmap, Y: w.e.y, X: w.e.x}
 		}
 		projs, picked, err := d.ProjectTargets(layer, targets, opt)
 		if err != nil {
@@ -263,14 +265,14 @@ func projectWinners(d *Net, src data.Source, cfg data.LoaderConfig, layer string
 				return nil, errors.Errorf("top-k: example %d gives activation %g at %s map %d (%d, %d) on the second pass, %g on the first: the source or preprocessing is not deterministic",
 					w.e.index, v, layer, targets[r].Map, w.e.y, w.e.x, want)
 			}
-			f, err := ReceptiveField(d.Model, layer, w.e.y, w.e.x)
+			f, err := deconvnet.ReceptiveField(d.Model, layer, w.e.y, w.e.x)
 			if err != nil {
 				return nil, errors.Wrap(err, "top-k")
 			}
 			x := b.X[r*size : (r+1)*size]
 			hits[j] = Hit{Value: w.e.value, Index: w.e.index, Label: w.e.label, Y: w.e.y, X: w.e.x, Field: f,
-				Projection: cropPlanar(projs[r], g.C, g.H, g.W, f.Window, 0),
-				Patch:      cropPatch(data.ToImage(x, g, cfg.Mean), f.Window)}
+				Projection: f.Crop(projs[r], g.C, g.H, g.W),
+				Patch:      CropPatch(data.ToImage(x, g, cfg.Mean), f.Window)}
 			got[j] = true
 		}
 		step(b.Valid)
@@ -284,8 +286,10 @@ func projectWinners(d *Net, src data.Source, cfg data.LoaderConfig, layer string
 	return hits, nil
 }
 
-// cropPatch cuts window w out of img, PatchFill outside it.
-func cropPatch(img image.Image, w image.Rectangle) image.Image {
+// CropPatch cuts window w (a receptive field's Window, which may reach
+// outside the picture) out of img, PatchFill outside img: the input patch
+// of a Hit. The result is a new image, w.Dx() x w.Dy(), origin (0, 0).
+func CropPatch(img image.Image, w image.Rectangle) image.Image {
 	out := image.NewRGBA(image.Rect(0, 0, w.Dx(), w.Dy()))
 	draw.Draw(out, out.Bounds(), image.NewUniform(PatchFill), image.Point{}, draw.Src)
 	in := w.Intersect(img.Bounds())
@@ -303,8 +307,12 @@ type layerSearch struct {
 	window int
 }
 
-func newLayerSearch(d *Net, layer string, maps []int, k int) (*layerSearch, error) {
-	name, c, err := d.layerMaps(layer)
+func newLayerSearch(d *deconvnet.Net, layer string, maps []int, k int) (*layerSearch, error) {
+	name, err := deconvnet.Resolve(d.Model, layer)
+	if err != nil {
+		return nil, errors.Wrap(err, "top-k")
+	}
+	c, err := d.Maps(layer)
 	if err != nil {
 		return nil, errors.Wrap(err, "top-k")
 	}
@@ -324,7 +332,7 @@ func newLayerSearch(d *Net, layer string, maps []int, k int) (*layerSearch, erro
 		}
 		seen[m] = true
 	}
-	win, err := FieldSize(d.Model, name)
+	win, err := deconvnet.FieldSize(d.Model, name)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +344,7 @@ func newLayerSearch(d *Net, layer string, maps []int, k int) (*layerSearch, erro
 }
 
 // offer feeds one forwarded batch to the heaps.
-func (s *layerSearch) offer(d *Net, b *data.Batch) error {
+func (s *layerSearch) offer(d *deconvnet.Net, b *data.Batch) error {
 	act, err := d.Activation(s.layer)
 	if err != nil {
 		return errors.Wrap(err, "top-k")
@@ -436,25 +444,25 @@ func (t *TopK) MapImage(m int) image.Image {
 	projs := make([]image.Image, t.K)
 	patches := make([]image.Image, t.K)
 	for j := range projs {
-		projs[j], patches[j] = figBlank(side, side, cellBG), figBlank(side, side, cellBG)
+		projs[j], patches[j] = figure.Blank(side, side, cellBG), figure.Blank(side, side, cellBG)
 	}
 	for j, h := range t.Hits[i] {
 		if j >= t.K {
 			break
 		}
 		wd, ht := h.Field.Window.Dx(), h.Field.Window.Dy()
-		projs[j] = Scale(ProjectionImage(h.Projection, t.C, ht, wd), factor)
-		patches[j] = Scale(h.Patch, factor)
+		projs[j] = figure.Scale(figure.ProjectionImage(h.Projection, t.C, ht, wd), factor)
+		patches[j] = figure.Scale(h.Patch, factor)
 	}
-	left := Grid(projs, cols, 2, cellBG)
-	right := Grid(patches, cols, 2, cellBG)
+	left := figure.Grid(projs, cols, 2, cellBG)
+	right := figure.Grid(patches, cols, 2, cellBG)
 	title := fmt.Sprintf("map %d", m)
 	if len(t.Hits[i]) > 0 {
 		title += fmt.Sprintf("  max %.3g", t.Hits[i][0].Value)
 	} else {
 		title += "  (never fired)"
 	}
-	return figTitled(figRow([]image.Image{left, right}, 6, figPaper), title, figInk)
+	return figure.Titled(figure.Row([]image.Image{left, right}, 6, figure.Paper), title, figure.Ink)
 }
 
 // Sheet tiles the maps' images cols per row (Maps order), the layout of the
@@ -475,5 +483,5 @@ func (t *TopK) SheetOf(maps []int, cols int) image.Image {
 	if cols < 1 {
 		cols = 1
 	}
-	return figPadded(Grid(imgs, cols, 12, figPaper), 4, figPaper)
+	return figure.Padded(figure.Grid(imgs, cols, 12, figure.Paper), 4, figure.Paper)
 }

@@ -1,4 +1,4 @@
-package deconvnet
+package experiments
 
 import (
 	"math"
@@ -7,51 +7,13 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/data"
-	"github.com/zfnet/zfnet/zfnet"
-
-	"github.com/zfnet/zfnet/data/testenv"
+	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 )
-
-// vizSmallNet is zfnet-small with He weights and a deconvnet for batches
-// of the given size.
-func vizSmallNet(t *testing.T, batch int, seed int64) *Net {
-	t.Helper()
-	m, err := zfnet.NewInitialized("zfnet-small", zfnet.InitHe, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(m, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
-
-// vizMNIST is the first n MNIST test images with the loader settings the
-// model uses (its own mean from those images).
-func vizMNIST(t *testing.T, n int) (data.Source, data.LoaderConfig) {
-	t.Helper()
-	set, err := data.Open("mnist", data.OpenOptions{})
-	if err != nil {
-		testenv.SkipLoudly(t, "MNIST is not installed (a module dependency: run go mod download): %v", err)
-	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	src := data.Subset(set.Test, "mnist/test-sample", idx)
-	pre := data.SmallPreprocess(data.Geometry{C: 1, H: 28, W: 28})
-	mean, err := data.ComputeMean(src, pre, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return src, data.LoaderConfig{Pre: pre, Mean: mean, Workers: 1}
-}
 
 // vizBruteTopK runs every image on its own batch layout and sorts, per map,
 // the images' strongest positions: the definition Top9 streams.
-func vizBruteTopK(t *testing.T, d *Net, src data.Source, cfg data.LoaderConfig, layer string, k int) [][]entry {
+func vizBruteTopK(t *testing.T, d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layer string, k int) [][]entry {
 	t.Helper()
 	size := cfg.Pre.Geometry.Size()
 	var all []float32
@@ -110,7 +72,7 @@ func TestTop9MatchesBruteForce(t *testing.T) {
 	d := vizSmallNet(t, 16, 3) // 150 = 9 batches of 16 and a padded one
 	layers := []string{"conv2", "conv5"}
 	var calls, last int
-	ts, err := TopKLayers(d, src, cfg, layers, nil, 9, Options{}, func(done, total int) { calls++; last = done })
+	ts, err := TopKLayers(d, src, cfg, layers, nil, 9, deconvnet.Options{}, func(done, total int) { calls++; last = done })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +86,7 @@ func TestTop9MatchesBruteForce(t *testing.T) {
 		if len(tk.Maps) != len(want) || tk.Images != 150 || tk.K != 9 {
 			t.Fatalf("%s: %d maps, %d images, k %d; want %d maps, 150, 9", layer, len(tk.Maps), tk.Images, tk.K, len(want))
 		}
-		win, _ := FieldSize(d.Model, layer)
+		win, _ := deconvnet.FieldSize(d.Model, layer)
 		for i, m := range tk.Maps {
 			got := tk.Hits[i]
 			if len(got) != len(want[m]) {
@@ -137,7 +99,7 @@ func TestTop9MatchesBruteForce(t *testing.T) {
 					t.Fatalf("%s map %d rank %d: got image %d (%d, %d) label %d value %g; want image %d (%d, %d) label %d value %g",
 						layer, m, j, h.Index, h.Y, h.X, h.Label, h.Value, w.index, w.y, w.x, w.label, w.value)
 				}
-				f, _ := ReceptiveField(d.Model, layer, h.Y, h.X)
+				f, _ := deconvnet.ReceptiveField(d.Model, layer, h.Y, h.X)
 				if h.Field != f || f.Window.Dx() != win || len(h.Projection) != win*win || h.Patch.Bounds().Dx() != win {
 					t.Fatalf("%s map %d rank %d: field %v (want %v), projection %d values, patch %v", layer, m, j, h.Field, f, len(h.Projection), h.Patch.Bounds())
 				}
@@ -158,11 +120,11 @@ func TestTop9MatchesBruteForce(t *testing.T) {
 	if _, err := d.Forward(x); err != nil {
 		t.Fatal(err)
 	}
-	ps, _, err := d.ProjectTargets("conv2", []Target{{Map: tk.Maps[0], Y: h.Y, X: h.X}}, Options{})
+	ps, _, err := d.ProjectTargets("conv2", []deconvnet.Target{{Map: tk.Maps[0], Y: h.Y, X: h.X}}, deconvnet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	crop := cropPlanar(ps[0], 1, 28, 28, h.Field.Window, 0)
+	crop := h.Field.Crop(ps[0], 1, 28, 28)
 	var nonzero int
 	for i := range crop {
 		if math.Abs(float64(crop[i]-h.Projection[i])) > 1e-4 {
@@ -213,19 +175,19 @@ func TestTop9HeapIsBounded(t *testing.T) {
 func TestTop9Images(t *testing.T) {
 	src, cfg := vizMNIST(t, 40)
 	d := vizSmallNet(t, 8, 5)
-	tk, err := Top9(d, src, cfg, "conv2", []int{3, 7, 11}, 9, Options{}, nil)
+	tk, err := Top9(d, src, cfg, "conv2", []int{3, 7, 11}, 9, deconvnet.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	win, _ := FieldSize(d.Model, "conv2")
+	win, _ := deconvnet.FieldSize(d.Model, "conv2")
 	side := win * max(1, (topCell+win-1)/win)
 	grid := 3*side + 4*2
 	img := tk.MapImage(7)
 	if img == nil {
 		t.Fatal("MapImage(7) is nil")
 	}
-	if b := img.Bounds(); b.Dx() != 2*grid+6 || b.Dy() != grid+figLine+2 {
-		t.Fatalf("map image %v; want %dx%d", b, 2*grid+6, grid+figLine+2)
+	if b := img.Bounds(); b.Dx() != 2*grid+6 || b.Dy() != grid+figure.LineHeight+2 {
+		t.Fatalf("map image %v; want %dx%d", b, 2*grid+6, grid+figure.LineHeight+2)
 	}
 	if vizUniform(img) {
 		t.Fatal("the map image is uniform")
@@ -243,16 +205,19 @@ func TestTop9Errors(t *testing.T) {
 	src, cfg := vizMNIST(t, 10)
 	d := vizSmallNet(t, 4, 1)
 	for name, f := range map[string]func() error{
-		"k=0":        func() error { _, err := Top9(d, src, cfg, "conv1", nil, 0, Options{}, nil); return err },
-		"bad map":    func() error { _, err := Top9(d, src, cfg, "conv1", []int{32}, 9, Options{}, nil); return err },
-		"twice":      func() error { _, err := Top9(d, src, cfg, "conv1", []int{1, 1}, 9, Options{}, nil); return err },
-		"bad layer":  func() error { _, err := Top9(d, src, cfg, "conv7", nil, 9, Options{}, nil); return err },
-		"nil source": func() error { _, err := Top9(d, nil, cfg, "conv1", nil, 9, Options{}, nil); return err },
+		"k=0":     func() error { _, err := Top9(d, src, cfg, "conv1", nil, 0, deconvnet.Options{}, nil); return err },
+		"bad map": func() error { _, err := Top9(d, src, cfg, "conv1", []int{32}, 9, deconvnet.Options{}, nil); return err },
+		"twice": func() error {
+			_, err := Top9(d, src, cfg, "conv1", []int{1, 1}, 9, deconvnet.Options{}, nil)
+			return err
+		},
+		"bad layer":  func() error { _, err := Top9(d, src, cfg, "conv7", nil, 9, deconvnet.Options{}, nil); return err },
+		"nil source": func() error { _, err := Top9(d, nil, cfg, "conv1", nil, 9, deconvnet.Options{}, nil); return err },
 		"geometry": func() error {
 			c := cfg
 			c.Pre = data.SmallPreprocess(data.Geometry{C: 1, H: 32, W: 32})
 			c.Mean = nil
-			_, err := Top9(d, src, c, "conv1", nil, 9, Options{}, nil)
+			_, err := Top9(d, src, c, "conv1", nil, 9, deconvnet.Options{}, nil)
 			return err
 		},
 	} {
