@@ -526,63 +526,51 @@ func Stat(v []float64) (mean, sd float64) {
 // cfg.Layer), against the same top layer over a random network's features
 // and against the whole network trained from scratch on the same images.
 func TransferCurve(s *TransferSource, cfg CurveConfig) ([]CurvePoint, error) {
+	r, err := s.newCurveRun(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var points []CurvePoint
+	for _, n := range cfg.PerClass {
+		pt := CurvePoint{PerClass: n}
+		for draw := 0; draw < cfg.Draws; draw++ {
+			if err := r.draw(&pt, n, draw); err != nil {
+				return nil, err
+			}
+		}
+		s.logf("%s", curveLine(pt))
+		points = append(points, pt)
+	}
+	return points, nil
+}
+
+// curveRun is what every point of a TransferCurve shares: the pool the
+// training images are drawn from (by class), the test images, and both
+// networks' features of them (d values per image).
+type curveRun struct {
+	m           *Model
+	cfg         CurveConfig
+	k, d        int
+	pool, test  *Inputs
+	byClass     [][]int
+	pf, tf      []float32 // the model's features of the pool and of the test images
+	rf, rtf     []float32 // a random network's
+	scratchArch Arch
+}
+
+// newCurveRun checks cfg, samples the pool and the test images and
+// extracts both networks' features.
+func (s *TransferSource) newCurveRun(cfg CurveConfig) (*curveRun, error) {
 	m := s.Model
-	k := len(s.Set.Classes)
-	pl := m.ParamLayers()
-	layer := cfg.Layer
-	if layer == "" {
-		if len(pl) < 2 {
-			return nil, errors.Errorf("%s has no layer with weights below its last: give the layer", m.Arch.Name)
-		}
-		layer = pl[len(pl)-2]
-	}
-	out, err := StageOutput(m, layer)
+	out, err := curveLayer(m, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Draws < 1 || len(cfg.PerClass) == 0 {
-		return nil, errors.Errorf("curve: %d draws of %v images per class", cfg.Draws, cfg.PerClass)
-	}
-	most := slices.Max(cfg.PerClass)
-	if slices.Min(cfg.PerClass) < 1 {
-		return nil, errors.Errorf("curve: images per class must be at least 1, got %v", cfg.PerClass)
-	}
-	// The pool holds enough of every class for the largest draw.
-	pool, err := s.sample(s.Set.Train, most*2, cfg.Seed, "transfer/pool")
-	if err != nil {
+	r := &curveRun{m: m, cfg: cfg, k: len(s.Set.Classes)}
+	if err := s.curvePool(r); err != nil {
 		return nil, err
 	}
-	byClass := make([][]int, k)
-	for i, l := range pool.Labels {
-		byClass[l] = append(byClass[l], i)
-	}
-	for c, ex := range byClass {
-		if len(ex) < most {
-			return nil, errors.Errorf("curve: class %s has %d examples in the pool, the curve asks for %d", s.Set.Classes[c], len(ex), most)
-		}
-	}
-	test, err := s.sample(s.Set.Test, cfg.Test/max(k, 1), cfg.Seed+1, "transfer/test")
-	if err != nil {
-		return nil, err
-	}
-	feats := func(model *Model) ([]float32, []float32, int, error) {
-		f, err := NewFeatureExtractor(model, 64, []string{out})
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		defer f.Close()
-		a, err := f.Extract(pool)
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		b, err := f.Extract(test)
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		return a[0], b[0], f.Dims[0], nil
-	}
-	pf, tf, d, err := feats(m)
-	if err != nil {
+	if r.pf, r.tf, r.d, err = curveFeatures(m, out, r.pool, r.test); err != nil {
 		return nil, err
 	}
 	// A random network of the same architecture: what the features are
@@ -594,78 +582,164 @@ func TransferCurve(s *TransferSource, cfg CurveConfig) ([]CurvePoint, error) {
 	if err := rm.Initialize(InitHe, cfg.Seed+7); err != nil {
 		return nil, err
 	}
-	rf, rtf, _, err := feats(rm)
-	if err != nil {
+	if r.rf, r.rtf, _, err = curveFeatures(rm, out, r.pool, r.test); err != nil {
 		return nil, err
 	}
-	scratchArch := m.Arch.WithInput(0, 0, 0, k)
-	var points []CurvePoint
-	for _, n := range cfg.PerClass {
-		pt := CurvePoint{PerClass: n}
-		for draw := 0; draw < cfg.Draws; draw++ {
-			seed := cfg.Seed*1000 + int64(n)*10 + int64(draw)
-			rng := rand.New(rand.NewSource(seed))
-			var idx []int
-			for _, ex := range byClass {
-				p := rng.Perm(len(ex))
-				for _, j := range p[:n] {
-					idx = append(idx, ex[j])
-				}
-			}
-			sort.Ints(idx)
-			labels := make([]int, len(idx))
-			for i, j := range idx {
-				labels[i] = pool.Labels[j]
-			}
-			for _, v := range []struct {
-				train, test []float32
-				into        *[]float64
-			}{{pf, tf, &pt.Pretrained}, {rf, rtf, &pt.Random}} {
-				x := make([]float32, 0, len(idx)*d)
-				for _, j := range idx {
-					x = append(x, v.train[j*d:(j+1)*d]...)
-				}
-				lc := cfg.Linear
-				lc.Seed = seed
-				c, err := TrainLinear(x, labels, d, k, lc)
-				if err != nil {
-					return nil, err
-				}
-				acc, err := c.Accuracy(v.test, test.Labels)
-				if err != nil {
-					return nil, err
-				}
-				*v.into = append(*v.into, acc)
-			}
-			if cfg.ScratchMaxSteps > 0 {
-				acc, err := trainScratch(scratchArch, pool.Subset(idx), test, cfg, seed, nil)
-				if err != nil {
-					return nil, errors.Wrap(err, "from scratch")
-				}
-				pt.Scratch = append(pt.Scratch, acc)
-				if cfg.FineTune {
-					if acc, err = trainScratch(scratchArch, pool.Subset(idx), test, cfg, seed, m); err != nil {
-						return nil, errors.Wrap(err, "fine-tuning")
-					}
-					pt.FineTuned = append(pt.FineTuned, acc)
-				}
-			}
+	r.scratchArch = m.Arch.WithInput(0, 0, 0, r.k)
+	return r, nil
+}
+
+// curveLayer checks cfg's counts and finds the output whose features the
+// top layer reads: cfg.Layer's, or by default the layer with weights below
+// the last.
+func curveLayer(m *Model, cfg CurveConfig) (string, error) {
+	pl := m.ParamLayers()
+	layer := cfg.Layer
+	if layer == "" {
+		if len(pl) < 2 {
+			return "", errors.Errorf("%s has no layer with weights below its last: give the layer", m.Arch.Name)
 		}
-		pm, psd := Stat(pt.Pretrained)
-		rmn, rsd := Stat(pt.Random)
-		line := fmt.Sprintf("%3d per class: pretrained %.2f%% ± %.2f, random features %.2f%% ± %.2f", n, 100*pm, 100*psd, 100*rmn, 100*rsd)
-		if len(pt.Scratch) > 0 {
-			sm, ssd := Stat(pt.Scratch)
-			line += fmt.Sprintf(", from scratch %.2f%% ± %.2f", 100*sm, 100*ssd)
-		}
-		if len(pt.FineTuned) > 0 {
-			fm, fsd := Stat(pt.FineTuned)
-			line += fmt.Sprintf(", fine-tuned %.2f%% ± %.2f", 100*fm, 100*fsd)
-		}
-		s.logf("%s", line)
-		points = append(points, pt)
+		layer = pl[len(pl)-2]
 	}
-	return points, nil
+	out, err := StageOutput(m, layer)
+	if err != nil {
+		return "", err
+	}
+	if cfg.Draws < 1 || len(cfg.PerClass) == 0 {
+		return "", errors.Errorf("curve: %d draws of %v images per class", cfg.Draws, cfg.PerClass)
+	}
+	if slices.Min(cfg.PerClass) < 1 {
+		return "", errors.Errorf("curve: images per class must be at least 1, got %v", cfg.PerClass)
+	}
+	return out, nil
+}
+
+// curvePool samples the pool (enough of every class for the largest draw)
+// and the test images into r.
+func (s *TransferSource) curvePool(r *curveRun) error {
+	most := slices.Max(r.cfg.PerClass)
+	pool, err := s.sample(s.Set.Train, most*2, r.cfg.Seed, "transfer/pool")
+	if err != nil {
+		return err
+	}
+	r.byClass = make([][]int, r.k)
+	for i, l := range pool.Labels {
+		r.byClass[l] = append(r.byClass[l], i)
+	}
+	for c, ex := range r.byClass {
+		if len(ex) < most {
+			return errors.Errorf("curve: class %s has %d examples in the pool, the curve asks for %d", s.Set.Classes[c], len(ex), most)
+		}
+	}
+	r.pool = pool
+	r.test, err = s.sample(s.Set.Test, r.cfg.Test/max(r.k, 1), r.cfg.Seed+1, "transfer/test")
+	return err
+}
+
+// curveFeatures extracts model's features at out of the pool and the test
+// images, with their dimension.
+func curveFeatures(model *Model, out string, pool, test *Inputs) ([]float32, []float32, int, error) {
+	f, err := NewFeatureExtractor(model, 64, []string{out})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer f.Close()
+	a, err := f.Extract(pool)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	b, err := f.Extract(test)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return a[0], b[0], f.Dims[0], nil
+}
+
+// draw adds one draw of n training images per class to pt: a top layer
+// over each network's features and, when asked, the network trained from
+// scratch and fine-tuned. The draw's seed fixes the images and every
+// training.
+func (r *curveRun) draw(pt *CurvePoint, n, draw int) error {
+	cfg := r.cfg
+	seed := cfg.Seed*1000 + int64(n)*10 + int64(draw)
+	idx := drawPerClass(r.byClass, n, rand.New(rand.NewSource(seed)))
+	labels := make([]int, len(idx))
+	for i, j := range idx {
+		labels[i] = r.pool.Labels[j]
+	}
+	for _, v := range []struct {
+		train, test []float32
+		into        *[]float64
+	}{{r.pf, r.tf, &pt.Pretrained}, {r.rf, r.rtf, &pt.Random}} {
+		acc, err := r.topLayerAccuracy(v.train, v.test, idx, labels, seed)
+		if err != nil {
+			return err
+		}
+		*v.into = append(*v.into, acc)
+	}
+	if cfg.ScratchMaxSteps <= 0 {
+		return nil
+	}
+	acc, err := trainScratch(r.scratchArch, r.pool.Subset(idx), r.test, cfg, seed, nil)
+	if err != nil {
+		return errors.Wrap(err, "from scratch")
+	}
+	pt.Scratch = append(pt.Scratch, acc)
+	if cfg.FineTune {
+		if acc, err = trainScratch(r.scratchArch, r.pool.Subset(idx), r.test, cfg, seed, r.m); err != nil {
+			return errors.Wrap(err, "fine-tuning")
+		}
+		pt.FineTuned = append(pt.FineTuned, acc)
+	}
+	return nil
+}
+
+// drawPerClass picks n examples of every class (indices into the pool,
+// sorted), each class's by a permutation from rng in class order.
+func drawPerClass(byClass [][]int, n int, rng *rand.Rand) []int {
+	var idx []int
+	for _, ex := range byClass {
+		p := rng.Perm(len(ex))
+		for _, j := range p[:n] {
+			idx = append(idx, ex[j])
+		}
+	}
+	sort.Ints(idx)
+	return idx
+}
+
+// topLayerAccuracy trains a softmax over the features of the drawn pool
+// images (train holds every pool image's) and returns its test accuracy.
+func (r *curveRun) topLayerAccuracy(train, test []float32, idx, labels []int, seed int64) (float64, error) {
+	d := r.d
+	x := make([]float32, 0, len(idx)*d)
+	for _, j := range idx {
+		x = append(x, train[j*d:(j+1)*d]...)
+	}
+	lc := r.cfg.Linear
+	lc.Seed = seed
+	c, err := TrainLinear(x, labels, d, r.k, lc)
+	if err != nil {
+		return 0, err
+	}
+	return c.Accuracy(test, r.test.Labels)
+}
+
+// curveLine is a point's log line: each method's mean accuracy ± its
+// standard deviation over the draws.
+func curveLine(pt CurvePoint) string {
+	pm, psd := Stat(pt.Pretrained)
+	rmn, rsd := Stat(pt.Random)
+	line := fmt.Sprintf("%3d per class: pretrained %.2f%% ± %.2f, random features %.2f%% ± %.2f", pt.PerClass, 100*pm, 100*psd, 100*rmn, 100*rsd)
+	if len(pt.Scratch) > 0 {
+		sm, ssd := Stat(pt.Scratch)
+		line += fmt.Sprintf(", from scratch %.2f%% ± %.2f", 100*sm, 100*ssd)
+	}
+	if len(pt.FineTuned) > 0 {
+		fm, fsd := Stat(pt.FineTuned)
+		line += fmt.Sprintf(", fine-tuned %.2f%% ± %.2f", 100*fm, 100*fsd)
+	}
+	return line
 }
 
 // trainScratch trains a fresh network on train and scores it on test;
