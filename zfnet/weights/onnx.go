@@ -472,6 +472,9 @@ type onnxTensor struct {
 	ints   *IntArray
 }
 
+// tensor decodes a TensorProto: its fields, its shape and dtype, then its
+// values from raw_data (inline or external) or from the typed field the
+// dtype calls for.
 func (d *onnxDecoder) tensor(b []byte, what string) (*onnxTensor, error) {
 	fs, err := fields(b, what+": TensorProto")
 	if err != nil {
@@ -486,122 +489,160 @@ func (d *onnxDecoder) tensor(b []byte, what string) (*onnxTensor, error) {
 	if t.name != "" {
 		what = fmt.Sprintf("tensor %q", t.name)
 	}
-	var (
-		dims     []int64
-		dtype    uint64
-		hasType  bool
-		f32      []float32
-		f64      []float64
-		i64      []int64
-		i32      []int64
-		u64      []int64
-		raw      []byte
-		hasRaw   bool
-		external bool
-		extKV    = map[string]string{}
-	)
+	tf, err := readTensorFields(fs, what)
+	if err != nil {
+		return nil, err
+	}
+	if !tf.hasType {
+		return nil, fmt.Errorf("%s: no data_type", what)
+	}
+	dt := onnxDtypes[tf.dtype]
+	if dt == "" {
+		return nil, fmt.Errorf("%s: unsupported data_type %s", what, onnxTypeName(tf.dtype))
+	}
+	shape, n, err := tensorShape(tf.dims, what)
+	if err != nil {
+		return nil, err
+	}
+	size := dtypeSize[dt]
+	if tf.external {
+		if tf.raw, err = d.external(tf.extKV, n*size, what); err != nil {
+			return nil, err
+		}
+		tf.hasRaw = true
+	}
+	if tf.hasRaw {
+		if len(tf.raw) != n*size {
+			return nil, fmt.Errorf("%s: raw_data holds %d bytes, %s %v needs %d", what, len(tf.raw), dt, shape, n*size)
+		}
+		t.floats, t.ints = fromRaw(tf.raw, shape, n, dt)
+		return t, nil
+	}
+	if t.floats, t.ints, err = tf.typed(shape, n, dt, what); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// tensorFields are a TensorProto's fields as read, before they are checked
+// against each other.
+type tensorFields struct {
+	dims     []int64
+	dtype    uint64
+	hasType  bool
+	f32      []float32
+	f64      []float64
+	i64      []int64
+	i32      []int64
+	u64      []int64
+	raw      []byte
+	hasRaw   bool
+	external bool
+	extKV    map[string]string
+}
+
+// readTensorFields reads a TensorProto's fields. A single switch on the
+// field number, as onnx.proto numbers them: each case reads one field.
+func readTensorFields(fs []field, what string) (*tensorFields, error) {
+	t := &tensorFields{extKV: map[string]string{}}
+	var err error
 	for _, f := range fs {
 		switch f.num {
 		case 1:
-			if dims, err = f.varints(dims, what+": dims"); err != nil {
-				return nil, err
-			}
+			t.dims, err = f.varints(t.dims, what+": dims")
 		case 2:
 			if f.typ != protowire.VarintType {
 				return nil, fmt.Errorf("%s: data_type has wire type %d", what, f.typ)
 			}
-			dtype, hasType = f.u, true
+			t.dtype, t.hasType = f.u, true
 		case 3:
 			return nil, fmt.Errorf("%s: segmented tensors are not supported", what)
 		case 4:
-			if f32, err = f.floats(f32, what+": float_data"); err != nil {
-				return nil, err
-			}
+			t.f32, err = f.floats(t.f32, what+": float_data")
 		case 5:
-			if i32, err = f.varints(i32, what+": int32_data"); err != nil {
-				return nil, err
-			}
+			t.i32, err = f.varints(t.i32, what+": int32_data")
 		case 7:
-			if i64, err = f.varints(i64, what+": int64_data"); err != nil {
-				return nil, err
-			}
+			t.i64, err = f.varints(t.i64, what+": int64_data")
 		case 9:
-			if err := f.wantBytes(what + ": raw_data"); err != nil {
-				return nil, err
+			if err = f.wantBytes(what + ": raw_data"); err == nil {
+				t.raw, t.hasRaw = f.b, true
 			}
-			raw, hasRaw = f.b, true
 		case 10:
-			if f64, err = f.doubles(f64, what+": double_data"); err != nil {
-				return nil, err
-			}
+			t.f64, err = f.doubles(t.f64, what+": double_data")
 		case 11:
-			if u64, err = f.varints(u64, what+": uint64_data"); err != nil {
-				return nil, err
-			}
+			t.u64, err = f.varints(t.u64, what+": uint64_data")
 		case 13:
-			if err := f.wantBytes(what + ": external_data"); err != nil {
-				return nil, err
-			}
-			kv, err := fields(f.b, what+": external_data")
-			if err != nil {
-				return nil, err
-			}
-			var k, v string
-			for _, x := range kv {
-				if x.typ == protowire.BytesType && x.num == 1 {
-					k = x.str()
-				} else if x.typ == protowire.BytesType && x.num == 2 {
-					v = x.str()
-				}
-			}
-			extKV[k] = v
+			err = readExternalKV(f, t.extKV, what)
 		case 14:
 			if f.typ != protowire.VarintType {
 				return nil, fmt.Errorf("%s: data_location has wire type %d", what, f.typ)
 			}
-			external = f.u == 1
+			t.external = f.u == 1
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	if !hasType {
-		return nil, fmt.Errorf("%s: no data_type", what)
+	return t, nil
+}
+
+// readExternalKV reads one external_data entry (a StringStringEntryProto)
+// into kv.
+func readExternalKV(f field, kv map[string]string, what string) error {
+	if err := f.wantBytes(what + ": external_data"); err != nil {
+		return err
 	}
-	dt := onnxDtypes[dtype]
-	if dt == "" {
-		return nil, fmt.Errorf("%s: unsupported data_type %s", what, onnxTypeName(dtype))
+	entry, err := fields(f.b, what+": external_data")
+	if err != nil {
+		return err
 	}
+	var k, v string
+	for _, x := range entry {
+		if x.typ == protowire.BytesType && x.num == 1 {
+			k = x.str()
+		} else if x.typ == protowire.BytesType && x.num == 2 {
+			v = x.str()
+		}
+	}
+	kv[k] = v
+	return nil
+}
+
+// tensorShape checks dims and returns them as a shape with its element
+// count.
+func tensorShape(dims []int64, what string) ([]int, int, error) {
 	shape := make([]int, len(dims))
 	for i, v := range dims {
 		if v < 0 || v > maxElems {
-			return nil, fmt.Errorf("%s: bad dimension %d in dims %v", what, v, dims)
+			return nil, 0, fmt.Errorf("%s: bad dimension %d in dims %v", what, v, dims)
 		}
 		shape[i] = int(v)
 	}
 	n, err := numel(shape)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", what, err)
+		return nil, 0, fmt.Errorf("%s: %v", what, err)
 	}
-	size := dtypeSize[dt]
-	if external {
-		if raw, err = d.external(extKV, n*size, what); err != nil {
-			return nil, err
-		}
-		hasRaw = true
+	return shape, n, nil
+}
+
+// fromRaw decodes n little-endian values of dtype dt (raw holds exactly
+// them) as a float or an integer array.
+func fromRaw(raw []byte, shape []int, n int, dt string) (*Array, *IntArray) {
+	if isFloat(dt) {
+		a := &Array{Shape: shape, Data: make([]float32, n), DType: dt}
+		decodeFloats(a.Data, raw, dt, false)
+		return a, nil
 	}
-	if hasRaw {
-		if len(raw) != n*size {
-			return nil, fmt.Errorf("%s: raw_data holds %d bytes, %s %v needs %d", what, len(raw), dt, shape, n*size)
-		}
-		if isFloat(dt) {
-			a := &Array{Shape: shape, Data: make([]float32, n), DType: dt}
-			decodeFloats(a.Data, raw, dt, false)
-			t.floats = a
-		} else {
-			a := &IntArray{Shape: shape, Data: make([]int64, n), DType: dt}
-			decodeInts(a.Data, raw, dt, false)
-			t.ints = a
-		}
-		return t, nil
-	}
+	a := &IntArray{Shape: shape, Data: make([]int64, n), DType: dt}
+	decodeInts(a.Data, raw, dt, false)
+	return nil, a
+}
+
+// typed takes the values from the typed field onnx.proto assigns to dt
+// (float16 and bfloat16 bits and the small integer types in int32_data),
+// which must hold exactly n of them. A single switch on the dtype: each case
+// is one field's conversion.
+func (t *tensorFields) typed(shape []int, n int, dt, what string) (*Array, *IntArray, error) {
 	count := func(have int, field string) error {
 		if have != n {
 			return fmt.Errorf("%s: %s holds %d values, %s %v needs %d", what, field, have, dt, shape, n)
@@ -610,64 +651,64 @@ func (d *onnxDecoder) tensor(b []byte, what string) (*onnxTensor, error) {
 	}
 	switch dt {
 	case "float32":
-		if err := count(len(f32), "float_data"); err != nil {
-			return nil, err
+		if err := count(len(t.f32), "float_data"); err != nil {
+			return nil, nil, err
 		}
+		f32 := t.f32
 		if f32 == nil {
 			f32 = []float32{}
 		}
-		t.floats = &Array{Shape: shape, Data: f32, DType: dt}
+		return &Array{Shape: shape, Data: f32, DType: dt}, nil, nil
 	case "float64":
-		if err := count(len(f64), "double_data"); err != nil {
-			return nil, err
+		if err := count(len(t.f64), "double_data"); err != nil {
+			return nil, nil, err
 		}
 		a := &Array{Shape: shape, Data: make([]float32, n), DType: dt}
-		for i, v := range f64 {
+		for i, v := range t.f64 {
 			a.Data[i] = float32(v)
 		}
-		t.floats = a
+		return a, nil, nil
 	case "float16", "bfloat16": // bits in int32_data
-		if err := count(len(i32), "int32_data"); err != nil {
-			return nil, err
+		if err := count(len(t.i32), "int32_data"); err != nil {
+			return nil, nil, err
 		}
 		a := &Array{Shape: shape, Data: make([]float32, n), DType: dt}
-		for i, v := range i32 {
+		for i, v := range t.i32 {
 			if dt == "float16" {
 				a.Data[i] = float16To32(uint16(v))
 			} else {
 				a.Data[i] = math.Float32frombits(uint32(uint16(v)) << 16)
 			}
 		}
-		t.floats = a
+		return a, nil, nil
 	case "int64":
-		if err := count(len(i64), "int64_data"); err != nil {
-			return nil, err
+		if err := count(len(t.i64), "int64_data"); err != nil {
+			return nil, nil, err
 		}
-		if i64 == nil {
-			i64 = []int64{}
-		}
-		t.ints = &IntArray{Shape: shape, Data: i64, DType: dt}
+		return nil, &IntArray{Shape: shape, Data: nonNil(t.i64), DType: dt}, nil
 	case "uint32", "uint64":
-		if err := count(len(u64), "uint64_data"); err != nil {
-			return nil, err
+		if err := count(len(t.u64), "uint64_data"); err != nil {
+			return nil, nil, err
 		}
-		if u64 == nil {
-			u64 = []int64{}
-		}
-		t.ints = &IntArray{Shape: shape, Data: u64, DType: dt}
+		return nil, &IntArray{Shape: shape, Data: nonNil(t.u64), DType: dt}, nil
 	default: // int32, int16, int8, uint16, uint8, bool in int32_data
-		if err := count(len(i32), "int32_data"); err != nil {
-			return nil, err
+		if err := count(len(t.i32), "int32_data"); err != nil {
+			return nil, nil, err
 		}
-		for i, v := range i32 {
-			i32[i] = int64(int32(v))
+		for i, v := range t.i32 {
+			t.i32[i] = int64(int32(v))
 		}
-		if i32 == nil {
-			i32 = []int64{}
-		}
-		t.ints = &IntArray{Shape: shape, Data: i32, DType: dt}
+		return nil, &IntArray{Shape: shape, Data: nonNil(t.i32), DType: dt}, nil
 	}
-	return t, nil
+}
+
+// nonNil is v, or an empty slice for nil: an empty tensor's Data is never
+// nil.
+func nonNil(v []int64) []int64 {
+	if v == nil {
+		return []int64{}
+	}
+	return v
 }
 
 // external reads want bytes of external data: kv's location (relative to
