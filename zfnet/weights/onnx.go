@@ -373,6 +373,8 @@ func (d *onnxDecoder) node(b []byte, i int) (Node, error) {
 var attrKinds = map[uint64]string{1: "float", 2: "int", 3: "string", 4: "tensor", 5: "graph",
 	6: "floats", 7: "ints", 8: "strings", 10: "graphs"}
 
+// attr decodes an AttributeProto: its name, then its fields (attrField),
+// then its kind (read, or inferred for old files).
 func (d *onnxDecoder) attr(b []byte, what string) (Attr, error) {
 	var a Attr
 	fs, err := fields(b, what+": attribute")
@@ -390,79 +392,91 @@ func (d *onnxDecoder) attr(b []byte, what string) (Attr, error) {
 		if int(f.num) < len(has) {
 			has[f.num] = true
 		}
-		switch f.num {
-		case 2:
-			if f.typ != protowire.Fixed32Type {
-				return a, fmt.Errorf("%s: f has wire type %d", what, f.typ)
-			}
-			a.Float = math.Float32frombits(uint32(f.u))
-		case 3:
-			if f.typ != protowire.VarintType {
-				return a, fmt.Errorf("%s: i has wire type %d", what, f.typ)
-			}
-			a.Int = int64(f.u)
-		case 4:
-			if err := f.wantBytes(what); err != nil {
-				return a, err
-			}
-			a.String = f.str()
-		case 5:
-			if err := f.wantBytes(what); err != nil {
-				return a, err
-			}
-			t, err := d.tensor(f.b, what)
-			if err != nil {
-				return a, err
-			}
-			if t.floats != nil {
-				a.Tensor = t.floats
-			} else {
-				a.Tensor = &Array{Shape: t.ints.Shape, DType: t.ints.DType, Data: make([]float32, len(t.ints.Data))}
-				for i, v := range t.ints.Data {
-					a.Tensor.Data[i] = float32(v)
-				}
-			}
-		case 7:
-			if a.Floats, err = f.floats(a.Floats, what); err != nil {
-				return a, err
-			}
-		case 8:
-			if a.Ints, err = f.varints(a.Ints, what); err != nil {
-				return a, err
-			}
-		case 9:
-			if err := f.wantBytes(what); err != nil {
-				return a, err
-			}
-			a.Strings = append(a.Strings, f.str())
-		case 20:
-			if f.typ != protowire.VarintType {
-				return a, fmt.Errorf("%s: type has wire type %d", what, f.typ)
-			}
-			a.Kind = attrKinds[f.u]
-			if a.Kind == "" {
-				a.Kind = "other"
-			}
+		if err := d.attrField(&a, f, what); err != nil {
+			return a, err
 		}
 	}
 	if a.Kind == "" { // files from before IR version 2 carry no type: infer it
-		for _, k := range []struct {
-			field int
-			kind  string
-		}{{2, "float"}, {3, "int"}, {4, "string"}, {5, "tensor"}, {6, "graph"}, {7, "floats"}, {8, "ints"}, {9, "strings"}, {11, "graphs"}} {
-			if has[k.field] {
-				a.Kind = k.kind
-				break
-			}
-		}
-		if a.Kind == "" {
-			a.Kind = "other"
-		}
+		a.Kind = inferAttrKind(has)
 	}
 	if a.Kind == "tensor" && a.Tensor == nil {
 		return a, fmt.Errorf("%s: of type tensor without a tensor", what)
 	}
 	return a, nil
+}
+
+// attrField reads one field of an AttributeProto into a. A single switch on
+// the field number, as onnx.proto numbers them: each case reads one field.
+func (d *onnxDecoder) attrField(a *Attr, f field, what string) (err error) {
+	switch f.num {
+	case 2:
+		if f.typ != protowire.Fixed32Type {
+			return fmt.Errorf("%s: f has wire type %d", what, f.typ)
+		}
+		a.Float = math.Float32frombits(uint32(f.u))
+	case 3:
+		if f.typ != protowire.VarintType {
+			return fmt.Errorf("%s: i has wire type %d", what, f.typ)
+		}
+		a.Int = int64(f.u)
+	case 4:
+		if err := f.wantBytes(what); err != nil {
+			return err
+		}
+		a.String = f.str()
+	case 5:
+		if err := f.wantBytes(what); err != nil {
+			return err
+		}
+		t, err := d.tensor(f.b, what)
+		if err != nil {
+			return err
+		}
+		if t.floats != nil {
+			a.Tensor = t.floats
+		} else {
+			a.Tensor = &Array{Shape: t.ints.Shape, DType: t.ints.DType, Data: make([]float32, len(t.ints.Data))}
+			for i, v := range t.ints.Data {
+				a.Tensor.Data[i] = float32(v)
+			}
+		}
+	case 7:
+		if a.Floats, err = f.floats(a.Floats, what); err != nil {
+			return err
+		}
+	case 8:
+		if a.Ints, err = f.varints(a.Ints, what); err != nil {
+			return err
+		}
+	case 9:
+		if err := f.wantBytes(what); err != nil {
+			return err
+		}
+		a.Strings = append(a.Strings, f.str())
+	case 20:
+		if f.typ != protowire.VarintType {
+			return fmt.Errorf("%s: type has wire type %d", what, f.typ)
+		}
+		a.Kind = attrKinds[f.u]
+		if a.Kind == "" {
+			a.Kind = "other"
+		}
+	}
+	return nil
+}
+
+// inferAttrKind is the kind of an attribute without a type field (IR
+// version 1): that of the first value field it has, "other" when none.
+func inferAttrKind(has [21]bool) string {
+	for _, k := range []struct {
+		field int
+		kind  string
+	}{{2, "float"}, {3, "int"}, {4, "string"}, {5, "tensor"}, {6, "graph"}, {7, "floats"}, {8, "ints"}, {9, "strings"}, {11, "graphs"}} {
+		if has[k.field] {
+			return k.kind
+		}
+	}
+	return "other"
 }
 
 // onnxTensor is a decoded TensorProto: floats or ints.
