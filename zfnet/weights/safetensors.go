@@ -121,54 +121,74 @@ func parseSafetensorsHeader(header []byte, dataLen int64) ([]stEntry, map[string
 			}
 			continue
 		}
-		var raw struct {
-			Dtype       string        `json:"dtype"`
-			Shape       []json.Number `json:"shape"`
-			DataOffsets []json.Number `json:"data_offsets"`
-		}
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, fmt.Errorf("tensor %q: malformed header entry: %v", name, err)
-		}
-		e := stEntry{name: name, ordinal: len(entries)}
-		e.dtype = safetensorsDtypes[raw.Dtype]
-		if e.dtype == "" {
-			return nil, nil, fmt.Errorf("tensor %q: unknown or unsupported dtype %q", name, raw.Dtype)
-		}
-		if raw.Shape == nil {
-			return nil, nil, fmt.Errorf("tensor %q: header entry has no shape", name)
-		}
-		e.shape = make([]int, len(raw.Shape))
-		for i, d := range raw.Shape {
-			v, err := strconv.ParseInt(string(d), 10, 64)
-			if err != nil || v < 0 || v > maxElems {
-				return nil, nil, fmt.Errorf("tensor %q: bad dimension %s in shape", name, d)
-			}
-			e.shape[i] = int(v)
-		}
-		n, err := numel(e.shape)
+		e, err := decodeSafetensorsEntry(dec, name, len(entries), dataLen)
 		if err != nil {
-			return nil, nil, fmt.Errorf("tensor %q: %v", name, err)
+			return nil, nil, err
 		}
-		if len(raw.DataOffsets) != 2 {
-			return nil, nil, fmt.Errorf("tensor %q: data_offsets must be [begin, end]", name)
-		}
-		b, err1 := strconv.ParseInt(string(raw.DataOffsets[0]), 10, 64)
-		en, err2 := strconv.ParseInt(string(raw.DataOffsets[1]), 10, 64)
-		if err1 != nil || err2 != nil || b < 0 || en < b {
-			return nil, nil, fmt.Errorf("tensor %q: bad data_offsets [%s, %s]", name, raw.DataOffsets[0], raw.DataOffsets[1])
-		}
-		if en > dataLen {
-			return nil, nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] run past the %d bytes of data", name, b, en, dataLen)
-		}
-		if want := int64(n) * int64(dtypeSize[e.dtype]); en-b != want {
-			return nil, nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] hold %d bytes, %s %v needs %d", name, b, en, en-b, raw.Dtype, e.shape, want)
-		}
-		e.begin, e.end = b, en
 		entries = append(entries, e)
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, nil, fmt.Errorf("safetensors header: %v", err)
 	}
+	if err := sortDisjoint(entries); err != nil {
+		return nil, nil, err
+	}
+	return entries, meta, nil
+}
+
+// decodeSafetensorsEntry reads tensor name's header entry (dtype, shape,
+// data_offsets) and checks it: a known dtype, a shape within bounds, and
+// offsets inside the dataLen bytes of data that hold exactly dtype x shape.
+func decodeSafetensorsEntry(dec *json.Decoder, name string, ordinal int, dataLen int64) (stEntry, error) {
+	var raw struct {
+		Dtype       string        `json:"dtype"`
+		Shape       []json.Number `json:"shape"`
+		DataOffsets []json.Number `json:"data_offsets"`
+	}
+	e := stEntry{name: name, ordinal: ordinal}
+	if err := dec.Decode(&raw); err != nil {
+		return e, fmt.Errorf("tensor %q: malformed header entry: %v", name, err)
+	}
+	e.dtype = safetensorsDtypes[raw.Dtype]
+	if e.dtype == "" {
+		return e, fmt.Errorf("tensor %q: unknown or unsupported dtype %q", name, raw.Dtype)
+	}
+	if raw.Shape == nil {
+		return e, fmt.Errorf("tensor %q: header entry has no shape", name)
+	}
+	e.shape = make([]int, len(raw.Shape))
+	for i, d := range raw.Shape {
+		v, err := strconv.ParseInt(string(d), 10, 64)
+		if err != nil || v < 0 || v > maxElems {
+			return e, fmt.Errorf("tensor %q: bad dimension %s in shape", name, d)
+		}
+		e.shape[i] = int(v)
+	}
+	n, err := numel(e.shape)
+	if err != nil {
+		return e, fmt.Errorf("tensor %q: %v", name, err)
+	}
+	if len(raw.DataOffsets) != 2 {
+		return e, fmt.Errorf("tensor %q: data_offsets must be [begin, end]", name)
+	}
+	b, err1 := strconv.ParseInt(string(raw.DataOffsets[0]), 10, 64)
+	en, err2 := strconv.ParseInt(string(raw.DataOffsets[1]), 10, 64)
+	if err1 != nil || err2 != nil || b < 0 || en < b {
+		return e, fmt.Errorf("tensor %q: bad data_offsets [%s, %s]", name, raw.DataOffsets[0], raw.DataOffsets[1])
+	}
+	if en > dataLen {
+		return e, fmt.Errorf("tensor %q: data_offsets [%d, %d] run past the %d bytes of data", name, b, en, dataLen)
+	}
+	if want := int64(n) * int64(dtypeSize[e.dtype]); en-b != want {
+		return e, fmt.Errorf("tensor %q: data_offsets [%d, %d] hold %d bytes, %s %v needs %d", name, b, en, en-b, raw.Dtype, e.shape, want)
+	}
+	e.begin, e.end = b, en
+	return e, nil
+}
+
+// sortDisjoint sorts entries by their data and refuses overlapping regions
+// (which could make a small file read as many large tensors).
+func sortDisjoint(entries []stEntry) error {
 	sort.SliceStable(entries, func(i, j int) bool {
 		if entries[i].begin != entries[j].begin {
 			return entries[i].begin < entries[j].begin
@@ -178,10 +198,10 @@ func parseSafetensorsHeader(header []byte, dataLen int64) ([]stEntry, map[string
 	for i := 1; i < len(entries); i++ {
 		p, e := entries[i-1], entries[i]
 		if e.begin < p.end {
-			return nil, nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] overlap those of %q [%d, %d]", e.name, e.begin, e.end, p.name, p.begin, p.end)
+			return fmt.Errorf("tensor %q: data_offsets [%d, %d] overlap those of %q [%d, %d]", e.name, e.begin, e.end, p.name, p.begin, p.end)
 		}
 	}
-	return entries, meta, nil
+	return nil
 }
 
 // WriteSafetensors writes a as float32 ("F32") tensors in a.Names order,
