@@ -48,76 +48,115 @@ func ComputeMeanPolicy(src Source, pre Preprocess, workers int, policy BadFilePo
 		workers = 1
 	}
 	bg := pre.BaseGeometry()
-	size := bg.Size()
-	note := newNotifier(pre.Logf)
-
-	type partial struct {
-		sum   []float64
-		count int
-	}
-	var (
-		mu      sync.Mutex
-		next    int
-		done    int
-		firstEr error
-		skipped []SkippedFile
-	)
-	// Workers claim small chunks of indices so the sum order inside a chunk
-	// is fixed; float64 sums make the result independent of which worker
-	// summed what to well below float32 precision.
-	const chunk = 64
-	parts := make([]partial, workers)
+	mp := &meanPass{src: src, pre: pre, policy: policy, progress: progress, note: newNotifier(pre.Logf), n: n, size: bg.Size()}
+	parts := make([]meanPartial, workers)
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := range parts {
 		wg.Add(1)
-		go func(pt *partial) {
+		go func(pt *meanPartial) {
 			defer wg.Done()
-			pt.sum = make([]float64, size)
-			var sc scratch
-			for {
-				mu.Lock()
-				if firstEr != nil || next >= n {
-					mu.Unlock()
-					return
-				}
-				lo := next
-				hi := min(n, lo+chunk)
-				next = hi
-				mu.Unlock()
-				for i := lo; i < hi; i++ {
-					pix, _, path, err := pre.base(src, i, &sc, note)
-					if err != nil {
-						mu.Lock()
-						if policy == SkipBad {
-							skipped = append(skipped, SkippedFile{Index: i, Path: path, Reason: err.Error()})
-						} else if firstEr == nil {
-							firstEr = err
-						}
-						mu.Unlock()
-						if policy != SkipBad {
-							return
-						}
-						continue
-					}
-					for j, v := range pix {
-						pt.sum[j] += float64(v)
-					}
-					pt.count++
-				}
-				mu.Lock()
-				done += hi - lo
-				if progress != nil {
-					progress(done, n)
-				}
-				mu.Unlock()
-			}
+			mp.work(pt)
 		}(&parts[w])
 	}
 	wg.Wait()
-	if firstEr != nil {
-		return nil, nil, firstEr
+	if mp.firstErr != nil {
+		return nil, nil, mp.firstErr
 	}
-	total := make([]float64, size)
+	m, err := mp.mean(parts, bg)
+	return m, mp.skipped, err
+}
+
+// meanChunk is how many examples a mean worker claims at a time: the sum
+// order inside a chunk is fixed, and float64 sums make the result
+// independent of which worker summed what to well below float32 precision.
+const meanChunk = 64
+
+// meanPartial is one worker's running sum and example count.
+type meanPartial struct {
+	sum   []float64
+	count int
+}
+
+// meanPass is the shared state of ComputeMeanPolicy's workers; mu guards
+// next, done, firstErr and skipped.
+type meanPass struct {
+	src      Source
+	pre      Preprocess
+	policy   BadFilePolicy
+	progress func(done, total int)
+	note     *notifier
+	n, size  int
+
+	mu       sync.Mutex
+	next     int
+	done     int
+	firstErr error
+	skipped  []SkippedFile
+}
+
+// claim takes the next chunk of examples; ok is false when there is none
+// left or a worker has failed.
+func (mp *meanPass) claim() (lo, hi int, ok bool) {
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if mp.firstErr != nil || mp.next >= mp.n {
+		return 0, 0, false
+	}
+	lo = mp.next
+	hi = min(mp.n, lo+meanChunk)
+	mp.next = hi
+	return lo, hi, true
+}
+
+// work sums chunks into pt until none is left or a bad file stops the pass.
+func (mp *meanPass) work(pt *meanPartial) {
+	pt.sum = make([]float64, mp.size)
+	var sc scratch
+	for {
+		lo, hi, ok := mp.claim()
+		if !ok {
+			return
+		}
+		for i := lo; i < hi; i++ {
+			pix, _, path, err := mp.pre.base(mp.src, i, &sc, mp.note)
+			if err != nil {
+				if !mp.bad(i, path, err) {
+					return
+				}
+				continue
+			}
+			for j, v := range pix {
+				pt.sum[j] += float64(v)
+			}
+			pt.count++
+		}
+		mp.mu.Lock()
+		mp.done += hi - lo
+		if mp.progress != nil {
+			mp.progress(mp.done, mp.n)
+		}
+		mp.mu.Unlock()
+	}
+}
+
+// bad records a bad example by the policy: skipped (and the pass goes on:
+// true) or the pass's first error (false).
+func (mp *meanPass) bad(i int, path string, err error) bool {
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if mp.policy == SkipBad {
+		mp.skipped = append(mp.skipped, SkippedFile{Index: i, Path: path, Reason: err.Error()})
+		return true
+	}
+	if mp.firstErr == nil {
+		mp.firstErr = err
+	}
+	return false
+}
+
+// mean adds the workers' sums in worker order and divides by the count.
+func (mp *meanPass) mean(parts []meanPartial, bg Geometry) (*Mean, error) {
+	total := make([]float64, mp.size)
 	count := 0
 	for _, pt := range parts {
 		for j, v := range pt.sum {
@@ -126,13 +165,13 @@ func ComputeMeanPolicy(src Source, pre Preprocess, workers int, policy BadFilePo
 		count += pt.count
 	}
 	if count == 0 {
-		return nil, skipped, errors.Errorf("%s: every example was bad; no mean", src.Name())
+		return nil, errors.Errorf("%s: every example was bad; no mean", mp.src.Name())
 	}
-	m := &Mean{C: bg.C, H: bg.H, W: bg.W, Pix: make([]float32, size)}
+	m := &Mean{C: bg.C, H: bg.H, W: bg.W, Pix: make([]float32, mp.size)}
 	for j, v := range total {
 		m.Pix[j] = float32(v / float64(count))
 	}
-	return m, skipped, nil
+	return m, nil
 }
 
 // WriteNpy writes the mean as a NumPy .npy (version 1.0) float32 array of
