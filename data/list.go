@@ -29,14 +29,30 @@ type listSource struct {
 // OpenList reads a file list. Blank lines and lines starting with '#' are
 // ignored, as is a header line whose label column says "label".
 func OpenList(path, name string) (Source, error) {
+	files, labels, lines, err := readList(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &listSource{name: name, path: path, files: files, labels: make([]int32, len(files))}
+	if allIntegers(labels) {
+		if err := s.numberedClasses(labels, lines); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s.namedClasses(labels)
+	return s, nil
+}
+
+// readList reads a list's examples: paths (relative ones made relative to
+// the list's folder), their labels as written, and the line each came from.
+func readList(path string) (files, labels []string, lines []int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%s: opening file list", path)
+		return nil, nil, nil, errors.Wrapf(err, "%s: opening file list", path)
 	}
 	defer f.Close()
 	base := filepath.Dir(path)
-	var files, labels []string
-	var lines []int
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for ln := 1; sc.Scan(); ln++ {
@@ -44,22 +60,15 @@ func OpenList(path, name string) (Source, error) {
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		var p, l string
-		if i := strings.LastIndexByte(line, '\t'); i >= 0 {
-			p, l = line[:i], line[i+1:]
-		} else {
-			rec, err := csv.NewReader(strings.NewReader(line)).Read()
-			if err != nil || len(rec) != 2 {
-				return nil, errors.Errorf("%s:%d: %q; expected path<TAB>label or CSV path,label", path, ln, line)
-			}
-			p, l = rec[0], rec[1]
+		p, l, err := splitListLine(path, ln, line)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		p, l = strings.TrimSpace(p), strings.TrimSpace(l)
 		if len(files) == 0 && strings.EqualFold(l, "label") {
 			continue // header
 		}
 		if p == "" || l == "" {
-			return nil, errors.Errorf("%s:%d: empty path or label; expected path<TAB>label or CSV path,label", path, ln)
+			return nil, nil, nil, errors.Errorf("%s:%d: empty path or label; expected path<TAB>label or CSV path,label", path, ln)
 		}
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(base, p)
@@ -69,36 +78,62 @@ func OpenList(path, name string) (Source, error) {
 		lines = append(lines, ln)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, errors.Wrapf(err, "%s: reading file list", path)
+		return nil, nil, nil, errors.Wrapf(err, "%s: reading file list", path)
 	}
 	if len(files) == 0 {
-		return nil, errors.Errorf("%s: empty file list; expected path<TAB>label or CSV path,label lines", path)
+		return nil, nil, nil, errors.Errorf("%s: empty file list; expected path<TAB>label or CSV path,label lines", path)
 	}
-	s := &listSource{name: name, path: path, files: files, labels: make([]int32, len(files))}
-	numeric := true
+	return files, labels, lines, nil
+}
+
+// splitListLine splits line ln of the list at path into its path and label,
+// trimmed: at the last tab, or else as a two-field CSV record.
+func splitListLine(path string, ln int, line string) (p, l string, err error) {
+	if i := strings.LastIndexByte(line, '\t'); i >= 0 {
+		p, l = line[:i], line[i+1:]
+	} else {
+		rec, err := csv.NewReader(strings.NewReader(line)).Read()
+		if err != nil || len(rec) != 2 {
+			return "", "", errors.Errorf("%s:%d: %q; expected path<TAB>label or CSV path,label", path, ln, line)
+		}
+		p, l = rec[0], rec[1]
+	}
+	return strings.TrimSpace(p), strings.TrimSpace(l), nil
+}
+
+// allIntegers says whether every label is an integer.
+func allIntegers(labels []string) bool {
 	for _, l := range labels {
 		if _, err := strconv.Atoi(l); err != nil {
-			numeric = false
-			break
+			return false
 		}
 	}
-	if numeric {
-		max := 0
-		for i, l := range labels {
-			v, _ := strconv.Atoi(l)
-			if v < 0 || v > 1<<20 {
-				return nil, errors.Errorf("%s:%d: label %d out of range; expected 0 to %d", path, lines[i], v, 1<<20)
-			}
-			s.labels[i] = int32(v)
-			if v > max {
-				max = v
-			}
+	return true
+}
+
+// numberedClasses takes integer labels as class indices; the classes are
+// "0" to the largest label.
+func (s *listSource) numberedClasses(labels []string, lines []int) error {
+	max := 0
+	for i, l := range labels {
+		v, _ := strconv.Atoi(l)
+		if v < 0 || v > 1<<20 {
+			return errors.Errorf("%s:%d: label %d out of range; expected 0 to %d", s.path, lines[i], v, 1<<20)
 		}
-		for i := 0; i <= max; i++ {
-			s.classes = append(s.classes, strconv.Itoa(i))
+		s.labels[i] = int32(v)
+		if v > max {
+			max = v
 		}
-		return s, nil
 	}
+	for i := 0; i <= max; i++ {
+		s.classes = append(s.classes, strconv.Itoa(i))
+	}
+	return nil
+}
+
+// namedClasses takes labels as class names: the classes are the distinct
+// names sorted, and a label's index is its name's place among them.
+func (s *listSource) namedClasses(labels []string) {
 	set := map[string]int{}
 	for _, l := range labels {
 		set[l] = 0
@@ -113,7 +148,6 @@ func OpenList(path, name string) (Source, error) {
 	for i, l := range labels {
 		s.labels[i] = int32(set[l])
 	}
-	return s, nil
 }
 
 func (s *listSource) Name() string      { return s.name }
