@@ -49,7 +49,19 @@ func winogradForward[T float](g convGeom, x, w, b, y []T) {
 	defer giveM()
 	U, V, M := *u, *v, *m
 	oc, ct, ot := g.O*g.C, g.C*tiles, g.O*tiles
+	winogradFilters(g, w, U)
+	winogradInputs(g, x, V, th, tw)
+	// M[xi] = U[xi] V[xi]: 16 independent products, each split by the
+	// SGEMM over the spare cores.
+	for xi := 0; xi < 16; xi++ {
+		gemm(true, false, g.O, tiles, g.C, 1, U[xi*oc:(xi+1)*oc], g.O, V[xi*ct:(xi+1)*ct], tiles, 0, M[xi*ot:(xi+1)*ot], tiles)
+	}
+	winogradOutputs(g, M, b, y, th, tw)
+}
 
+// winogradFilters transforms every filter into U (16 x C x O).
+func winogradFilters[T float](g convGeom, w, U []T) {
+	oc := g.O * g.C
 	// U[xi][c][o] = (G w[o][c] G^T)[xi], stored C x O so that the SGEMM
 	// packs it (op(A) = U^T) by contiguous copies.
 	half := T(0.5) // x*0.5 is x/2 exactly
@@ -74,7 +86,13 @@ func winogradForward[T float](g convGeom, x, w, b, y []T) {
 			}
 		}
 	})
+}
 
+// winogradInputs transforms every 4x4 input tile (th x tw tiles per image,
+// zero outside the padded input) into V (16 x C x tiles).
+func winogradInputs[T float](g convGeom, x, V []T, th, tw int) {
+	tiles := g.N * th * tw
+	ct := g.C * tiles
 	// V[xi][c][t] = (B^T d B)[xi] for the 4x4 input tile d of tile t.
 	parallelFor(g.N*g.C, func(_, nc int) {
 		n, c := nc/g.C, nc%g.C
@@ -120,13 +138,13 @@ func winogradForward[T float](g convGeom, x, w, b, y []T) {
 			}
 		}
 	})
+}
 
-	// M[xi] = U[xi] V[xi]: 16 independent products, each split by the
-	// SGEMM over the spare cores.
-	for xi := 0; xi < 16; xi++ {
-		gemm(true, false, g.O, tiles, g.C, 1, U[xi*oc:(xi+1)*oc], g.O, V[xi*ct:(xi+1)*ct], tiles, 0, M[xi*ot:(xi+1)*ot], tiles)
-	}
-
+// winogradOutputs transforms M (16 x O x tiles) back into output blocks,
+// adds the bias (b may be nil) and clips the blocks to the output.
+func winogradOutputs[T float](g convGeom, M, b, y []T, th, tw int) {
+	tiles := g.N * th * tw
+	ot := g.O * tiles
 	// y block = A^T M A, plus the bias, clipped to the output.
 	outSz := g.O * g.OH * g.OW
 	parallelFor(g.N*g.O, func(_, no int) {
