@@ -262,11 +262,25 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 		return true
 	}
 
-	p := int32(runtime.GOMAXPROCS(0))
 	busy := sgemmBusy.Add(1)
 	defer sgemmBusy.Add(-1)
-	flops := 2 * float64(m) * float64(n) * float64(k)
-	// Extra workers: one per spare P, and only for big enough problems.
+	extra := sgemmReserveWorkers(2*float64(m)*float64(n)*float64(k), busy)
+	job := sgJob{pth, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	bufs := sgemmPool.Get().(*sgemmBufs)
+	defer sgemmPool.Put(bufs)
+	if extra == 0 {
+		job.block(0, m, 0, n, preA, nil, bufs)
+		return true
+	}
+	job.parallel(extra, preA, bufs)
+	return true
+}
+
+// sgemmReserveWorkers reserves extra workers in sgemmBusy for a product of
+// flops operations, busy counting this call: one per spare P, and only for
+// big enough problems. Each reserved worker releases its slot when done.
+func sgemmReserveWorkers(flops float64, busy int32) int {
+	p := int32(runtime.GOMAXPROCS(0))
 	extra := 0
 	if flops >= sgParallelFlops && busy < p {
 		want := min(int(flops/sgParallelFlops), int(p)-1)
@@ -280,18 +294,17 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 			}
 		}
 	}
-	job := sgJob{pth, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
-	bufs := sgemmPool.Get().(*sgemmBufs)
-	defer sgemmPool.Put(bufs)
-	if extra == 0 {
-		job.block(0, m, 0, n, preA, nil, bufs)
-		return true
-	}
+	return extra
+}
 
-	// Split the larger of m and n into tile-aligned chunks that the workers
-	// take in turn (the cores are shared, so a static split would wait for
-	// the slowest). The operand every chunk needs whole is packed once, up
-	// front, and shared.
+// parallel computes the product with this goroutine and extra reserved
+// workers. It splits the larger of m and n into tile-aligned chunks that
+// the workers take in turn (the cores are shared, so a static split would
+// wait for the slowest). The operand every chunk needs whole is packed once,
+// up front, and shared. Every output element is computed by one block,
+// in the same order as without the split.
+func (job *sgJob) parallel(extra int, preA []float32, bufs *sgemmBufs) {
+	pth, m, n, k := job.p, job.m, job.n, job.k
 	parts := extra + 1
 	splitN := n >= m
 	size, tile := m, pth.mr
@@ -301,13 +314,13 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 		if preA == nil {
 			preA = sgAligned(&bufs.pre, pth.padM(m)*k)
 			for pc := 0; pc < k; pc += pth.kc {
-				pth.packA(tA, a, lda, 0, pc, m, min(pth.kc, k-pc), preA[pc*pth.padM(m):])
+				pth.packA(job.tA, job.a, job.lda, 0, pc, m, min(pth.kc, k-pc), preA[pc*pth.padM(m):])
 			}
 		}
 	} else {
 		preB = sgAligned(&bufs.pre, pth.padN(n)*k)
 		for pc := 0; pc < k; pc += pth.kc {
-			pth.packB(tB, b, ldb, pc, 0, min(pth.kc, k-pc), n, preB[pc*pth.padN(n):])
+			pth.packB(job.tB, job.b, job.ldb, pc, 0, min(pth.kc, k-pc), n, preB[pc*pth.padN(n):])
 		}
 	}
 	chunk := (size/(4*parts) + tile - 1) / tile * tile
@@ -341,7 +354,6 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 	}
 	work(bufs)
 	wg.Wait()
-	return true
 }
 
 // sgJob holds one GEMM's arguments.
