@@ -261,47 +261,68 @@ func (s *server) explain(w http.ResponseWriter, r *http.Request) error {
 // explainOn computes an explanation on a borrowed worker; progress, if not
 // nil, hears about SmoothGrad's samples and integrated gradients' steps.
 func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest, progress func(stage string, done, total int)) (map[string]any, error) {
-	var err error
 	m := s.l.Model
-	c, h, wd := m.Arch.Input[0], m.Arch.Input[1], m.Arch.Input[2]
+	h, wd := m.Arch.Input[1], m.Arch.Input[2]
 	side := max(h, wd)
 	scale := displayScale(side, 168)
-	blur := max(1, float64(side)/20)
-	res := map[string]any{"image": in.id, "method": e.method}
-	var panels []explainPanel
-	// add appends a panel, enlarged to the display size unless it is
-	// already (Grad-CAM's heat image is drawn at that size).
-	add := func(title string, img image.Image) error {
-		if b := img.Bounds(); max(b.Dx(), b.Dy()) <= side {
-			img = figure.Scale(img, scale)
-		}
-		u, err := dataURL(img)
-		if err != nil {
-			return err
-		}
-		panels = append(panels, explainPanel{title, u})
-		return nil
-	}
 	var baseline []float32
 	if e.method == methodIntegrated {
-		if baseline, err = fillPicture(s.l, e.baseline, in.x, blur); err != nil {
+		var err error
+		if baseline, err = fillPicture(s.l, e.baseline, in.x, max(1, float64(side)/20)); err != nil {
 			return nil, err
 		}
 	}
 	start := time.Now()
-	var (
-		logits []float32
-		cam    *deconvnet.GradCAMResult
-		sg     *deconvnet.SmoothGradResult
-		ig     *deconvnet.IntegratedGradientsResult
-	)
-	err = s.borrow(ctx, func(wk *worker) error {
+	r, err := s.runExplain(ctx, in, &e, baseline, progress)
+	if err != nil {
+		return nil, err
+	}
+	ms := msSince(start)
+	probs := zfnet.Softmax(r.logits)
+	pred, _ := zfnet.Argmax(r.logits)
+	res := map[string]any{"image": in.id, "method": e.method}
+	res["class"] = classScore{e.class, s.className(e.class), probs[e.class]}
+	res["predicted"] = classScore{pred, s.className(pred), probs[pred]}
+	res["logit"] = r.logits[e.class]
+	res["w"], res["h"] = wd, h
+	var imgs []titledImage
+	switch e.method {
+	case methodGradCAM, methodGuidedGradCAM:
+		imgs = s.gradCAMResult(e, r.cam, scale, res)
+	case methodSmoothGrad:
+		imgs = s.smoothGradResult(e, r.sg, res)
+	case methodIntegrated:
+		imgs = s.integratedResult(e, r.ig, res)
+	}
+	panels, err := explainPanels(imgs, side, scale)
+	if err != nil {
+		return nil, err
+	}
+	res["panels"], res["ms"] = panels, ms
+	return res, nil
+}
+
+// explainResults is what one method computed for one input.
+type explainResults struct {
+	logits []float32
+	cam    *deconvnet.GradCAMResult
+	sg     *deconvnet.SmoothGradResult
+	ig     *deconvnet.IntegratedGradientsResult
+}
+
+// runExplain runs e's method on a borrowed worker, building its graphs
+// under the build guard (released once a first pass has built them);
+// a negative e.class becomes the predicted class.
+func (s *server) runExplain(ctx context.Context, in *serveInput, e *explainRequest, baseline []float32, progress func(stage string, done, total int)) (*explainResults, error) {
+	r := &explainResults{}
+	err := s.borrow(ctx, func(wk *worker) error {
 		defer func() { wk.last = "" }() // the methods run other inputs (noisy copies, path points)
-		if logits, err = wk.logitsOf(in); err != nil {
+		var err error
+		if r.logits, err = wk.logitsOf(in); err != nil {
 			return err
 		}
 		if e.class < 0 {
-			if e.class, err = zfnet.Argmax(logits); err != nil {
+			if e.class, err = zfnet.Argmax(r.logits); err != nil {
 				return err
 			}
 		}
@@ -319,118 +340,131 @@ func (s *server) explainOn(ctx context.Context, in *serveInput, e explainRequest
 		}
 		release := s.buildGuard(wk, key)
 		defer release()
-		err := func() error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			stage := map[string]string{methodSmoothGrad: "SmoothGrad: noisy samples", methodIntegrated: "integrated gradients: steps"}[e.method]
-			step := func(done, total int) {
-				release() // the graphs exist once a pass is done
-				if progress != nil {
-					progress(stage, done, total)
-				}
-			}
-			var err error
-			switch e.method {
-			case methodGradCAM, methodGuidedGradCAM:
-				rs, err := deconvnet.GradCAM(wk.net, [][]float32{in.x}, deconvnet.GradCAMConfig{Layer: e.layer, Classes: []int{e.class}})
-				if err != nil {
-					return err
-				}
-				cam = rs[0]
-			case methodSmoothGrad:
-				// SmoothGrad walks through LRN as CompareMethods does, so
-				// that only the ReLU rule differs between the rules.
-				sg, err = deconvnet.SmoothGrad(wk.net, in.x, deconvnet.SmoothGradConfig{Class: e.class, Samples: e.samples, Noise: e.noise,
-					Seed: uint64(e.seed), Options: deconvnet.Options{Rule: e.rule, ThroughLRN: true}, Progress: step, Context: ctx})
-			case methodIntegrated:
-				ig, err = deconvnet.IntegratedGradients(wk.net, in.x, deconvnet.IntegratedGradientsConfig{Class: e.class,
-					Baseline: baseline, BaselineName: e.baseline, Steps: e.steps, Progress: step, Context: ctx})
-			}
+		if err := ctx.Err(); err != nil {
 			return err
-		}()
-		if err == nil {
-			wk.explained[key] = true
 		}
-		return err
+		stage := map[string]string{methodSmoothGrad: "SmoothGrad: noisy samples", methodIntegrated: "integrated gradients: steps"}[e.method]
+		step := func(done, total int) {
+			release() // the graphs exist once a pass is done
+			if progress != nil {
+				progress(stage, done, total)
+			}
+		}
+		if err := r.run(ctx, wk.net, in.x, *e, baseline, step); err != nil {
+			return err
+		}
+		wk.explained[key] = true
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	ms := msSince(start)
-	probs := zfnet.Softmax(logits)
-	pred, _ := zfnet.Argmax(logits)
-	res["class"] = classScore{e.class, s.className(e.class), probs[e.class]}
-	res["predicted"] = classScore{pred, s.className(pred), probs[pred]}
-	res["logit"] = logits[e.class]
-	res["w"], res["h"] = wd, h
+	return r, nil
+}
+
+// run computes e's method on x with net.
+func (r *explainResults) run(ctx context.Context, net *deconvnet.Net, x []float32, e explainRequest, baseline []float32, step func(done, total int)) error {
+	var err error
 	switch e.method {
 	case methodGradCAM, methodGuidedGradCAM:
-		heat := cam.HeatImage(s.l.Mean, scale)
-		if e.method == methodGradCAM {
-			if err := add(fmt.Sprintf("Grad-CAM (%s) over the input", e.layer), heat); err != nil {
-				return nil, err
-			}
-			coarse := nearest(figure.Heatmap(cam.Map, cam.MapH, cam.MapW), wd*scale, h*scale)
-			if err := add(fmt.Sprintf("Grad-CAM map, %dx%d", cam.MapH, cam.MapW), coarse); err != nil {
-				return nil, err
-			}
-		} else {
-			if err := add("Guided Grad-CAM", figure.ProjectionImage(cam.GuidedGradCAM, c, h, wd)); err != nil {
-				return nil, err
-			}
-			if err := add("guided backprop", figure.ProjectionImage(cam.Guided, c, h, wd)); err != nil {
-				return nil, err
-			}
-			if err := add(fmt.Sprintf("Grad-CAM (%s)", e.layer), heat); err != nil {
-				return nil, err
-			}
+		rs, err := deconvnet.GradCAM(net, [][]float32{x}, deconvnet.GradCAMConfig{Layer: e.layer, Classes: []int{e.class}})
+		if err != nil {
+			return err
 		}
-		res["layer"], res["mapH"], res["mapW"], res["map"], res["score"] = e.layer, cam.MapH, cam.MapW, cam.Map, cam.Score
-		res["caption"] = fmt.Sprintf("Grad-CAM at %s: its %d maps weighted by the mean gradient of the class logit, rectified, upsampled "+
-			"(dark blue 0 to yellow the largest value)", e.layer, len(cam.Weights))
-		if e.method == methodGuidedGradCAM {
-			res["caption"] = fmt.Sprintf("Guided Grad-CAM: guided backpropagation of the class logit times Grad-CAM at %s (gray is zero)", e.layer)
-		}
+		r.cam = rs[0]
 	case methodSmoothGrad:
-		if err := add("SmoothGrad ("+e.ruleName+")", figure.ProjectionImage(sg.Map, c, h, wd)); err != nil {
-			return nil, err
-		}
-		if err := add("SmoothGrad |.|", figure.MagnitudeImage(sg.Map, c, h, wd)); err != nil {
-			return nil, err
-		}
-		if err := add(e.ruleName+", no noise", figure.ProjectionImage(sg.Plain, c, h, wd)); err != nil {
-			return nil, err
-		}
-		res["rule"], res["samples"], res["noise"], res["seed"], res["sigma"] = e.ruleName, e.samples, e.noise, e.seed, sg.Sigma
-		res["caption"] = fmt.Sprintf("SmoothGrad: the %s walk from the class logit averaged over %d copies with Gaussian noise of sigma "+
-			"%.0f%% of the input's range (seed %d); signed (gray is zero) and as the largest magnitude over the channels", e.ruleName, e.samples,
-			100*e.noise, e.seed)
+		// SmoothGrad walks through LRN as CompareMethods does, so
+		// that only the ReLU rule differs between the rules.
+		r.sg, err = deconvnet.SmoothGrad(net, x, deconvnet.SmoothGradConfig{Class: e.class, Samples: e.samples, Noise: e.noise,
+			Seed: uint64(e.seed), Options: deconvnet.Options{Rule: e.rule, ThroughLRN: true}, Progress: step, Context: ctx})
 	case methodIntegrated:
-		if err := add("integrated gradients", figure.ProjectionImage(ig.Attributions, c, h, wd)); err != nil {
-			return nil, err
-		}
-		if err := add("|attribution|", figure.MagnitudeImage(ig.Attributions, c, h, wd)); err != nil {
-			return nil, err
-		}
-		if err := add("baseline ("+e.baseline+")", data.ToImage(ig.Baseline, s.l.Pre.Geometry, s.l.Mean)); err != nil {
-			return nil, err
-		}
-		rel := ig.RelativeError
-		if math.IsInf(rel, 0) {
-			rel = -1 // F(x) = F(baseline): no relative error
-		}
-		res["steps"], res["baseline"], res["fx"], res["fBaseline"], res["sum"] = e.steps, e.baseline, ig.FX, ig.FBaseline, ig.Sum
-		res["completenessError"], res["relativeError"] = ig.CompletenessError, rel
-		res["caption"] = fmt.Sprintf("Integrated gradients of the class logit along %d steps from the %s baseline: the attributions add "+
-			"up to %.4g, F(x) - F(baseline) = %.4g - %.4g; completeness error %.3g", e.steps, e.baseline, ig.Sum, ig.FX, ig.FBaseline,
-			ig.CompletenessError)
-		if rel >= 0 {
-			res["caption"] = res["caption"].(string) + fmt.Sprintf(" (%.1f%%; more steps make it smaller)", 100*rel)
-		}
+		r.ig, err = deconvnet.IntegratedGradients(net, x, deconvnet.IntegratedGradientsConfig{Class: e.class,
+			Baseline: baseline, BaselineName: e.baseline, Steps: e.steps, Progress: step, Context: ctx})
 	}
-	res["panels"], res["ms"] = panels, ms
-	return res, nil
+	return err
+}
+
+// titledImage is one picture of an explanation, before encoding.
+type titledImage struct {
+	title string
+	img   image.Image
+}
+
+// explainPanels encodes the pictures for the page, each enlarged to the
+// display size unless it is already (Grad-CAM's heat image is drawn at
+// that size).
+func explainPanels(imgs []titledImage, side, scale int) ([]explainPanel, error) {
+	var panels []explainPanel
+	for _, t := range imgs {
+		img := t.img
+		if b := img.Bounds(); max(b.Dx(), b.Dy()) <= side {
+			img = figure.Scale(img, scale)
+		}
+		u, err := dataURL(img)
+		if err != nil {
+			return nil, err
+		}
+		panels = append(panels, explainPanel{t.title, u})
+	}
+	return panels, nil
+}
+
+// gradCAMResult adds Grad-CAM's (or Guided Grad-CAM's) numbers and caption
+// to res and returns its pictures.
+func (s *server) gradCAMResult(e explainRequest, cam *deconvnet.GradCAMResult, scale int, res map[string]any) []titledImage {
+	in := s.l.Model.Arch.Input
+	c, h, wd := in[0], in[1], in[2]
+	heat := cam.HeatImage(s.l.Mean, scale)
+	var imgs []titledImage
+	if e.method == methodGradCAM {
+		coarse := nearest(figure.Heatmap(cam.Map, cam.MapH, cam.MapW), wd*scale, h*scale)
+		imgs = []titledImage{{fmt.Sprintf("Grad-CAM (%s) over the input", e.layer), heat}, {fmt.Sprintf("Grad-CAM map, %dx%d", cam.MapH, cam.MapW), coarse}}
+	} else {
+		imgs = []titledImage{{"Guided Grad-CAM", figure.ProjectionImage(cam.GuidedGradCAM, c, h, wd)},
+			{"guided backprop", figure.ProjectionImage(cam.Guided, c, h, wd)}, {fmt.Sprintf("Grad-CAM (%s)", e.layer), heat}}
+	}
+	res["layer"], res["mapH"], res["mapW"], res["map"], res["score"] = e.layer, cam.MapH, cam.MapW, cam.Map, cam.Score
+	res["caption"] = fmt.Sprintf("Grad-CAM at %s: its %d maps weighted by the mean gradient of the class logit, rectified, upsampled "+
+		"(dark blue 0 to yellow the largest value)", e.layer, len(cam.Weights))
+	if e.method == methodGuidedGradCAM {
+		res["caption"] = fmt.Sprintf("Guided Grad-CAM: guided backpropagation of the class logit times Grad-CAM at %s (gray is zero)", e.layer)
+	}
+	return imgs
+}
+
+// smoothGradResult adds SmoothGrad's settings and caption to res and
+// returns its pictures.
+func (s *server) smoothGradResult(e explainRequest, sg *deconvnet.SmoothGradResult, res map[string]any) []titledImage {
+	in := s.l.Model.Arch.Input
+	c, h, wd := in[0], in[1], in[2]
+	res["rule"], res["samples"], res["noise"], res["seed"], res["sigma"] = e.ruleName, e.samples, e.noise, e.seed, sg.Sigma
+	res["caption"] = fmt.Sprintf("SmoothGrad: the %s walk from the class logit averaged over %d copies with Gaussian noise of sigma "+
+		"%.0f%% of the input's range (seed %d); signed (gray is zero) and as the largest magnitude over the channels", e.ruleName, e.samples,
+		100*e.noise, e.seed)
+	return []titledImage{{"SmoothGrad (" + e.ruleName + ")", figure.ProjectionImage(sg.Map, c, h, wd)},
+		{"SmoothGrad |.|", figure.MagnitudeImage(sg.Map, c, h, wd)}, {e.ruleName + ", no noise", figure.ProjectionImage(sg.Plain, c, h, wd)}}
+}
+
+// integratedResult adds integrated gradients' completeness check and
+// caption to res and returns its pictures.
+func (s *server) integratedResult(e explainRequest, ig *deconvnet.IntegratedGradientsResult, res map[string]any) []titledImage {
+	in := s.l.Model.Arch.Input
+	c, h, wd := in[0], in[1], in[2]
+	rel := ig.RelativeError
+	if math.IsInf(rel, 0) {
+		rel = -1 // F(x) = F(baseline): no relative error
+	}
+	res["steps"], res["baseline"], res["fx"], res["fBaseline"], res["sum"] = e.steps, e.baseline, ig.FX, ig.FBaseline, ig.Sum
+	res["completenessError"], res["relativeError"] = ig.CompletenessError, rel
+	res["caption"] = fmt.Sprintf("Integrated gradients of the class logit along %d steps from the %s baseline: the attributions add "+
+		"up to %.4g, F(x) - F(baseline) = %.4g - %.4g; completeness error %.3g", e.steps, e.baseline, ig.Sum, ig.FX, ig.FBaseline,
+		ig.CompletenessError)
+	if rel >= 0 {
+		res["caption"] = res["caption"].(string) + fmt.Sprintf(" (%.1f%%; more steps make it smaller)", 100*rel)
+	}
+	return []titledImage{{"integrated gradients", figure.ProjectionImage(ig.Attributions, c, h, wd)},
+		{"|attribution|", figure.MagnitudeImage(ig.Attributions, c, h, wd)},
+		{"baseline (" + e.baseline + ")", data.ToImage(ig.Baseline, s.l.Pre.Geometry, s.l.Mean)}}
 }
 
 // nearest resizes to w x h by nearest-neighbour sampling (a coarse map
