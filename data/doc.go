@@ -34,6 +34,27 @@
 // class folders, unreadable paths) yields an error naming the file and what
 // was expected, never a panic. With Policy SkipBad such files are skipped
 // and reported instead.
+//
+// # Invariants
+//
+//   - A Batch from Stream.Next belongs to the caller until it is handed back
+//     with Stream.Recycle (optional); after that the stream reuses its
+//     memory and the batch must not be read. Batch.X holds Valid real
+//     examples followed by zero padding up to BatchSize.
+//   - Every random choice (the shuffle, crops, flips) for example i in epoch
+//     e is a function of (Seed, e, i) alone: the batches do not depend on
+//     Workers, on scheduling, or on where an epoch was resumed.
+//   - A Mean is in the base geometry of the Preprocess it was computed with
+//     (Preprocess.BaseGeometry); ComputeMean's float64 sums make it
+//     independent of the worker count to well below float32 precision.
+//   - NumPy interchange: means, inputs and projections are .npy format 1.0,
+//     little-endian float32 in C order (WriteNpyArray, Mean.WriteNpy; read
+//     back with ReadNpyArray and ReadNpy, which also take float64); labels
+//     are int64 (Int64Npy, NpyHeaderInt64). Streaming writers start with
+//     NpyHeaderFloat32 and append rows.
+//
+// Sub-packages: atomicfile writes result files atomically; testenv is what
+// the tests share about their environment.
 package data
 
 // Import the MNIST module for its side effect on the build: it makes `go

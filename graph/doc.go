@@ -31,5 +31,28 @@
 // virtual machine. Finite-difference gradient checks and reference values from
 // PyTorch (testdata/) prove the numerics.
 //
+// # Output buffers
+//
+// Every op of this package except LRNBackward keeps its output tensor from
+// one run of its graph to the next (a ZFNet training step would otherwise
+// allocate about 1 GB of activations and gradients). The rules:
+//
+//   - A node's output buffer belongs to that node's op (Gorgonia gives each
+//     node its own op value) and is reused by every run of the graph: the
+//     kernels overwrite all of it, so its contents between runs are stale.
+//   - LastOutput(n) returns that buffer itself, not a copy: it is valid
+//     until the graph runs again, and must not be written. gorgonia.Read
+//     copies instead (and is what works for ops that keep no output:
+//     KeepsOutput says which).
+//   - Switches and Activation are records that a pass writes and a later
+//     pass (Unpool, Mask, LRNBackward, the deconvnet) reads; they too are
+//     rewritten by the next forward run, so read them before it.
+//
+// Kernels: the convolutions go through an SGEMM (AVX-512 or AVX2 assembly on
+// amd64, a Go fallback elsewhere; BLAS says which) and, for 3x3 stride-1
+// ungrouped filters, optionally Winograd F(2x2, 3x3). The order of every
+// floating-point sum is fixed by the geometry, never by the number of
+// goroutines: the same inputs give the same bits on any core count.
+//
 // The package knows nothing of ZFNet; nn builds layers from these ops.
 package graph
