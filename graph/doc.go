@@ -48,11 +48,12 @@
 //     pass (Unpool, Mask, LRNBackward, the deconvnet) reads; they too are
 //     rewritten by the next forward run, so read them before it.
 //
-// Kernels: the convolutions go through an SGEMM (AVX-512 or AVX2 assembly on
-// amd64, a Go fallback elsewhere; BLAS says which) and, for 3x3 stride-1
-// ungrouped filters, optionally Winograd F(2x2, 3x3). The order of every
-// floating-point sum is fixed by the geometry, never by the number of
-// goroutines: the same inputs give the same bits on any core count.
+// Kernels: the convolutions and linear layers go through an SGEMM (AVX-512
+// or AVX2 assembly on amd64, a Go fallback elsewhere; BLAS says which). A
+// Winograd F(2x2, 3x3) kernel (winograd.go) is written and tested but not
+// yet taken by the convolutions. Work is split over goroutines by output
+// block, each block summed in a fixed order: the same inputs give the same
+// bits whatever the number of goroutines.
 //
 // The package knows nothing of ZFNet; nn builds layers from these ops.
 package graph
