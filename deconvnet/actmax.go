@@ -99,16 +99,35 @@ func ActMax(d *Net, cfg ActMaxConfig) (*ActMaxResult, error) {
 	if d == nil {
 		return nil, errors.New("activation maximization: no network")
 	}
+	obj, err := cfg.check(d)
+	if err != nil {
+		return nil, err
+	}
+	in := d.Model.Arch.Input
+	res := &ActMaxResult{Config: cfg, Units: cfg.Units, C: in[0], H: in[1], W: in[2]}
+	a := &ascent{d: d, cfg: cfg, obj: obj, total: len(cfg.Units) * max(cfg.Steps, 1),
+		buf: make([]float32, d.Batch*in[0]*in[1]*in[2]), sig: make([]float32, d.Batch*obj.per)}
+	for start := 0; start < len(cfg.Units); start += d.Batch {
+		if err := a.units(res, cfg.Units[start:min(start+d.Batch, len(cfg.Units))]); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// check validates cfg for d's model, filling in Units (nil: all of the
+// layer's), and returns the objective it sets.
+func (cfg *ActMaxConfig) check(d *Net) (unitObjective, error) {
 	m := d.Model
 	layer, li := m.Layer(cfg.Layer)
 	if li < 0 {
-		return nil, errors.Errorf("activation maximization: %s has no layer %q (layers: %s)", m.Arch.Name, cfg.Layer, layerNames(m))
+		return unitObjective{}, errors.Errorf("activation maximization: %s has no layer %q (layers: %s)", m.Arch.Name, cfg.Layer, layerNames(m))
 	}
 	if _, ok := layer.(*nn.Dropout); ok {
-		return nil, errors.Errorf("activation maximization: %s is a dropout layer", cfg.Layer)
+		return unitObjective{}, errors.Errorf("activation maximization: %s is a dropout layer", cfg.Layer)
 	}
-	shape := outShape(m, li)
-	maps := shape[0]
+	obj := newUnitObjective(cfg.Layer, outShape(m, li), cfg.WholeMap)
+	maps := obj.shape[0]
 	if cfg.Units == nil {
 		for u := 0; u < maps; u++ {
 			cfg.Units = append(cfg.Units, u)
@@ -116,154 +135,196 @@ func ActMax(d *Net, cfg ActMaxConfig) (*ActMaxResult, error) {
 	}
 	for _, u := range cfg.Units {
 		if u < 0 || u >= maps {
-			return nil, errors.Errorf("activation maximization: layer %s has %d units (maps), asked for %d", cfg.Layer, maps, u)
+			return unitObjective{}, errors.Errorf("activation maximization: layer %s has %d units (maps), asked for %d", cfg.Layer, maps, u)
 		}
 	}
 	switch {
 	case cfg.Steps < 0:
-		return nil, errors.Errorf("activation maximization: %d steps", cfg.Steps)
+		return unitObjective{}, errors.Errorf("activation maximization: %d steps", cfg.Steps)
 	case !(cfg.LR > 0) || math.IsInf(cfg.LR, 0):
-		return nil, errors.Errorf("activation maximization: step size %g must be positive", cfg.LR)
+		return unitObjective{}, errors.Errorf("activation maximization: step size %g must be positive", cfg.LR)
 	case !(cfg.Decay >= 0 && cfg.Decay < 1):
-		return nil, errors.Errorf("activation maximization: decay %g must be in [0, 1)", cfg.Decay)
+		return unitObjective{}, errors.Errorf("activation maximization: decay %g must be in [0, 1)", cfg.Decay)
 	case cfg.BlurEvery < 0 || (cfg.BlurEvery > 0 && !(cfg.BlurSigma > 0)):
-		return nil, errors.Errorf("activation maximization: blur every %d steps with sigma %g: need a positive sigma", cfg.BlurEvery, cfg.BlurSigma)
+		return unitObjective{}, errors.Errorf("activation maximization: blur every %d steps with sigma %g: need a positive sigma", cfg.BlurEvery, cfg.BlurSigma)
 	case cfg.Jitter < 0:
-		return nil, errors.Errorf("activation maximization: jitter %d pixels", cfg.Jitter)
+		return unitObjective{}, errors.Errorf("activation maximization: jitter %d pixels", cfg.Jitter)
 	case !(cfg.NormPercentile >= 0 && cfg.NormPercentile <= 100) || !(cfg.ContribPercentile >= 0 && cfg.ContribPercentile <= 100):
-		return nil, errors.Errorf("activation maximization: percentiles %g and %g must be between 0 and 100", cfg.NormPercentile, cfg.ContribPercentile)
+		return unitObjective{}, errors.Errorf("activation maximization: percentiles %g and %g must be between 0 and 100", cfg.NormPercentile, cfg.ContribPercentile)
 	case !(cfg.InitScale >= 0):
-		return nil, errors.Errorf("activation maximization: initial noise %g", cfg.InitScale)
+		return unitObjective{}, errors.Errorf("activation maximization: initial noise %g", cfg.InitScale)
 	}
-	in := m.Arch.Input
-	c, h, w := in[0], in[1], in[2]
-	n := c * h * w
 	if cfg.Init != nil {
 		if err := checkInput(d, "activation maximization start", cfg.Init); err != nil {
-			return nil, err
+			return unitObjective{}, err
 		}
 	}
-	res := &ActMaxResult{Config: cfg, Units: cfg.Units, C: c, H: h, W: w}
+	return obj, nil
+}
+
+// unitObjective is what is maximized for a unit of a layer: the unit of a
+// fully connected layer, a feature map's sum (WholeMap) or its centre.
+type unitObjective struct {
+	layer    string
+	shape    []int // the layer's output without the batch axis
+	hw, per  int   // positions per map, values per batch row
+	wholeMap bool
+}
+
+func newUnitObjective(layer string, shape []int, wholeMap bool) unitObjective {
 	hw := 1
 	if len(shape) == 3 {
 		hw = shape[1] * shape[2]
 	}
-	per := maps * hw
-	// signal: the objective's gradient with respect to the layer output.
-	signal := func(slot, unit int, dst []float32) {
-		row := dst[slot*per : (slot+1)*per]
-		if len(shape) == 1 {
-			row[unit] = 1
-			return
-		}
-		if cfg.WholeMap {
-			for j := unit * hw; j < (unit+1)*hw; j++ {
-				row[j] = 1
-			}
-			return
-		}
-		row[unit*hw+(shape[1]/2)*shape[2]+shape[2]/2] = 1
+	return unitObjective{layer: layer, shape: shape, hw: hw, per: shape[0] * hw, wholeMap: wholeMap}
+}
+
+// signal writes into batch row slot of dst the objective's gradient with
+// respect to the layer output.
+func (o unitObjective) signal(slot, unit int, dst []float32) {
+	row := dst[slot*o.per : (slot+1)*o.per]
+	if len(o.shape) == 1 {
+		row[unit] = 1
+		return
 	}
-	objective := func(slot, unit int) (float64, error) {
-		out, err := d.fwd.Output(cfg.Layer)
+	if o.wholeMap {
+		for j := unit * o.hw; j < (unit+1)*o.hw; j++ {
+			row[j] = 1
+		}
+		return
+	}
+	row[unit*o.hw+(o.shape[1]/2)*o.shape[2]+o.shape[2]/2] = 1
+}
+
+// value is the objective of unit in batch row slot of d's latest forward
+// pass.
+func (o unitObjective) value(d *Net, slot, unit int) (float64, error) {
+	out, err := d.fwd.Output(o.layer)
+	if err != nil {
+		return 0, err
+	}
+	a := out.Data().([]float32)[slot*o.per : (slot+1)*o.per]
+	if len(o.shape) == 1 {
+		return float64(a[unit]), nil
+	}
+	if !o.wholeMap {
+		return float64(a[unit*o.hw+(o.shape[1]/2)*o.shape[2]+o.shape[2]/2]), nil
+	}
+	var s float64
+	for _, v := range a[unit*o.hw : (unit+1)*o.hw] {
+		s += float64(v)
+	}
+	return s, nil
+}
+
+// ascent is the state of one ActMax run: the batch buffers and the
+// progress over all units.
+type ascent struct {
+	d           *Net
+	cfg         ActMaxConfig
+	obj         unitObjective
+	buf, sig    []float32
+	done, total int
+}
+
+// units runs the ascent for up to a batch of units together and appends
+// their pictures and objectives to res.
+func (a *ascent) units(res *ActMaxResult, units []int) error {
+	cfg, d := a.cfg, a.d
+	in := d.Model.Arch.Input
+	c, h, w := in[0], in[1], in[2]
+	n := c * h * w
+	xs, rngs := a.starts(units, n)
+	for i := range a.sig {
+		a.sig[i] = 0
+	}
+	for i, u := range units {
+		a.obj.signal(i, u, a.sig)
+	}
+	shifts := make([][2]int, len(units))
+	for step := 0; step <= cfg.Steps; step++ {
+		for i := range units {
+			shifts[i] = [2]int{}
+			if cfg.Jitter > 0 && step < cfg.Steps {
+				shifts[i] = [2]int{rngs[i].IntN(2*cfg.Jitter+1) - cfg.Jitter, rngs[i].IntN(2*cfg.Jitter+1) - cfg.Jitter}
+			}
+			roll(a.buf[i*n:(i+1)*n], xs[i], c, h, w, shifts[i][0], shifts[i][1])
+		}
+		for s := len(units); s < d.Batch; s++ {
+			copy(a.buf[s*n:(s+1)*n], a.buf[:n])
+		}
+		if _, err := d.Forward(a.buf); err != nil {
+			return errors.Wrapf(err, "activation maximization of %s, step %d", cfg.Layer, step)
+		}
+		if err := a.record(res, units, step); err != nil {
+			return err
+		}
+		if step == cfg.Steps {
+			break
+		}
+		g, err := d.walk(cfg.Layer, "", a.sig, GradientOptions())
 		if err != nil {
-			return 0, err
-		}
-		a := out.Data().([]float32)[slot*per : (slot+1)*per]
-		if len(shape) == 1 {
-			return float64(a[unit]), nil
-		}
-		if !cfg.WholeMap {
-			return float64(a[unit*hw+(shape[1]/2)*shape[2]+shape[2]/2]), nil
-		}
-		var s float64
-		for _, v := range a[unit*hw : (unit+1)*hw] {
-			s += float64(v)
-		}
-		return s, nil
-	}
-	total := len(cfg.Units) * max(cfg.Steps, 1)
-	done := 0
-	buf := make([]float32, d.Batch*n)
-	sig := make([]float32, d.Batch*per)
-	for start := 0; start < len(cfg.Units); start += d.Batch {
-		units := cfg.Units[start:min(start+d.Batch, len(cfg.Units))]
-		xs := make([][]float64, len(units))
-		// Each unit draws its start and jitter from its own generator, so
-		// its picture does not depend on the units computed beside it.
-		rngs := make([]*rand.Rand, len(units))
-		for i := range xs {
-			rngs[i] = rand.New(rand.NewPCG(cfg.Seed, 0xac7a11+uint64(units[i])))
-			xs[i] = make([]float64, n)
-			for j := range xs[i] {
-				if cfg.Init != nil {
-					xs[i][j] = float64(cfg.Init[j])
-				} else if cfg.InitScale > 0 {
-					xs[i][j] = float64(float32(cfg.InitScale * rngs[i].NormFloat64()))
-				}
-			}
-		}
-		for i := range sig {
-			sig[i] = 0
-		}
-		for i, u := range units {
-			signal(i, u, sig)
-		}
-		shifts := make([][2]int, len(units))
-		for step := 0; step <= cfg.Steps; step++ {
-			for i := range units {
-				shifts[i] = [2]int{}
-				if cfg.Jitter > 0 && step < cfg.Steps {
-					shifts[i] = [2]int{rngs[i].IntN(2*cfg.Jitter+1) - cfg.Jitter, rngs[i].IntN(2*cfg.Jitter+1) - cfg.Jitter}
-				}
-				roll(buf[i*n:(i+1)*n], xs[i], c, h, w, shifts[i][0], shifts[i][1])
-			}
-			for s := len(units); s < d.Batch; s++ {
-				copy(buf[s*n:(s+1)*n], buf[:n])
-			}
-			if _, err := d.Forward(buf); err != nil {
-				return nil, errors.Wrapf(err, "activation maximization of %s, step %d", cfg.Layer, step)
-			}
-			if step == 0 || step == cfg.Steps {
-				for i, u := range units {
-					v, err := objective(i, u)
-					if err != nil {
-						return nil, errors.Wrap(err, "activation maximization")
-					}
-					if step == 0 {
-						res.Start = append(res.Start, v)
-					}
-					if step == cfg.Steps {
-						res.Final = append(res.Final, v)
-					}
-				}
-			}
-			if step == cfg.Steps {
-				break
-			}
-			g, err := d.walk(cfg.Layer, "", sig, GradientOptions())
-			if err != nil {
-				return nil, errors.Wrapf(err, "activation maximization of %s, step %d", cfg.Layer, step)
-			}
-			for i := range units {
-				gi := make([]float64, n)
-				rollBack(gi, g[i*n:(i+1)*n], c, h, w, shifts[i][0], shifts[i][1])
-				ascend(xs[i], gi, c, h, w, step+1, cfg)
-			}
-			done += len(units)
-			if cfg.Progress != nil {
-				cfg.Progress(done, total)
-			}
+			return errors.Wrapf(err, "activation maximization of %s, step %d", cfg.Layer, step)
 		}
 		for i := range units {
-			img := make([]float32, n)
-			for j, v := range xs[i] {
-				img[j] = float32(v)
-			}
-			res.Images = append(res.Images, img)
+			gi := make([]float64, n)
+			rollBack(gi, g[i*n:(i+1)*n], c, h, w, shifts[i][0], shifts[i][1])
+			ascend(xs[i], gi, c, h, w, step+1, cfg)
+		}
+		a.done += len(units)
+		if cfg.Progress != nil {
+			cfg.Progress(a.done, a.total)
 		}
 	}
-	return res, nil
+	for i := range units {
+		img := make([]float32, n)
+		for j, v := range xs[i] {
+			img[j] = float32(v)
+		}
+		res.Images = append(res.Images, img)
+	}
+	return nil
+}
+
+// starts are the units' starting pictures (n values each) and their
+// generators. Each unit draws its start and jitter from its own generator,
+// so its picture does not depend on the units computed beside it.
+func (a *ascent) starts(units []int, n int) ([][]float64, []*rand.Rand) {
+	cfg := a.cfg
+	xs := make([][]float64, len(units))
+	rngs := make([]*rand.Rand, len(units))
+	for i := range xs {
+		rngs[i] = rand.New(rand.NewPCG(cfg.Seed, 0xac7a11+uint64(units[i])))
+		xs[i] = make([]float64, n)
+		for j := range xs[i] {
+			if cfg.Init != nil {
+				xs[i][j] = float64(cfg.Init[j])
+			} else if cfg.InitScale > 0 {
+				xs[i][j] = float64(float32(cfg.InitScale * rngs[i].NormFloat64()))
+			}
+		}
+	}
+	return xs, rngs
+}
+
+// record appends the units' objectives at the first and the last step.
+func (a *ascent) record(res *ActMaxResult, units []int, step int) error {
+	if step != 0 && step != a.cfg.Steps {
+		return nil
+	}
+	for i, u := range units {
+		v, err := a.obj.value(a.d, i, u)
+		if err != nil {
+			return errors.Wrap(err, "activation maximization")
+		}
+		if step == 0 {
+			res.Start = append(res.Start, v)
+		}
+		if step == a.cfg.Steps {
+			res.Final = append(res.Final, v)
+		}
+	}
+	return nil
 }
 
 // ascend applies one step's update and regularizers (2-6 above) to x,
