@@ -45,8 +45,13 @@ func (l *Conv2d) GroupCount() int {
 	return l.Groups
 }
 
-func (l *Conv2d) Name() string     { return l.ID }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *Conv2d) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
 func (l *Conv2d) Params() []*Param { return []*Param{l.Weight, l.Bias} }
+
+// Forward implements Layer: adds the layer to b's graph after x.
 func (l *Conv2d) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	conv := graph.GroupedConv2d
 	if b.isData(x) {
@@ -55,6 +60,8 @@ func (l *Conv2d) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	y, err := conv(x, b.Bind(l.Weight), b.Bind(l.Bias), l.Stride, l.Pad, l.GroupCount())
 	return y, wrapErr(err, l)
 }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *Conv2d) OutShape(in [3]int) ([3]int, error) {
 	if in[0] != l.In {
 		return in, errors.Errorf("layer %s: input has %d channels, expected %d", l.ID, in[0], l.In)
@@ -69,9 +76,16 @@ func (l *Conv2d) OutShape(in [3]int) ([3]int, error) {
 // ReLU rectifies; under a recording Builder it keeps its output.
 type ReLU struct{ ID string }
 
-func (l *ReLU) Name() string                       { return l.ID }
-func (l *ReLU) Params() []*Param                   { return nil }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *ReLU) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
+func (l *ReLU) Params() []*Param { return nil }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *ReLU) OutShape(in [3]int) ([3]int, error) { return in, nil }
+
+// Forward implements Layer: adds the layer to b's graph after x.
 func (l *ReLU) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	if !b.Record {
 		y, err := graph.ReLU(x)
@@ -89,8 +103,13 @@ type LRN struct {
 	P  graph.LRNParams
 }
 
-func (l *LRN) Name() string                       { return l.ID }
-func (l *LRN) Params() []*Param                   { return nil }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *LRN) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
+func (l *LRN) Params() []*Param { return nil }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *LRN) OutShape(in [3]int) ([3]int, error) { return in, nil }
 
 // Forward adds the normalization; under a recording Builder it keeps its
@@ -122,11 +141,18 @@ type MaxPool struct {
 	Ceil                bool
 }
 
-func (l *MaxPool) Name() string     { return l.ID }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *MaxPool) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
 func (l *MaxPool) Params() []*Param { return nil }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *MaxPool) OutShape(in [3]int) ([3]int, error) {
 	return poolShape(l.ID, in, l.Kernel, l.Stride, l.Pad, l.Ceil)
 }
+
+// Forward implements Layer: adds the layer to b's graph after x.
 func (l *MaxPool) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	y, sw, err := graph.MaxPoolMode(x, l.Kernel, l.Stride, l.Pad, l.Ceil)
 	b.Switches[l.ID] = sw
@@ -153,11 +179,18 @@ type AvgPool struct {
 	Ceil, ExcludePad    bool
 }
 
-func (l *AvgPool) Name() string     { return l.ID }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *AvgPool) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
 func (l *AvgPool) Params() []*Param { return nil }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *AvgPool) OutShape(in [3]int) ([3]int, error) {
 	return poolShape(l.ID, in, l.Kernel, l.Stride, l.Pad, l.Ceil)
 }
+
+// Forward implements Layer: adds the layer to b's graph after x.
 func (l *AvgPool) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	y, err := graph.AvgPool(x, l.Kernel, l.Stride, l.Pad, l.Ceil, !l.ExcludePad)
 	return y, wrapErr(err, l)
@@ -171,14 +204,21 @@ type AdaptiveAvgPool struct {
 	OutH, OutW int
 }
 
-func (l *AdaptiveAvgPool) Name() string     { return l.ID }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *AdaptiveAvgPool) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
 func (l *AdaptiveAvgPool) Params() []*Param { return nil }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *AdaptiveAvgPool) OutShape(in [3]int) ([3]int, error) {
 	return [3]int{in[0], l.OutH, l.OutW}, nil
 }
 
 // Identity says whether the pooling leaves an input of shape in as it is.
 func (l *AdaptiveAvgPool) Identity(in [3]int) bool { return in[1] == l.OutH && in[2] == l.OutW }
+
+// Forward implements Layer: adds the layer to b's graph after x.
 func (l *AdaptiveAvgPool) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	if s := x.Shape(); len(s) == 4 && s[2] == l.OutH && s[3] == l.OutW {
 		return x, nil
@@ -194,9 +234,16 @@ type Dropout struct {
 	P  float64
 }
 
-func (l *Dropout) Name() string                       { return l.ID }
-func (l *Dropout) Params() []*Param                   { return nil }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *Dropout) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
+func (l *Dropout) Params() []*Param { return nil }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *Dropout) OutShape(in [3]int) ([3]int, error) { return in, nil }
+
+// Forward implements Layer: adds the layer to b's graph after x.
 func (l *Dropout) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	if !b.Train || l.P == 0 {
 		return x, nil
@@ -220,14 +267,21 @@ func NewLinear(name string, in, out int) *Linear {
 		Bias:   NewParam(name+".bias", false, false, out)}
 }
 
-func (l *Linear) Name() string     { return l.ID }
+// Name implements Layer: the layer's name, which prefixes its parameters'.
+func (l *Linear) Name() string { return l.ID }
+
+// Params implements Layer: the parameters the layer owns (weight, then bias), if any.
 func (l *Linear) Params() []*Param { return []*Param{l.Weight, l.Bias} }
+
+// OutShape implements Layer: the (C, H, W) output for input shape in, or why the layer does not fit it.
 func (l *Linear) OutShape(in [3]int) ([3]int, error) {
 	if n := in[0] * in[1] * in[2]; n != l.In {
 		return in, errors.Errorf("layer %s: input %dx%dx%d has %d features, expected %d", l.ID, in[0], in[1], in[2], n, l.In)
 	}
 	return [3]int{l.Out, 1, 1}, nil
 }
+
+// Forward implements Layer: adds the layer to b's graph after x.
 func (l *Linear) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	y, err := graph.Linear(x, b.Bind(l.Weight), b.Bind(l.Bias))
 	return y, wrapErr(err, l)

@@ -247,6 +247,8 @@ func (a Arch) WithDropout(p float64) Arch {
 	return a
 }
 
+// String names the architecture with its input geometry and class count,
+// for error messages: "zfnet-small (input 1x28x28, 10 classes)".
 func (a Arch) String() string {
 	return fmt.Sprintf("%s (input %dx%dx%d, %d classes)", a.Name, a.Input[0], a.Input[1], a.Input[2], a.Classes)
 }
