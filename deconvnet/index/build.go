@@ -158,12 +158,52 @@ func Build(ctx context.Context, d *deconvnet.Net, src data.Source, cfg data.Load
 	if opt.Shards == 0 {
 		opt.Shards = 1
 	}
-	bs := d.Batch
-	cfg.BatchSize, cfg.Train, cfg.Shuffle, cfg.TenCrop, cfg.DropLast = bs, false, false, false, false
+	cfg.BatchSize, cfg.Train, cfg.Shuffle, cfg.TenCrop, cfg.DropLast = d.Batch, false, false, false, false
 	g := cfg.Pre.Geometry
 	if in := d.Model.Arch.Input; g.C != in[0] || g.H != in[1] || g.W != in[2] {
 		return nil, errors.Errorf("index: the preprocessing makes %v inputs, %s expects %dx%dx%d", g, d.Model.Arch.Name, in[0], in[1], in[2])
 	}
+	b, err := newBuilder(d, src, opt)
+	if err != nil {
+		return nil, err
+	}
+	sub := src
+	if b.shard.From != 0 || b.shard.To != src.Len() {
+		idx := make([]int, b.shard.To-b.shard.From)
+		for i := range idx {
+			idx[i] = b.shard.From + i
+		}
+		sub = data.Subset(src, fmt.Sprintf("%s[%d:%d]", src.Name(), b.shard.From, b.shard.To), idx)
+	}
+	loader, err := data.NewLoader(sub, cfg)
+	if err != nil {
+		return nil, errors.Wrap(err, "index")
+	}
+	return b.run(ctx, loader)
+}
+
+// builder is one Build: the header, the shard, the selection so far and
+// the checkpoint and progress bookkeeping.
+type builder struct {
+	d     *deconvnet.Net
+	src   data.Source
+	opt   Options
+	h     Header
+	shard Shard
+	sel   *Selector
+	// next is the first batch of the shard to run (after a checkpoint);
+	// every the checkpoint interval in batches (0: none); lastSaved the
+	// batches the latest checkpoint covers; selected the batches the
+	// selector has seen (read only after the selection goroutine ends).
+	next, every, lastSaved, selected int
+	total, resumed                   int // examples of the shard; already done at the start
+	start                            time.Time
+}
+
+// newBuilder makes the header and the selection, continuing from
+// opt.Checkpoint when it holds this build's.
+func newBuilder(d *deconvnet.Net, src data.Source, opt Options) (*builder, error) {
+	bs := d.Batch
 	h, err := NewHeader(d.Model, src, bs, opt)
 	if err != nil {
 		return nil, err
@@ -172,174 +212,188 @@ func Build(ctx context.Context, d *deconvnet.Net, src data.Source, cfg data.Load
 	if err != nil {
 		return nil, errors.Wrap(err, "index")
 	}
-	shard := Shard{Index: opt.Shard, Count: opt.Shards, From: from, To: to}
+	b := &builder{d: d, src: src, opt: opt, h: h, shard: Shard{Index: opt.Shard, Count: opt.Shards, From: from, To: to}, total: to - from}
 	units := make([]int, len(h.Layers))
 	for i, l := range h.Layers {
 		units[i] = l.Units
 	}
-	sel, err := NewSelector(opt.Mode, opt.K, units)
-	if err != nil {
+	if b.sel, err = NewSelector(opt.Mode, opt.K, units); err != nil {
 		return nil, err
 	}
-	next := 0 // batches of the shard done
 	if opt.Checkpoint != "" {
-		s, n, err := readCheckpoint(opt.Checkpoint, h, shard)
+		s, n, err := readCheckpoint(opt.Checkpoint, h, b.shard)
 		if err != nil {
 			return nil, err
 		}
 		if s != nil {
-			sel, next = s, n
+			b.sel, b.next = s, n
 		}
 	}
-	idx := make([]int, to-from)
-	for i := range idx {
-		idx[i] = from + i
-	}
-	sub := src
-	if from != 0 || to != src.Len() {
-		sub = data.Subset(src, fmt.Sprintf("%s[%d:%d]", src.Name(), from, to), idx)
-	}
-	loader, err := data.NewLoader(sub, cfg)
-	if err != nil {
-		return nil, errors.Wrap(err, "index")
-	}
-	total := to - from
-	resumed := min(next*bs, total)
-	every := 0
+	b.resumed, b.lastSaved, b.selected = min(b.next*bs, b.total), b.next, b.next
 	if opt.Every > 0 {
-		every = (opt.Every + bs - 1) / bs
+		b.every = (opt.Every + bs - 1) / bs
 	}
+	return b, nil
+}
 
-	// The forward pass runs here; the selection in a second goroutine on a
-	// copy of the activations, so it overlaps the next batch's forward pass
-	// (and the loader's workers decode ahead of both).
-	type work struct {
-		acts     [][]float32
-		examples []int
-		batch    int // batches done once this one is selected
-	}
+// work is one batch's activations on their way from the forward pass to
+// the selector.
+type work struct {
+	acts     [][]float32
+	examples []int
+	batch    int // batches done once this one is selected
+}
+
+// run streams the shard: the forward pass runs here; the selection in a
+// second goroutine on a copy of the activations, so it overlaps the next
+// batch's forward pass (and the loader's workers decode ahead of both).
+// Cancelling ctx checkpoints what was selected.
+func (b *builder) run(ctx context.Context, loader *data.Loader) (*Index, error) {
 	free := make(chan *work, 2)
 	for range 2 {
-		w := &work{acts: make([][]float32, len(h.Layers))}
-		for i, l := range h.Layers {
-			w.acts[i] = make([]float32, bs*l.Units*l.Height*l.Width)
+		w := &work{acts: make([][]float32, len(b.h.Layers))}
+		for i, l := range b.h.Layers {
+			w.acts[i] = make([]float32, b.d.Batch*l.Units*l.Height*l.Width)
 		}
 		free <- w
 	}
 	todo := make(chan *work, 1)
 	selErr := make(chan error, 1)
-	lastSaved := next
-	save := func(done int) error {
-		if opt.Checkpoint == "" || done == lastSaved {
-			return nil
-		}
-		lastSaved = done
-		return writeCheckpoint(opt.Checkpoint, h, shard, done, sel)
-	}
-	start := time.Now()
-	selected := next // batches the selector has seen; read after selErr
 	var failed atomic.Bool
-	go func() {
-		var err error
-		defer func() { selErr <- err }()
-		for w := range todo {
-			if err != nil {
-				failed.Store(true)
-			} else {
-				selected = w.batch
-				for li, l := range h.Layers {
-					if err = sel.Offer(li, w.acts[li], l.Height*l.Width, l.Width, w.examples); err != nil {
-						err = errors.Wrapf(err, "index: layer %s", l.Name)
-						break
-					}
-				}
-				if err == nil && every > 0 && w.batch%every == 0 {
-					err = save(w.batch)
-				}
-				if err == nil && opt.afterBatch != nil {
-					opt.afterBatch(w.batch)
-				}
-				if err == nil && opt.Progress != nil {
-					done := min(w.batch*bs, total)
-					el := time.Since(start)
-					p := Progress{Done: done, Total: total, Resumed: resumed, Elapsed: el}
-					if s := el.Seconds(); s > 0 && done > resumed {
-						p.ImagesPerSec = float64(done-resumed) / s
-						p.ETA = time.Duration(float64(total-done) / p.ImagesPerSec * float64(time.Second))
-					}
-					opt.Progress(p)
-				}
-			}
-			if err != nil {
-				failed.Store(true)
-			}
-			free <- w
-		}
-	}()
-	runErr := func() error {
-		st := loader.Start(0, next)
-		defer st.Close()
-		for b := next; ; b++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if failed.Load() {
-				return nil // the selector's error is returned below
-			}
-			batch, err := st.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return errors.Wrapf(err, "index: reading %s", src.Name())
-			}
-			if _, err := d.Forward(batch.X); err != nil {
-				return errors.Wrap(err, "index: forward pass")
-			}
-			var w *work
-			select {
-			case w = <-free:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			for li, l := range h.Layers {
-				a, err := d.Activation(l.Name)
-				if err != nil {
-					free <- w
-					return errors.Wrap(err, "index")
-				}
-				v := a.Data().([]float32)
-				if len(v) != len(w.acts[li]) {
-					free <- w
-					return errors.Errorf("index: %s's output has %d values per batch; expected %d (%d units of %dx%d)", l.Name, len(v), len(w.acts[li]), l.Units, l.Height, l.Width)
-				}
-				copy(w.acts[li], v)
-			}
-			w.examples = w.examples[:0]
-			for r := 0; r < batch.Valid; r++ {
-				w.examples = append(w.examples, from+batch.Indices[r])
-			}
-			w.batch = b + 1
-			st.Recycle(batch)
-			todo <- w
-		}
-	}()
+	b.start = time.Now()
+	go func() { selErr <- b.selectAll(todo, free, &failed) }()
+	runErr := b.forwardAll(ctx, loader, todo, free, &failed)
 	close(todo)
-	err = <-selErr
-	if err != nil {
+	if err := <-selErr; err != nil {
 		return nil, err
 	}
 	if runErr != nil {
 		if ctx.Err() != nil && runErr == ctx.Err() {
 			// Cancelled (an interrupt): keep what was selected, with the
 			// number of batches it covers, so a resumed build counts none twice.
-			if serr := save(selected); serr != nil {
+			if serr := b.save(b.selected); serr != nil {
 				return nil, serr
 			}
 		}
 		return nil, runErr
 	}
-	return finish(d.Model, src, h, shard, sel)
+	return finish(b.d.Model, b.src, b.h, b.shard, b.sel)
+}
+
+// forwardAll runs the shard's batches from b.next through the network and
+// hands their activations to the selector, until the data end, ctx ends or
+// the selector fails (its error is returned by run).
+func (b *builder) forwardAll(ctx context.Context, loader *data.Loader, todo chan<- *work, free chan *work, failed *atomic.Bool) error {
+	st := loader.Start(0, b.next)
+	defer st.Close()
+	for bi := b.next; ; bi++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if failed.Load() {
+			return nil // the selector's error is returned by run
+		}
+		batch, err := st.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return errors.Wrapf(err, "index: reading %s", b.src.Name())
+		}
+		if _, err := b.d.Forward(batch.X); err != nil {
+			return errors.Wrap(err, "index: forward pass")
+		}
+		var w *work
+		select {
+		case w = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := b.copyActivations(w); err != nil {
+			free <- w
+			return err
+		}
+		w.examples = w.examples[:0]
+		for r := 0; r < batch.Valid; r++ {
+			w.examples = append(w.examples, b.shard.From+batch.Indices[r])
+		}
+		w.batch = bi + 1
+		st.Recycle(batch)
+		todo <- w
+	}
+}
+
+// copyActivations copies the indexed layers' outputs of the latest
+// forward pass into w.
+func (b *builder) copyActivations(w *work) error {
+	for li, l := range b.h.Layers {
+		a, err := b.d.Activation(l.Name)
+		if err != nil {
+			return errors.Wrap(err, "index")
+		}
+		v := a.Data().([]float32)
+		if len(v) != len(w.acts[li]) {
+			return errors.Errorf("index: %s's output has %d values per batch; expected %d (%d units of %dx%d)", l.Name, len(v), len(w.acts[li]), l.Units, l.Height, l.Width)
+		}
+		copy(w.acts[li], v)
+	}
+	return nil
+}
+
+// selectAll offers every batch from todo to the selector, checkpoints and
+// reports progress, and returns each work to free. After the first error
+// it only drains todo (marking failed, which stops forwardAll).
+func (b *builder) selectAll(todo <-chan *work, free chan<- *work, failed *atomic.Bool) error {
+	var err error
+	for w := range todo {
+		if err == nil {
+			err = b.selectBatch(w)
+		}
+		if err != nil {
+			failed.Store(true)
+		}
+		free <- w
+	}
+	return err
+}
+
+// selectBatch offers one batch to the selector, then checkpoints and
+// reports as configured.
+func (b *builder) selectBatch(w *work) error {
+	b.selected = w.batch
+	for li, l := range b.h.Layers {
+		if err := b.sel.Offer(li, w.acts[li], l.Height*l.Width, l.Width, w.examples); err != nil {
+			return errors.Wrapf(err, "index: layer %s", l.Name)
+		}
+	}
+	if b.every > 0 && w.batch%b.every == 0 {
+		if err := b.save(w.batch); err != nil {
+			return err
+		}
+	}
+	if b.opt.afterBatch != nil {
+		b.opt.afterBatch(w.batch)
+	}
+	if b.opt.Progress != nil {
+		done := min(w.batch*b.d.Batch, b.total)
+		el := time.Since(b.start)
+		p := Progress{Done: done, Total: b.total, Resumed: b.resumed, Elapsed: el}
+		if s := el.Seconds(); s > 0 && done > b.resumed {
+			p.ImagesPerSec = float64(done-b.resumed) / s
+			p.ETA = time.Duration(float64(b.total-done) / p.ImagesPerSec * float64(time.Second))
+		}
+		b.opt.Progress(p)
+	}
+	return nil
+}
+
+// save checkpoints the selection covering done batches (once per count).
+func (b *builder) save(done int) error {
+	if b.opt.Checkpoint == "" || done == b.lastSaved {
+		return nil
+	}
+	b.lastSaved = done
+	return writeCheckpoint(b.opt.Checkpoint, b.h, b.shard, done, b.sel)
 }
 
 // finish turns a selection into an index: entries best first, receptive
