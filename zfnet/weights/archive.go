@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Member is one member of an archive that WriteArchive writes: a float32
@@ -74,30 +73,10 @@ func writeCheckedNpy(w io.Writer, shape []int, v []float32) error {
 // byte order, converted to float32 with Array.DType saying what was
 // stored; integers in Ints), except that members which are not .npy arrays
 // are kept in Raw instead of refused.
-func ReadArchive(path string) (a *Archive, err error) {
-	var file *File
-	defer guard(path, &file, &err)
-	z, size, err := openZip(path)
+func ReadArchive(path string) (*Archive, error) {
+	file, raw, err := readNpzMembers(path, true)
 	if err != nil {
 		return nil, err
-	}
-	defer z.Close()
-	file = newFile(path, "npz")
-	raw := map[string][]byte{}
-	for _, m := range z.File {
-		if strings.HasSuffix(m.Name, "/") {
-			continue
-		}
-		name := strings.TrimSuffix(m.Name, ".npy")
-		if name == m.Name {
-			if raw[name], err = readMember(m, size); err != nil {
-				return nil, fmt.Errorf("%s: member %s: %v", path, m.Name, err)
-			}
-			continue
-		}
-		if err := readNpyMember(file, m, size, name); err != nil {
-			return nil, fmt.Errorf("%s: member %s: %v", path, m.Name, err)
-		}
 	}
 	return &Archive{File: *file, Raw: raw}, nil
 }

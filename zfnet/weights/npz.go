@@ -93,27 +93,41 @@ func zipKind(path string) (string, error) {
 // (either byte order) become Arrays; integer and bool arrays go to
 // File.Ints; Fortran-order arrays are transposed to C order. Object arrays
 // (which need pickle) are refused.
-func ReadNpz(path string) (file *File, err error) {
+func ReadNpz(path string) (*File, error) {
+	file, _, err := readNpzMembers(path, false)
+	return file, err
+}
+
+// readNpzMembers reads an .npz's .npy members into a File; the other
+// members are kept as raw bytes when keepRaw, refused otherwise.
+func readNpzMembers(path string, keepRaw bool) (file *File, raw map[string][]byte, err error) {
 	defer guard(path, &file, &err)
 	z, size, err := openZip(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer z.Close()
 	file = newFile(path, "npz")
+	raw = map[string][]byte{}
 	for _, m := range z.File {
 		if strings.HasSuffix(m.Name, "/") {
 			continue
 		}
 		name := strings.TrimSuffix(m.Name, ".npy")
 		if name == m.Name {
-			return nil, fmt.Errorf("%s: member %q is not a .npy array", path, m.Name)
+			if !keepRaw {
+				return nil, nil, fmt.Errorf("%s: member %q is not a .npy array", path, m.Name)
+			}
+			if raw[name], err = readMember(m, size); err != nil {
+				return nil, nil, fmt.Errorf("%s: member %s: %v", path, m.Name, err)
+			}
+			continue
 		}
 		if err := readNpyMember(file, m, size, name); err != nil {
-			return nil, fmt.Errorf("%s: member %s: %v", path, m.Name, err)
+			return nil, nil, fmt.Errorf("%s: member %s: %v", path, m.Name, err)
 		}
 	}
-	return file, nil
+	return file, raw, nil
 }
 
 func readNpyMember(file *File, m *zip.File, fileSize int64, name string) error {
