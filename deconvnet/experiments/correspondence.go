@@ -15,6 +15,7 @@ import (
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/figure"
+	"github.com/zfnet/zfnet/zfnet"
 )
 
 // Correspondence (the paper's Table 1): does the network tie a part of an
@@ -241,48 +242,70 @@ func Correspondence(net *deconvnet.Net, inputs [][]float32, cfg CorrespondenceCo
 	if net == nil {
 		return nil, errors.New("correspondence: no network")
 	}
-	m := net.Model
+	if err := cfg.check(net.Model, inputs); err != nil {
+		return nil, err
+	}
+	res := &CorrespondenceResult{Layers: cfg.Layers, Images: len(inputs), Trials: cfg.RandomTrials}
+	rects := res.place(cfg, net.Model.Arch.Input)
+	signs, err := occlusionSigns(net, inputs, cfg.Layers, rects, cfg.Fill)
+	if err != nil {
+		return nil, err
+	}
+	if err := res.deltas(signs); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// check validates cfg for m and the inputs, filling in the default
+// trials and layers.
+func (cfg *CorrespondenceConfig) check(m *zfnet.Model, inputs [][]float32) error {
 	in := m.Arch.Input
 	c, h, w := in[0], in[1], in[2]
 	if len(inputs) < 2 {
-		return nil, errors.Errorf("correspondence: needs at least 2 images, got %d", len(inputs))
+		return errors.Errorf("correspondence: needs at least 2 images, got %d", len(inputs))
 	}
 	for i, x := range inputs {
 		if len(x) != c*h*w {
-			return nil, errors.Errorf("correspondence: image %d has %d values, %s takes %dx%dx%d", i, len(x), m.Arch.Name, c, h, w)
+			return errors.Errorf("correspondence: image %d has %d values, %s takes %dx%dx%d", i, len(x), m.Arch.Name, c, h, w)
 		}
 	}
 	if len(cfg.Parts) == 0 {
-		return nil, errors.New("correspondence: no parts to occlude")
+		return errors.New("correspondence: no parts to occlude")
 	}
 	for _, p := range cfg.Parts {
 		if p.Rect.Empty() || !p.Rect.In(image.Rect(0, 0, w, h)) {
-			return nil, errors.Errorf("correspondence: part %v is empty or outside the %dx%d input", p, h, w)
+			return errors.Errorf("correspondence: part %v is empty or outside the %dx%d input", p, h, w)
 		}
 	}
 	if f := float64(cfg.Fill); math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, errors.Errorf("correspondence: fill value %g must be finite", cfg.Fill)
+		return errors.Errorf("correspondence: fill value %g must be finite", cfg.Fill)
 	}
 	if cfg.RandomTrials < 0 {
-		return nil, errors.Errorf("correspondence: %d random trials", cfg.RandomTrials)
+		return errors.Errorf("correspondence: %d random trials", cfg.RandomTrials)
 	}
 	if cfg.RandomTrials == 0 {
 		cfg.RandomTrials = 5
 	}
-	layers := cfg.Layers
-	if len(layers) == 0 {
-		layers = []string{m.TopConvOutput(), m.PenultimateLayer()}
+	if len(cfg.Layers) == 0 {
+		cfg.Layers = []string{m.TopConvOutput(), m.PenultimateLayer()}
 	}
-	for _, l := range layers {
+	for _, l := range cfg.Layers {
 		if _, err := deconvnet.Resolve(m, l); err != nil {
-			return nil, errors.Wrap(err, "correspondence")
+			return errors.Wrap(err, "correspondence")
 		}
 	}
-	n, T, P, L := len(inputs), cfg.RandomTrials, len(cfg.Parts), len(layers)
-	res := &CorrespondenceResult{Layers: layers, Images: n, Trials: T}
+	return nil
+}
+
+// place adds a row per part to r and returns the groups of occluders:
+// rects[g][i] is the occluder of image i in group g, one group per part
+// (the part everywhere), then r.Trials groups per part of same-sized
+// rectangles at random places (cfg.Seed's), drawn part after part.
+func (r *CorrespondenceResult) place(cfg CorrespondenceConfig, in [3]int) [][]image.Rectangle {
+	h, w := in[1], in[2]
+	n, T, P := r.Images, r.Trials, len(cfg.Parts)
 	rng := rand.New(rand.NewSource(cfg.Seed))
-	// Groups of occluded copies: one per part, then T random ones per part.
-	// rects[g][i] is the occluder of image i in group g.
 	rects := make([][]image.Rectangle, P*(1+T))
 	for p, part := range cfg.Parts {
 		row := CorrespondenceRow{Part: part}
@@ -300,9 +323,18 @@ func Correspondence(net *deconvnet.Net, inputs [][]float32, cfg CorrespondenceCo
 			}
 			row.RandomRects = append(row.RandomRects, rects[g])
 		}
-		res.Rows = append(res.Rows, row)
+		r.Rows = append(r.Rows, row)
 	}
+	return rects
+}
 
+// occlusionSigns runs the inputs, then every group of occluded copies,
+// and returns signs[g][l][i]: the sign of the change of layer l's features
+// of image i when group g occludes it (fill in model input space).
+func occlusionSigns(net *deconvnet.Net, inputs [][]float32, layers []string, rects [][]image.Rectangle, fill float32) ([][][][]int8, error) {
+	in := net.Model.Arch.Input
+	c, h, w := in[0], in[1], in[2]
+	n, L := len(inputs), len(layers)
 	orig := make([][][]float32, L)          // [layer][image]
 	signs := make([][][][]int8, len(rects)) // [group][layer][image]
 	for g := range signs {
@@ -319,7 +351,7 @@ func Correspondence(net *deconvnet.Net, inputs [][]float32, cfg CorrespondenceCo
 		img := k % n
 		copy(dst, inputs[img])
 		if k >= n {
-			fillRect(dst, c, h, w, rects[k/n-1][img], cfg.Fill)
+			fillRect(dst, c, h, w, rects[k/n-1][img], fill)
 		}
 		return nil
 	}
@@ -345,12 +377,19 @@ func Correspondence(net *deconvnet.Net, inputs [][]float32, cfg CorrespondenceCo
 	if err := net.ForwardEach(total, input, visit); err != nil {
 		return nil, errors.Wrap(err, "correspondence")
 	}
-	for p := range res.Rows {
-		row := &res.Rows[p]
-		for l := range layers {
+	return signs, nil
+}
+
+// deltas fills every row's Delta per layer for its part (signs group p)
+// and for its random placements (pooled over the trials' groups).
+func (r *CorrespondenceResult) deltas(signs [][][][]int8) error {
+	T, P := r.Trials, len(r.Rows)
+	for p := range r.Rows {
+		row := &r.Rows[p]
+		for l := range r.Layers {
 			st, err := Delta(signs[p][l])
 			if err != nil {
-				return nil, errors.Wrapf(err, "correspondence, part %s", row.Part.Name)
+				return errors.Wrapf(err, "correspondence, part %s", row.Part.Name)
 			}
 			row.Delta = append(row.Delta, st)
 			var all []float64
@@ -358,7 +397,7 @@ func Correspondence(net *deconvnet.Net, inputs [][]float32, cfg CorrespondenceCo
 			for t := 0; t < T; t++ {
 				ds, st, err := pairDistances(signs[P+p*T+t][l])
 				if err != nil {
-					return nil, errors.Wrapf(err, "correspondence, random parts like %s", row.Part.Name)
+					return errors.Wrapf(err, "correspondence, random parts like %s", row.Part.Name)
 				}
 				all = append(all, ds...)
 				rs.Features, rs.Pairs, rs.Sum = st.Features, rs.Pairs+st.Pairs, rs.Sum+st.Sum
@@ -367,7 +406,7 @@ func Correspondence(net *deconvnet.Net, inputs [][]float32, cfg CorrespondenceCo
 			row.Random = append(row.Random, rs)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // fillRect sets rectangle r (clipped) of every channel of x to v.
