@@ -119,46 +119,71 @@ func TopKLayers(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layers
 		searches[i] = s
 		want += len(s.maps) * k
 	}
-	loader, err := data.NewLoader(src, cfg)
-	if err != nil {
-		return nil, errors.Wrap(err, "top-k")
-	}
-	n := src.Len()
 	report := func(done, total int) {
 		if progress != nil {
 			progress(done, total)
 		}
 	}
+	seen, err := streamTopK(d, src, cfg, searches, func(seen int) { report(seen, src.Len()+want) })
+	if err != nil {
+		return nil, err
+	}
+	results := make([]*TopK, len(searches))
+	for i, s := range searches {
+		results[i] = &TopK{Layer: s.layer, Source: src.Name(), Images: seen, K: k, Opt: opt, Maps: s.maps,
+			Hits: make([][]Hit, len(s.maps)), C: g.C, Window: s.window}
+	}
+	if err := projectAllWinners(d, src, cfg, searches, results, opt, seen, report); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		for _, hs := range r.Hits {
+			sort.SliceStable(hs, func(a, b int) bool {
+				return better(entry{value: hs[a].Value, index: hs[a].Index}, entry{value: hs[b].Value, index: hs[b].Index})
+			})
+		}
+	}
+	return results, nil
+}
 
-	// Pass 1: stream once, keep k per map.
+// streamTopK is pass 1: it streams src once, offering every batch to the
+// searches' heaps, and returns the number of examples seen; step hears
+// that number after each batch.
+func streamTopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, searches []*layerSearch, step func(seen int)) (int, error) {
+	loader, err := data.NewLoader(src, cfg)
+	if err != nil {
+		return 0, errors.Wrap(err, "top-k")
+	}
 	st := loader.Start(0, 0)
+	defer st.Close()
 	seen := 0
 	for {
 		b, err := st.Next()
 		if err == io.EOF {
-			break
+			return seen, nil
 		}
 		if err != nil {
-			st.Close()
-			return nil, errors.Wrapf(err, "top-k: streaming %s", src.Name())
+			return 0, errors.Wrapf(err, "top-k: streaming %s", src.Name())
 		}
 		if _, err := d.Forward(b.X); err != nil {
-			st.Close()
-			return nil, errors.Wrap(err, "top-k: pass 1")
+			return 0, errors.Wrap(err, "top-k: pass 1")
 		}
 		for _, s := range searches {
 			if err := s.offer(d, b); err != nil {
-				st.Close()
-				return nil, err
+				return 0, err
 			}
 		}
 		seen += b.Valid
 		st.Recycle(b)
-		report(seen, n+want)
+		step(seen)
 	}
-	st.Close()
+}
 
-	// Pass 2: project the winners, each from its own image.
+// projectAllWinners is pass 2: every search's winners, in example order,
+// projected each from its own image into results' hits (unsorted).
+// Projections are batched per layer: one Project call runs one layer's
+// graph, so a batch holds winners of one layer only.
+func projectAllWinners(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, searches []*layerSearch, results []*TopK, opt deconvnet.Options, seen int, report func(done, total int)) error {
 	var pairs []winner
 	for si, s := range searches {
 		for mi, h := range s.heaps {
@@ -176,16 +201,8 @@ func TopKLayers(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layers
 		}
 		return pairs[a].mapPos < pairs[b].mapPos
 	})
-	done := seen
-	total := seen + len(pairs)
+	done, total := seen, seen+len(pairs)
 	report(done, total)
-	results := make([]*TopK, len(searches))
-	for i, s := range searches {
-		results[i] = &TopK{Layer: s.layer, Source: src.Name(), Images: seen, K: k, Opt: opt, Maps: s.maps,
-			Hits: make([][]Hit, len(s.maps)), C: g.C, Window: s.window}
-	}
-	// Projections are batched per layer: one Project call runs one layer's
-	// graph, so a batch holds winners of one layer only.
 	for si, s := range searches {
 		var mine []winner
 		for _, p := range pairs {
@@ -198,20 +215,13 @@ func TopKLayers(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, layers
 		}
 		hits, err := projectWinners(d, src, cfg, s.layer, mine, opt, func(k int) { done += k; report(done, total) })
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for j, p := range mine {
 			results[si].Hits[p.mapPos] = append(results[si].Hits[p.mapPos], hits[j])
 		}
 	}
-	for _, r := range results {
-		for _, hs := range r.Hits {
-			sort.SliceStable(hs, func(a, b int) bool {
-				return better(entry{value: hs[a].Value, index: hs[a].Index}, entry{value: hs[b].Value, index: hs[b].Index})
-			})
-		}
-	}
-	return results, nil
+	return nil
 }
 
 // winner is one (layer, map, activation) to project in pass 2.
