@@ -142,28 +142,10 @@ func Invariance(net *deconvnet.Net, pre data.Preprocess, mean *data.Mean, sample
 	if len(cfg.Sweeps) == 0 {
 		return nil, errors.New("invariance: no transformations to sweep")
 	}
+	if err := checkInvariance(net.Model, pre, mean, samples, cfg); err != nil {
+		return nil, err
+	}
 	m := net.Model
-	g := pre.Geometry
-	if in := m.Arch.Input; g.C != in[0] || g.H != in[1] || g.W != in[2] {
-		return nil, errors.Errorf("invariance: preprocessing makes %v inputs, %s takes %dx%dx%d", g, m.Arch.Name, in[0], in[1], in[2])
-	}
-	bg := pre.BaseGeometry()
-	if mean != nil && len(mean.Pix) > 0 && (mean.C != bg.C || mean.H != bg.H || mean.W != bg.W) { // a Mean without Pix only says how to display
-		return nil, errors.Errorf("invariance: mean image %v does not match the base pictures %v", mean.Geometry(), bg)
-	}
-	for i, s := range samples {
-		if s == nil || s.C != bg.C || s.H != bg.H || s.W != bg.W || len(s.Pix) < bg.Size() {
-			return nil, errors.Errorf("invariance: sample %d is not a %v picture", i, bg)
-		}
-		if s.Label < 0 || s.Label >= m.Arch.Classes {
-			return nil, errors.Errorf("invariance: sample %d has label %d; %s has %d classes", i, s.Label, m.Arch.Name, m.Arch.Classes)
-		}
-	}
-	for _, sw := range cfg.Sweeps {
-		if len(sw.Amounts) == 0 {
-			return nil, errors.Errorf("invariance: the %v sweep has no amounts", sw.Kind)
-		}
-	}
 	r := &InvarianceResult{LowLayer: cfg.LowLayer, HighLayer: cfg.HighLayer, Sweeps: cfg.Sweeps, Samples: len(samples)}
 	if r.LowLayer == "" {
 		r.LowLayer = "conv1"
@@ -176,15 +158,52 @@ func Invariance(net *deconvnet.Net, pre data.Preprocess, mean *data.Mean, sample
 			return nil, errors.Wrap(err, "invariance")
 		}
 	}
-
-	// Jobs: the untransformed samples first (their features are the
-	// reference for everything after), then sweep by sweep.
-	type job struct{ sweep, sample, step int }
-	jobs := make([]job, 0, len(samples))
-	for i := range samples {
-		jobs = append(jobs, job{-1, i, 0})
+	if err := r.measure(net, pre, mean, samples, cfg.Fill, r.jobs(samples)); err != nil {
+		return nil, err
 	}
-	for s, sw := range cfg.Sweeps {
+	return r, nil
+}
+
+// checkInvariance says whether the preprocessing, the mean, the samples
+// and the sweeps fit m and each other.
+func checkInvariance(m *zfnet.Model, pre data.Preprocess, mean *data.Mean, samples []*data.Image, cfg InvarianceConfig) error {
+	g := pre.Geometry
+	if in := m.Arch.Input; g.C != in[0] || g.H != in[1] || g.W != in[2] {
+		return errors.Errorf("invariance: preprocessing makes %v inputs, %s takes %dx%dx%d", g, m.Arch.Name, in[0], in[1], in[2])
+	}
+	bg := pre.BaseGeometry()
+	if mean != nil && len(mean.Pix) > 0 && (mean.C != bg.C || mean.H != bg.H || mean.W != bg.W) { // a Mean without Pix only says how to display
+		return errors.Errorf("invariance: mean image %v does not match the base pictures %v", mean.Geometry(), bg)
+	}
+	for i, s := range samples {
+		if s == nil || s.C != bg.C || s.H != bg.H || s.W != bg.W || len(s.Pix) < bg.Size() {
+			return errors.Errorf("invariance: sample %d is not a %v picture", i, bg)
+		}
+		if s.Label < 0 || s.Label >= m.Arch.Classes {
+			return errors.Errorf("invariance: sample %d has label %d; %s has %d classes", i, s.Label, m.Arch.Name, m.Arch.Classes)
+		}
+	}
+	for _, sw := range cfg.Sweeps {
+		if len(sw.Amounts) == 0 {
+			return errors.Errorf("invariance: the %v sweep has no amounts", sw.Kind)
+		}
+	}
+	return nil
+}
+
+// invarianceJob is one forward pass of the experiment: sample under
+// amount step of sweep (sweep -1: the untransformed sample).
+type invarianceJob struct{ sweep, sample, step int }
+
+// jobs adds a curve per sweep and sample to r (Curves[s*Samples+i]) and
+// lists the passes: the untransformed samples first (their features are
+// the reference for everything after), then sweep by sweep.
+func (r *InvarianceResult) jobs(samples []*data.Image) []invarianceJob {
+	jobs := make([]invarianceJob, 0, len(samples))
+	for i := range samples {
+		jobs = append(jobs, invarianceJob{-1, i, 0})
+	}
+	for s, sw := range r.Sweeps {
 		for i := range samples {
 			c := InvarianceCurve{Sample: i, Label: samples[i].Label, Kind: sw.Kind, Amounts: append([]float64(nil), sw.Amounts...)}
 			n := len(sw.Amounts)
@@ -192,24 +211,33 @@ func Invariance(net *deconvnet.Net, pre data.Preprocess, mean *data.Mean, sample
 			c.Predicted, c.Views = make([]int, n), make([]image.Image, n)
 			r.Curves = append(r.Curves, c)
 			for k := range sw.Amounts {
-				jobs = append(jobs, job{s, i, k})
+				jobs = append(jobs, invarianceJob{s, i, k})
 			}
 		}
 	}
+	return jobs
+}
+
+// measure runs the jobs and fills the curves: each transformed picture's
+// feature distances from its sample's and the true class's probability.
+// fill is the value of uncovered pixels (nil: each picture's
+// BackgroundFill).
+func (r *InvarianceResult) measure(net *deconvnet.Net, pre data.Preprocess, mean *data.Mean, samples []*data.Image, fill []float32, jobs []invarianceJob) error {
+	g := pre.Geometry
 	refLow := make([][]float32, len(samples))
 	refHigh := make([][]float32, len(samples))
 	input := func(j int, dst []float32) error {
 		jb := jobs[j]
 		src := samples[jb.sample]
 		if jb.sweep >= 0 {
-			sw := cfg.Sweeps[jb.sweep]
-			fill := cfg.Fill
-			if fill == nil {
-				fill = BackgroundFill(src)
+			sw := r.Sweeps[jb.sweep]
+			f := fill
+			if f == nil {
+				f = BackgroundFill(src)
 			}
 			t := Transform{Kind: sw.Kind, Amount: sw.Amounts[jb.step]}
 			var err error
-			if src, err = t.Apply(src, fill); err != nil {
+			if src, err = t.Apply(src, f); err != nil {
 				return errors.Wrapf(err, "invariance: sample %d", jb.sample)
 			}
 		}
@@ -232,7 +260,7 @@ func Invariance(net *deconvnet.Net, pre data.Preprocess, mean *data.Mean, sample
 		if jb.sweep < 0 {
 			refLow[jb.sample] = append([]float32(nil), low...)
 			refHigh[jb.sample] = append([]float32(nil), high...)
-			for s := range cfg.Sweeps {
+			for s := range r.Sweeps {
 				c := r.Curve(s, jb.sample)
 				c.LowNorm, c.HighNorm = norm(low), norm(high)
 			}
@@ -250,10 +278,7 @@ func Invariance(net *deconvnet.Net, pre data.Preprocess, mean *data.Mean, sample
 		c.Predicted[jb.step] = pred
 		return nil
 	}
-	if err := net.ForwardEach(len(jobs), input, visit); err != nil {
-		return nil, errors.Wrap(err, "invariance")
-	}
-	return r, nil
+	return errors.Wrap(net.ForwardEach(len(jobs), input, visit), "invariance")
 }
 
 func distance(a, b []float32) float64 {
