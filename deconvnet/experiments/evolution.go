@@ -138,13 +138,7 @@ func Evolution(d *deconvnet.Net, paths []string, epochs []int, sample []float32,
 		}
 	}
 	if maps == nil {
-		last := best[len(best)-1]
-		order := make([]int, nmaps)
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return last[order[a]].value > last[order[b]].value })
-		maps = append([]int(nil), order[:min(8, nmaps)]...)
+		maps = strongestMaps(best[len(best)-1], 8)
 	}
 	ev := &Evolved{Layer: layer, Maps: append([]int(nil), maps...), Epochs: append([]int(nil), epochs...), C: in[0],
 		Cells: make([][]EvolutionCell, len(maps))}
@@ -156,47 +150,72 @@ func Evolution(d *deconvnet.Net, paths []string, epochs []int, sample []float32,
 		return nil, err
 	}
 
-	// Pass 2: per epoch, project every chosen map's winner, Batch at a time.
+	// Pass 2: per epoch, project every chosen map's winner.
 	for j, p := range paths {
 		if err := d.Model.LoadWeights(p); err != nil {
 			return nil, errors.Wrapf(err, "evolution: epoch %d", epochs[j])
 		}
-		var rows []int // map positions (in maps) that fired
-		for i, m := range maps {
-			e := best[j][m]
-			ev.Cells[i][j] = EvolutionCell{Value: e.value, Image: e.index, Y: e.y, X: e.x, Window: win}
-			if e.value > 0 {
-				rows = append(rows, i)
-			}
-		}
-		for start := 0; start < len(rows); start += d.Batch {
-			part := rows[start:min(start+d.Batch, len(rows))]
-			x := make([]float32, d.Batch*size)
-			targets := make([]deconvnet.Target, len(part))
-			for r, i := range part {
-				e := best[j][maps[i]]
-				copy(x[r*size:(r+1)*size], sample[e.index*size:(e.index+1)*size])
-				targets[r] = deconvnet.Target{Map: maps[i], Y: e.y, X: e.x}
-			}
-			if _, err := d.Forward(x); err != nil {
-				return nil, errors.Wrapf(err, "evolution: epoch %d", epochs[j])
-			}
-			projs, _, err := d.ProjectTargets(layer, targets, opt)
-			if err != nil {
-				return nil, errors.Wrapf(err, "evolution: epoch %d", epochs[j])
-			}
-			for r, i := range part {
-				c := &ev.Cells[i][j]
-				f, err := deconvnet.ReceptiveField(d.Model, name, c.Y, c.X)
-				if err != nil {
-					return nil, errors.Wrap(err, "evolution")
-				}
-				c.Field = f
-				c.Projection = f.Crop(projs[r], in[0], in[1], in[2])
-			}
+		if err := ev.projectEpoch(d, j, best[j], sample, name, win, opt); err != nil {
+			return nil, errors.Wrapf(err, "evolution: epoch %d", epochs[j])
 		}
 	}
 	return ev, nil
+}
+
+// strongestMaps are the (at most n) maps with the strongest activations
+// in best (one entry per map), strongest first, ties in map order.
+func strongestMaps(best []entry, n int) []int {
+	order := make([]int, len(best))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return best[order[a]].value > best[order[b]].value })
+	return append([]int(nil), order[:min(n, len(best))]...)
+}
+
+// projectEpoch fills column j of ev (the weights of that epoch loaded):
+// every chosen map's strongest activation in best (per map, over the
+// sample), projected from its image and cropped to its receptive field
+// (name: the resolved layer), d.Batch at a time. Maps that did not fire
+// keep an empty cell.
+func (ev *Evolved) projectEpoch(d *deconvnet.Net, j int, best []entry, sample []float32, name string, win int, opt deconvnet.Options) error {
+	in := d.Model.Arch.Input
+	size := in[0] * in[1] * in[2]
+	var rows []int // map positions (in maps) that fired
+	for i, m := range ev.Maps {
+		e := best[m]
+		ev.Cells[i][j] = EvolutionCell{Value: e.value, Image: e.index, Y: e.y, X: e.x, Window: win}
+		if e.value > 0 {
+			rows = append(rows, i)
+		}
+	}
+	for start := 0; start < len(rows); start += d.Batch {
+		part := rows[start:min(start+d.Batch, len(rows))]
+		x := make([]float32, d.Batch*size)
+		targets := make([]deconvnet.Target, len(part))
+		for r, i := range part {
+			e := best[ev.Maps[i]]
+			copy(x[r*size:(r+1)*size], sample[e.index*size:(e.index+1)*size])
+			targets[r] = deconvnet.Target{Map: ev.Maps[i], Y: e.y, X: e.x}
+		}
+		if _, err := d.Forward(x); err != nil {
+			return err
+		}
+		projs, _, err := d.ProjectTargets(ev.Layer, targets, opt)
+		if err != nil {
+			return err
+		}
+		for r, i := range part {
+			c := &ev.Cells[i][j]
+			f, err := deconvnet.ReceptiveField(d.Model, name, c.Y, c.X)
+			if err != nil {
+				return errors.Wrap(err, "evolution")
+			}
+			c.Field = f
+			c.Projection = f.Crop(projs[r], in[0], in[1], in[2])
+		}
+	}
+	return nil
 }
 
 // strongestPerMap runs the sample through d and returns, per map, the
