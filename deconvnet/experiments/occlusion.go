@@ -79,31 +79,55 @@ func Occlude(net *deconvnet.Net, x []float32, label int, cfg OcclusionConfig) (*
 	if net == nil {
 		return nil, errors.New("occlusion: no network")
 	}
-	m := net.Model
+	if err := cfg.check(net.Model, x, label); err != nil {
+		return nil, err
+	}
+	in := net.Model.Arch.Input
+	h, w := in[1], in[2]
+	res := &OcclusionResult{Config: cfg, Label: label, C: in[0], H: h, W: w, Rows: (h + cfg.Stride - 1) / cfg.Stride, Cols: (w + cfg.Stride - 1) / cfg.Stride}
+	res.Input = append([]float32(nil), x...)
+	hw, err := res.clean(net, x)
+	if err != nil {
+		return nil, err
+	}
+	if err := res.sweep(net, x, hw); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// check validates cfg for m, the input x and its label, and fills in the
+// default layer.
+func (cfg *OcclusionConfig) check(m *zfnet.Model, x []float32, label int) error {
 	in := m.Arch.Input
 	c, h, w := in[0], in[1], in[2]
 	if len(x) != c*h*w {
-		return nil, errors.Errorf("occlusion: input has %d values, %s takes %dx%dx%d", len(x), m.Arch.Name, c, h, w)
+		return errors.Errorf("occlusion: input has %d values, %s takes %dx%dx%d", len(x), m.Arch.Name, c, h, w)
 	}
 	if label < 0 || label >= m.Arch.Classes {
-		return nil, errors.Errorf("occlusion: label %d is outside %s's %d classes", label, m.Arch.Name, m.Arch.Classes)
+		return errors.Errorf("occlusion: label %d is outside %s's %d classes", label, m.Arch.Name, m.Arch.Classes)
 	}
 	if cfg.Size < 1 || cfg.Size > max(h, w) {
-		return nil, errors.Errorf("occlusion: square size %d must be between 1 and %d pixels", cfg.Size, max(h, w))
+		return errors.Errorf("occlusion: square size %d must be between 1 and %d pixels", cfg.Size, max(h, w))
 	}
 	if cfg.Stride < 1 || cfg.Stride > max(h, w) {
-		return nil, errors.Errorf("occlusion: stride %d must be between 1 and %d pixels", cfg.Stride, max(h, w))
+		return errors.Errorf("occlusion: stride %d must be between 1 and %d pixels", cfg.Stride, max(h, w))
 	}
 	if f := float64(cfg.Fill); math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, errors.Errorf("occlusion: fill value %g must be finite", cfg.Fill)
+		return errors.Errorf("occlusion: fill value %g must be finite", cfg.Fill)
 	}
 	if cfg.Layer == "" {
 		cfg.Layer = m.TopConvLayer()
 	}
-	res := &OcclusionResult{Config: cfg, Label: label, C: c, H: h, W: w, Rows: (h + cfg.Stride - 1) / cfg.Stride, Cols: (w + cfg.Stride - 1) / cfg.Stride}
-	res.Input = append([]float32(nil), x...)
+	return nil
+}
 
-	// The unoccluded image: choose the feature map and project it.
+// clean runs the unoccluded image: the class probability and prediction,
+// the watched map (the strongest when none is asked for), its total and
+// the projection of its strongest activation. It returns the positions
+// per map of the watched layer.
+func (res *OcclusionResult) clean(net *deconvnet.Net, x []float32) (int, error) {
+	cfg := res.Config
 	var clean []float32
 	err := net.ForwardEach(1, func(_ int, dst []float32) error { copy(dst, x); return nil },
 		func(_, slot int, logits []float32) error {
@@ -117,49 +141,47 @@ func Occlude(net *deconvnet.Net, x []float32, label int, cfg OcclusionConfig) (*
 			if err != nil {
 				return errors.Wrap(err, "class probabilities")
 			}
-			res.CleanP, res.CleanPred = p[label], pred
+			res.CleanP, res.CleanPred = p[res.Label], pred
 			return nil
 		})
 	if err != nil {
-		return nil, errors.Wrap(err, "occlusion: unoccluded image")
+		return 0, errors.Wrap(err, "occlusion: unoccluded image")
 	}
 	act, err := net.Activation(cfg.Layer)
 	if err != nil {
-		return nil, errors.Wrap(err, "occlusion")
+		return 0, errors.Wrap(err, "occlusion")
 	}
 	maps := act.Shape()[1]
 	hw := len(clean) / maps
 	res.Map = cfg.Map
 	if res.Map >= maps {
-		return nil, errors.Errorf("occlusion: layer %s has %d feature maps, asked for map %d", cfg.Layer, maps, cfg.Map)
+		return 0, errors.Errorf("occlusion: layer %s has %d feature maps, asked for map %d", cfg.Layer, maps, cfg.Map)
 	}
 	if res.Map < 0 {
 		best, err := zfnet.Argmax(clean)
 		if err != nil {
-			return nil, errors.Wrapf(err, "occlusion: layer %s on the unoccluded image", cfg.Layer)
+			return 0, errors.Wrapf(err, "occlusion: layer %s on the unoccluded image", cfg.Layer)
 		}
 		res.Map = best / hw
 	}
 	res.CleanAct = mapTotal(clean, res.Map, hw)
 	proj, picked, err := net.ProjectTargets(cfg.Layer, []deconvnet.Target{{Map: res.Map, Strongest: true}}, deconvnet.Options{})
 	if err != nil {
-		return nil, errors.Wrap(err, "occlusion: projecting the strongest feature")
+		return 0, errors.Wrap(err, "occlusion: projecting the strongest feature")
 	}
 	res.Projection, res.Strongest = append([]float32(nil), proj[0]...), picked[0]
+	return hw, nil
+}
 
+// sweep runs x with the square at every grid position (hw: positions per
+// map of the watched layer) and records the three maps.
+func (res *OcclusionResult) sweep(net *deconvnet.Net, x []float32, hw int) error {
+	cfg := res.Config
 	n := res.Rows * res.Cols
 	res.Activation, res.PTrue, res.Predicted = make([]float64, n), make([]float64, n), make([]int, n)
 	input := func(i int, dst []float32) error {
 		copy(dst, x)
-		sq := deconvnet.OccluderWindow(cfg.Size, cfg.Stride, i/res.Cols, i%res.Cols).Intersect(image.Rect(0, 0, w, h))
-		for ch := 0; ch < c; ch++ {
-			for y := sq.Min.Y; y < sq.Max.Y; y++ {
-				row := dst[(ch*h+y)*w : (ch*h+y+1)*w]
-				for xx := sq.Min.X; xx < sq.Max.X; xx++ {
-					row[xx] = cfg.Fill
-				}
-			}
-		}
+		fillRect(dst, res.C, res.H, res.W, res.Square(i/res.Cols, i%res.Cols), cfg.Fill)
 		return nil
 	}
 	visit := func(i, slot int, logits []float32) error {
@@ -173,13 +195,10 @@ func Occlude(net *deconvnet.Net, x []float32, label int, cfg OcclusionConfig) (*
 		if err != nil {
 			return errors.Wrapf(err, "class probabilities with the square at position %d", i)
 		}
-		res.PTrue[i], res.Predicted[i] = p[label], pred
+		res.PTrue[i], res.Predicted[i] = p[res.Label], pred
 		return nil
 	}
-	if err := net.ForwardEach(n, input, visit); err != nil {
-		return nil, errors.Wrap(err, "occlusion")
-	}
-	return res, nil
+	return errors.Wrap(net.ForwardEach(n, input, visit), "occlusion")
 }
 
 func mapTotal(row []float32, m, hw int) float64 {
