@@ -13,80 +13,105 @@ import (
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/figure"
+	"github.com/zfnet/zfnet/zfnet"
 )
 
 func init() {
 	registerExperiment("correspondence", "Table 1: occlude the same part in several images vs random parts; Delta at layers 5 and 7", runCorrespondence)
 }
 
-func runCorrespondence(args []string) error {
-	var mf modelFlags
+// correspondenceFlags are the flags of `visualize correspondence`.
+type correspondenceFlags struct {
+	mf                          modelFlags
+	pics                        pictureFlag
+	class, count, trials, batch int
+	parts, layers, out          string
+	seed                        int64
+	fill                        float64
+}
+
+func parseCorrespondenceFlags(args []string) (*correspondenceFlags, error) {
+	f := &correspondenceFlags{}
 	fs := newFlags("visualize correspondence", "", "Table 1 of the paper: occludes the same part (a rectangle of the input) in several test\n"+
 		"images of one class and, as the baseline, rectangles of the same size at random places,\n"+
 		"and reports Delta, the Hamming distance between the sign vectors of the feature changes\n"+
 		"of every pair of images, at layer 5 and layer 7. Lower is more consistent: the network\n"+
 		"ties that part to the same features in every image. Writes correspondence.md and PNGs.")
-	mf.register(fs)
-	class := fs.Int("class", -1, "class whose images are used (default: the class of test image 0)")
-	count := fs.Int("count", 5, "how many test images of the class (the first ones), as the paper's 5 dogs")
-	var pics pictureFlag
-	fs.Var(&pics, "images", "explicit test-set indices instead of --class/--count (comma-separated, from 0), or a folder of pictures (its first --count)")
-	parts := fs.String("parts", "top-left,top-right,bottom-left,bottom-right,centre",
+	f.mf.register(fs)
+	fs.IntVar(&f.class, "class", -1, "class whose images are used (default: the class of test image 0)")
+	fs.IntVar(&f.count, "count", 5, "how many test images of the class (the first ones), as the paper's 5 dogs")
+	fs.Var(&f.pics, "images", "explicit test-set indices instead of --class/--count (comma-separated, from 0), or a folder of pictures (its first --count)")
+	fs.StringVar(&f.parts, "parts", "top-left,top-right,bottom-left,bottom-right,centre",
 		"parts to occlude, comma-separated: presets ("+experiments.PartNames+") or NAME=X0:Y0:X1:Y1 in input pixels")
-	layers := fs.String("layers", "", "comma-separated layers compared (default: pool5 and fc7, the paper's layers 5 and 7)")
-	trials := fs.Int("trials", 5, "random placements per image for the baseline")
-	seed := fs.Int64("seed", 1, "seed of the random placements")
-	fill := fs.Float64("fill", 0, "value of the occluder in model input space, where 0 is the mean image")
-	batch := fs.Int("batch", 64, "images per forward pass")
-	out := fs.String("out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	fs.StringVar(&f.layers, "layers", "", "comma-separated layers compared (default: pool5 and fc7, the paper's layers 5 and 7)")
+	fs.IntVar(&f.trials, "trials", 5, "random placements per image for the baseline")
+	fs.Int64Var(&f.seed, "seed", 1, "seed of the random placements")
+	fs.Float64Var(&f.fill, "fill", 0, "value of the occluder in model input space, where 0 is the mean image")
+	fs.IntVar(&f.batch, "batch", 64, "images per forward pass")
+	fs.StringVar(&f.out, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	if *batch < 1 {
-		return fmt.Errorf("--batch %d: must be positive", *batch)
+	if f.batch < 1 {
+		return nil, fmt.Errorf("--batch %d: must be positive", f.batch)
 	}
-	if *trials < 1 || *trials > 1000 {
-		return fmt.Errorf("--trials %d: must be between 1 and 1000", *trials)
+	if f.trials < 1 || f.trials > 1000 {
+		return nil, fmt.Errorf("--trials %d: must be between 1 and 1000", f.trials)
 	}
-	images := []int(pics.use(&mf, *count))
-	if len(images) == 0 && (*count < 2 || *count > 1000) {
-		return fmt.Errorf("--count %d: must be between 2 and 1000", *count)
-	}
-	if len(images) == 1 {
-		return fmt.Errorf("--images: give at least 2 images to compare")
-	}
-	l, err := mf.load(false)
-	if err != nil {
-		return err
-	}
-	in := l.Model.Arch.Input
-	var ps []experiments.Part
-	for _, s := range strings.Split(*parts, ",") {
+	return f, nil
+}
+
+// config reads --parts and --layers for m.
+func (f *correspondenceFlags) config(m *zfnet.Model) (experiments.CorrespondenceConfig, error) {
+	in := m.Arch.Input
+	cfg := experiments.CorrespondenceConfig{Fill: float32(f.fill), RandomTrials: f.trials, Seed: f.seed}
+	for _, s := range strings.Split(f.parts, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
 		// Commas separate parts, so rectangles use colons.
 		p, err := experiments.ParsePart(s, in[1], in[2])
 		if err != nil {
-			return errors.Wrap(err, "--parts")
+			return cfg, errors.Wrap(err, "--parts")
 		}
-		ps = append(ps, p)
+		cfg.Parts = append(cfg.Parts, p)
 	}
-	if len(ps) == 0 {
-		return fmt.Errorf("--parts: give at least one part")
+	if len(cfg.Parts) == 0 {
+		return cfg, fmt.Errorf("--parts: give at least one part")
 	}
-	var ls []string
-	for _, s := range strings.Split(*layers, ",") {
+	for _, s := range strings.Split(f.layers, ",") {
 		if s = strings.TrimSpace(s); s != "" {
-			if _, i := l.Model.Layer(s); i < 0 {
-				return fmt.Errorf("--layers: %s has no layer %q", l.Model.Arch.Name, s)
+			if _, i := m.Layer(s); i < 0 {
+				return cfg, fmt.Errorf("--layers: %s has no layer %q", m.Arch.Name, s)
 			}
-			ls = append(ls, s)
+			cfg.Layers = append(cfg.Layers, s)
 		}
 	}
-	classes := classNames(l)
+	return cfg, nil
+}
+
+func runCorrespondence(args []string) error {
+	f, err := parseCorrespondenceFlags(args)
+	if err != nil {
+		return err
+	}
+	images := []int(f.pics.use(&f.mf, f.count))
+	if len(images) == 0 && (f.count < 2 || f.count > 1000) {
+		return fmt.Errorf("--count %d: must be between 2 and 1000", f.count)
+	}
+	if len(images) == 1 {
+		return fmt.Errorf("--images: give at least 2 images to compare")
+	}
+	l, err := f.mf.load(false)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config(l.Model)
+	if err != nil {
+		return err
+	}
 	if len(images) == 0 {
-		if images, err = firstOfClass(l, *class, *count); err != nil {
+		if images, err = firstOfClass(l, f.class, f.count); err != nil {
 			return err
 		}
 	}
@@ -97,22 +122,28 @@ func runCorrespondence(args []string) error {
 	if err := predictedLabels(l, xs, labels); err != nil {
 		return err
 	}
-	net, err := deconvnet.New(l.Model, *batch)
+	net, err := deconvnet.New(l.Model, f.batch)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
-	res, err := experiments.Correspondence(net, xs, experiments.CorrespondenceConfig{Parts: ps, Layers: ls, Fill: float32(*fill), RandomTrials: *trials, Seed: *seed})
+	res, err := experiments.Correspondence(net, xs, cfg)
 	if err != nil {
 		return err
 	}
 	var what []string
 	for i, lab := range labels {
-		what = append(what, fmt.Sprintf("%d (%s)", images[i], classes[lab]))
+		what = append(what, fmt.Sprintf("%d (%s)", images[i], classNames(l)[lab]))
 	}
-	md := res.Markdown() + "\nTest images: " + strings.Join(what, ", ") + ".\n"
+	return f.write(l, res, xs, strings.Join(what, ", "))
+}
+
+// write saves the table (as Markdown and as a picture) and the occluded
+// images, and adds them to the gallery; what names the test images.
+func (f *correspondenceFlags) write(l *loaded, res *experiments.CorrespondenceResult, xs [][]float32, what string) error {
+	md := res.Markdown() + "\nTest images: " + what + ".\n"
 	fmt.Print(md)
-	dir, err := mf.makeOutDir(*out)
+	dir, err := f.mf.makeOutDir(f.out)
 	if err != nil {
 		return err
 	}
@@ -125,7 +156,7 @@ func runCorrespondence(args []string) error {
 	if err := figure.SavePNG(filepath.Join(dir, "correspondence.png"), res.TableImage()); err != nil {
 		return err
 	}
-	ex, err := experiments.CorrespondenceExamples(res, xs, l.Pre.Geometry, l.Mean, float32(*fill), 3)
+	ex, err := experiments.CorrespondenceExamples(res, xs, l.Pre.Geometry, l.Mean, float32(f.fill), 3)
 	if err != nil {
 		return err
 	}
@@ -138,7 +169,7 @@ func runCorrespondence(args []string) error {
 			Caption: fmt.Sprintf("For each part, the same rectangle is covered in %d test images (%s); Delta compares the sign patterns of the resulting "+
 				"feature changes between every pair of images, at %s. The 'random' columns cover rectangles of the same size at random places "+
 				"(%d placements per image). A part whose Delta is below its random baseline (green) is one the network maps to the same features "+
-				"in every image. %s (table as text: correspondence.md)", res.Images, strings.Join(what, ", "), strings.Join(res.Layers, " and "), res.Trials, experiments.CorrespondenceNote)},
+				"in every image. %s (table as text: correspondence.md)", res.Images, what, strings.Join(res.Layers, " and "), res.Trials, experiments.CorrespondenceNote)},
 		{File: "correspondence-examples.png", Section: section, Title: "The occluded images",
 			Caption: "Each part occluded in every image, followed by the first random placement of the same size, as the network saw them."},
 	}
