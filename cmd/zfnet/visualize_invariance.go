@@ -18,55 +18,79 @@ func init() {
 	registerExperiment("invariance", "Fig. 5: layer-1/layer-7 feature distance and P(true class) under translation, scale, rotation", runInvariance)
 }
 
-func runInvariance(args []string) error {
-	var mf modelFlags
+// invarianceFlags are the flags of `visualize invariance`.
+type invarianceFlags struct {
+	mf                                       modelFlags
+	pics                                     pictureFlag
+	translate, scale, rotate, low, high, out string
+	batch                                    int
+}
+
+func parseInvarianceFlags(args []string) (*invarianceFlags, error) {
+	f := &invarianceFlags{pics: pictureFlag{indices: intList{0, 1, 2, 3, 4}}}
 	fs := newFlags("visualize invariance", "", "Fig. 5 of the paper: transforms sample test images (vertical translation, scale,\n"+
 		"rotation) and plots, one line per image, the Euclidean distance of layer-1 and\n"+
 		"layer-7 feature vectors from the untransformed image's and the probability of the\n"+
 		"true class. Transforms act on the decoded picture before the mean is subtracted;\n"+
 		"uncovered pixels take the picture's border colour (black for digits).")
-	mf.register(fs)
-	pics := pictureFlag{indices: intList{0, 1, 2, 3, 4}}
-	fs.Var(&pics, "images", "test-set indices of the sample images (comma-separated, from 0), or a folder of pictures (its first 5; no data set needed)")
-	translate := fs.String("translate", "", "vertical translation in pixels FROM:TO:STEP (default: a quarter of the height either way); none to skip")
-	scale := fs.String("scale", "0.5:1.5:0.1", "scale factors FROM:TO:STEP; none to skip")
-	rotate := fs.String("rotate", "0:360:15", "rotation in degrees (counter-clockwise) FROM:TO:STEP; none to skip")
-	low := fs.String("low", "conv1", "the low layer compared (the paper's layer 1)")
-	high := fs.String("high", "", "the high layer compared (default: the last hidden fc layer, fc7)")
-	batch := fs.Int("batch", 64, "images per forward pass")
-	out := fs.String("out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	f.mf.register(fs)
+	fs.Var(&f.pics, "images", "test-set indices of the sample images (comma-separated, from 0), or a folder of pictures (its first 5; no data set needed)")
+	fs.StringVar(&f.translate, "translate", "", "vertical translation in pixels FROM:TO:STEP (default: a quarter of the height either way); none to skip")
+	fs.StringVar(&f.scale, "scale", "0.5:1.5:0.1", "scale factors FROM:TO:STEP; none to skip")
+	fs.StringVar(&f.rotate, "rotate", "0:360:15", "rotation in degrees (counter-clockwise) FROM:TO:STEP; none to skip")
+	fs.StringVar(&f.low, "low", "conv1", "the low layer compared (the paper's layer 1)")
+	fs.StringVar(&f.high, "high", "", "the high layer compared (default: the last hidden fc layer, fc7)")
+	fs.IntVar(&f.batch, "batch", 64, "images per forward pass")
+	fs.StringVar(&f.out, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	if *batch < 1 {
-		return fmt.Errorf("--batch %d: must be positive", *batch)
+	if f.batch < 1 {
+		return nil, fmt.Errorf("--batch %d: must be positive", f.batch)
 	}
-	images := pics.use(&mf, 5)
-	if len(images) == 0 {
-		return fmt.Errorf("--images: give at least one test-set index")
-	}
-	l, err := mf.load(false)
-	if err != nil {
-		return err
-	}
-	in := l.Model.Arch.Input
-	def := experiments.DefaultSweeps(in[1], in[2])
+	return f, nil
+}
+
+// sweeps reads --translate, --scale and --rotate for an h x w input.
+func (f *invarianceFlags) sweeps(h, w int) ([]experiments.Sweep, error) {
+	def := experiments.DefaultSweeps(h, w)
 	var sweeps []experiments.Sweep
 	for _, s := range []struct {
 		flag, spec string
 		kind       experiments.TransformKind
 		def        []float64
-	}{{"translate", *translate, experiments.TranslateY, def[0].Amounts}, {"scale", *scale, experiments.Zoom, nil}, {"rotate", *rotate, experiments.Rotate, nil}} {
+	}{{"translate", f.translate, experiments.TranslateY, def[0].Amounts}, {"scale", f.scale, experiments.Zoom, nil}, {"rotate", f.rotate, experiments.Rotate, nil}} {
 		amounts, skip, err := parseSweepRange(s.flag, s.spec, s.def)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !skip {
 			sweeps = append(sweeps, experiments.Sweep{Kind: s.kind, Amounts: amounts})
 		}
 	}
 	if len(sweeps) == 0 {
-		return fmt.Errorf("every transformation is set to none: nothing to sweep")
+		return nil, fmt.Errorf("every transformation is set to none: nothing to sweep")
+	}
+	return sweeps, nil
+}
+
+func runInvariance(args []string) error {
+	f, err := parseInvarianceFlags(args)
+	if err != nil {
+		return err
+	}
+	images := f.pics.use(&f.mf, 5)
+	if len(images) == 0 {
+		return fmt.Errorf("--images: give at least one test-set index")
+	}
+	l, err := f.mf.load(false)
+	if err != nil {
+		return err
+	}
+	in := l.Model.Arch.Input
+	sweeps, err := f.sweeps(in[1], in[2])
+	if err != nil {
+		return err
 	}
 	samples, err := loadTestPictures(l, images)
 	if err != nil {
@@ -75,26 +99,45 @@ func runInvariance(args []string) error {
 	if err := labelPictures(l, samples); err != nil {
 		return err
 	}
-	dir, err := mf.makeOutDir(*out)
+	dir, err := f.mf.makeOutDir(f.out)
 	if err != nil {
 		return err
 	}
-	net, err := deconvnet.New(l.Model, *batch)
+	net, err := deconvnet.New(l.Model, f.batch)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
-	res, err := experiments.Invariance(net, l.Pre, l.Mean, samples, experiments.InvarianceConfig{Sweeps: sweeps, LowLayer: *low, HighLayer: *high})
+	res, err := experiments.Invariance(net, l.Pre, l.Mean, samples, experiments.InvarianceConfig{Sweeps: sweeps, LowLayer: f.low, HighLayer: f.high})
 	if err != nil {
 		return err
 	}
-	classes := classNames(l)
-	var items []figure.GalleryItem
-	const section = "Invariance (Fig. 5)"
-	kinds := make([]string, len(sweeps))
-	for i, s := range sweeps {
+	items, err := invariancePlots(dir, res, classNames(l), fmt.Sprint(images))
+	if err != nil {
+		return err
+	}
+	strips, err := invarianceStrips(dir, res)
+	if err != nil {
+		return err
+	}
+	items = append(items, strips...)
+	if err := figure.WriteGallery(dir, galleryTitle(l), items); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %d pictures to %s (open %s)\n", len(items), dir, filepath.Join(dir, "index.html"))
+	return nil
+}
+
+const invarianceSection = "Invariance (Fig. 5)"
+
+// invariancePlots writes Fig. 5 with raw and with normalized distances;
+// images names the sample images in the caption.
+func invariancePlots(dir string, res *experiments.InvarianceResult, classes []string, images string) ([]figure.GalleryItem, error) {
+	kinds := make([]string, len(res.Sweeps))
+	for i, s := range res.Sweeps {
 		kinds[i] = s.Kind.String()
 	}
+	var items []figure.GalleryItem
 	for _, norm := range []bool{false, true} {
 		name, title, what := "invariance.png", "Feature distance and P(true class) under transformations", "raw Euclidean distance, as the paper plots it"
 		if norm {
@@ -102,37 +145,40 @@ func runInvariance(args []string) error {
 			what = "distance divided by the norm of the untransformed image's feature vector, so the two layers compare"
 		}
 		if err := experiments.PlotInvariance(filepath.Join(dir, name), res, classes, norm); err != nil {
-			return err
+			return nil, err
 		}
-		items = append(items, figure.GalleryItem{File: name, Section: section,
+		items = append(items, figure.GalleryItem{File: name, Section: invarianceSection,
 			Title: title,
 			Caption: fmt.Sprintf("Rows: %s. Columns: Euclidean distance between the feature vectors of the original and the transformed image "+
 				"at layer 1 (%s) and layer 7 (%s), and the probability of the true label. One line per test image (%s); %s. "+
 				"The paper finds that small transformations change layer 1 sharply but layer 7 less, and that the output is stable "+
 				"under translation and scaling but not under rotation, except for rotationally symmetric objects (here a 0, and a 1 turned by 180 degrees).",
-				strings.Join(kinds, ", "), res.LowLayer, res.HighLayer, fmt.Sprint(images), what)})
+				strings.Join(kinds, ", "), res.LowLayer, res.HighLayer, images, what)})
 	}
-	for s, sw := range sweeps {
+	return items, nil
+}
+
+// invarianceStrips writes, per sweep, the transformed images as the
+// network saw them.
+func invarianceStrips(dir string, res *experiments.InvarianceResult) ([]figure.GalleryItem, error) {
+	var items []figure.GalleryItem
+	for s, sw := range res.Sweeps {
 		img, err := experiments.InvarianceStrip(res, s, 2)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		name := fmt.Sprintf("invariance-strip-%s.png", strings.Fields(sw.Kind.String())[0])
 		if sw.Kind == experiments.TranslateY {
 			name = "invariance-strip-translation.png"
 		}
 		if err := figure.SavePNG(filepath.Join(dir, name), img); err != nil {
-			return err
+			return nil, err
 		}
-		items = append(items, figure.GalleryItem{File: name, Section: section,
+		items = append(items, figure.GalleryItem{File: name, Section: invarianceSection,
 			Title:   fmt.Sprintf("The sample images under %s", sw.Kind),
 			Caption: fmt.Sprintf("What the network was shown for the %s curves: one row per test image, one column per amount (%s).", sw.Kind, sw.Kind.Unit())})
 	}
-	if err := figure.WriteGallery(dir, galleryTitle(l), items); err != nil {
-		return err
-	}
-	fmt.Printf("wrote %d pictures to %s (open %s)\n", len(items), dir, filepath.Join(dir, "index.html"))
-	return nil
+	return items, nil
 }
 
 // parseSweepRange reads FROM:TO:STEP; "none" skips the sweep and "" keeps def
