@@ -16,19 +16,35 @@ func init() {
 	registerExperiment("project", "project one activation to pixel space: deconvnet, guided backprop and saliency side by side", runProject)
 }
 
-func runProject(args []string) error {
-	var f deconvFlags
+// projectFlags are the flags of `visualize project`.
+type projectFlags struct {
+	deconvFlags
+	image, pos string
+	fmap       int
+	whole      bool
+}
+
+func parseProjectFlags(args []string) (*projectFlags, error) {
+	f := &projectFlags{}
 	fs := newFlags("visualize project", "", "Projects one activation of one image back to pixel space with the deconvnet (the paper's method),\n"+
 		"guided backpropagation and the plain gradient (saliency), side by side with the input.")
 	f.register(fs, "conv5", false, false)
-	image := fs.String("image", "0", "a test-set index (of --data or --images), a picture file, or a preprocessed .npy input (1, C, H, W)")
-	fmap := fs.Int("map", -1, "feature map (unit for fc layers); -1: the map with the strongest activation on this image")
-	pos := fs.String("position", "", "y,x in the layer's map; empty: the map's strongest activation")
-	whole := fs.Bool("whole-map", false, "project the whole feature map instead of one activation")
+	fs.StringVar(&f.image, "image", "0", "a test-set index (of --data or --images), a picture file, or a preprocessed .npy input (1, C, H, W)")
+	fs.IntVar(&f.fmap, "map", -1, "feature map (unit for fc layers); -1: the map with the strongest activation on this image")
+	fs.StringVar(&f.pos, "position", "", "y,x in the layer's map; empty: the map's strongest activation")
+	fs.BoolVar(&f.whole, "whole-map", false, "project the whole feature map instead of one activation")
 	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func runProject(args []string) error {
+	f, err := parseProjectFlags(args)
+	if err != nil {
 		return err
 	}
-	_, err := strconv.Atoi(*image)
+	_, err = strconv.Atoi(f.image)
 	l, err := f.model.load(err != nil)
 	if err != nil {
 		return err
@@ -41,7 +57,7 @@ func runProject(args []string) error {
 		return fmt.Errorf("--layer: project takes one layer, got %d", len(layers))
 	}
 	layer := layers[0]
-	x, tag, desc, label, err := f.projectInput(l, *image)
+	x, tag, desc, label, err := f.projectInput(l, f.image)
 	if err != nil {
 		return err
 	}
@@ -54,16 +70,26 @@ func runProject(args []string) error {
 	if err != nil {
 		return err
 	}
-	probs := zfnet.Softmax(logits)
-	pred, err := zfnet.Argmax(logits)
+	t, err := f.target(d, layer)
 	if err != nil {
 		return err
 	}
-	t := deconvnet.Target{Map: *fmap, Strongest: *pos == "", WholeMap: *whole}
-	if *fmap < 0 {
+	rc, err := deconvnet.CompareRules(d, x, l.Mean, layer, t, f.throughLRN)
+	if err != nil {
+		return err
+	}
+	return f.write(l, rc, logits, tag, desc, label)
+}
+
+// target is the activation --map, --position and --whole-map select in
+// layer of d's latest forward pass (no --map: the map holding the largest
+// activation).
+func (f *projectFlags) target(d *deconvnet.Net, layer string) (deconvnet.Target, error) {
+	t := deconvnet.Target{Map: f.fmap, Strongest: f.pos == "", WholeMap: f.whole}
+	if f.fmap < 0 {
 		act, err := d.Activation(layer)
 		if err != nil {
-			return err
+			return t, err
 		}
 		a, s := act.Data().([]float32), act.Shape()
 		hw := len(a) / s[1]
@@ -76,15 +102,24 @@ func runProject(args []string) error {
 			}
 		}
 	}
-	if *pos != "" {
-		if _, err := fmt.Sscanf(strings.ReplaceAll(*pos, " ", ""), "%d,%d", &t.Y, &t.X); err != nil {
-			return fmt.Errorf("--position %q: expected y,x", *pos)
+	if f.pos != "" {
+		if _, err := fmt.Sscanf(strings.ReplaceAll(f.pos, " ", ""), "%d,%d", &t.Y, &t.X); err != nil {
+			return t, fmt.Errorf("--position %q: expected y,x", f.pos)
 		}
 	}
-	rc, err := deconvnet.CompareRules(d, x, l.Mean, layer, t, f.throughLRN)
+	return t, nil
+}
+
+// write saves the comparison (and with --raw its projections) and adds it
+// to the gallery with a caption naming the input (tag for file names,
+// desc, its label or -1) and the network's prediction from logits.
+func (f *projectFlags) write(l *loaded, rc *deconvnet.RuleComparison, logits []float32, tag, desc string, label int) error {
+	probs := zfnet.Softmax(logits)
+	pred, err := zfnet.Argmax(logits)
 	if err != nil {
 		return err
 	}
+	layer := rc.Layer
 	out := f.outDir()
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -107,7 +142,7 @@ func runProject(args []string) error {
 		truth = fmt.Sprintf("true class %s, ", f.className(l, label))
 	}
 	what := fmt.Sprintf("the activation of %s's map %d at (%d, %d), value %.3g", layer, rc.Picked.Map, rc.Picked.Y, rc.Picked.X, rc.Picked.Value)
-	if *whole {
+	if f.whole {
 		what = fmt.Sprintf("the whole of %s's map %d (strongest %.3g at (%d, %d))", layer, rc.Picked.Map, rc.Picked.Value, rc.Picked.Y, rc.Picked.X)
 	}
 	lrn := "LRN layers skipped, as in the paper"
