@@ -8,6 +8,7 @@ import (
 
 	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/figure"
+	"github.com/zfnet/zfnet/nn"
 	"github.com/zfnet/zfnet/zfnet"
 )
 
@@ -15,16 +16,26 @@ func init() {
 	registerExperiment("filters", "layer-1 filters, beside AlexNet's and with/without RMS renormalization (Fig. 6)", runFilters)
 }
 
+// filtersFlags are the flags of `visualize filters`.
+type filtersFlags struct {
+	deconvFlags
+	cmpArch, cmpWeights string
+	radius              float64
+	seed                int64
+}
+
+const filtersSection = "Layer-1 filters (Fig. 6)"
+
 func runFilters(args []string) error {
-	var f deconvFlags
+	f := &filtersFlags{}
 	fs := newFlags("visualize filters", "", "Draws the first layer's filters (each stretched to full contrast), beside another architecture's\n"+
 		"(AlexNet by default: untrained with the paper's N(0, 0.01^2) initialization unless --compare-weights),\n"+
 		"and as trained versus renormalized to the RMS radius on one shared scale: the paper's Fig. 6.")
 	f.register(fs, "", false, false)
-	cmpArch := fs.String("compare-arch", "alexnet", "architecture to compare with (empty: none)")
-	cmpWeights := fs.String("compare-weights", "", "trained weights or checkpoint of --compare-arch (default: untrained)")
-	radius := fs.Float64("radius", 0, "RMS radius for the renormalization view (default: the run's, or the paper's 0.1)")
-	seed := fs.Int64("seed", 1, "seed of the untrained comparison model")
+	fs.StringVar(&f.cmpArch, "compare-arch", "alexnet", "architecture to compare with (empty: none)")
+	fs.StringVar(&f.cmpWeights, "compare-weights", "", "trained weights or checkpoint of --compare-arch (default: untrained)")
+	fs.Float64Var(&f.radius, "radius", 0, "RMS radius for the renormalization view (default: the run's, or the paper's 0.1)")
+	fs.Int64Var(&f.seed, "seed", 1, "seed of the untrained comparison model")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,56 +51,86 @@ func runFilters(args []string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	var items []figure.GalleryItem
+	for _, draw := range []func(*loaded, *nn.Param, string) (*figure.GalleryItem, error){f.filters, f.comparison, f.renormalization} {
+		it, err := draw(l, first, out)
+		if err != nil {
+			return err
+		}
+		if it != nil {
+			items = append(items, *it)
+		}
+	}
+	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		fmt.Printf("wrote %s\n", filepath.Join(out, it.File))
+	}
+	return nil
+}
+
+// filters draws the model's layer-1 filters (and with --raw saves them).
+func (f *filtersFlags) filters(l *loaded, first *nn.Param, out string) (*figure.GalleryItem, error) {
 	name := l.Model.Arch.Name
 	s := first.Value.Shape()
-	var items []figure.GalleryItem
-	const section = "Layer-1 filters (Fig. 6)"
-
 	img, err := figure.FilterImage(first)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	file := "filters-" + name + ".png"
 	if err := figure.SavePNG(filepath.Join(out, file), img); err != nil {
-		return err
+		return nil, err
 	}
-	items = append(items, figure.GalleryItem{File: file, Section: section,
-		Title: fmt.Sprintf("%s layer-1 filters: %d of %dx%d, stride %d", name, s[0], s[2], s[3], f.firstStride(l.Model)),
-		Caption: fmt.Sprintf("Every filter of %s's first convolution, each stretched on its own from its smallest weight (black) "+
-			"to its largest (white)%s. Trained layer-1 filters are edge, blob and stroke detectors.", name, f.colourNote(s[1]))})
 	if f.raw {
 		if err := f.saveNpy(out, "filters-"+name+".npy", []int(s), first.Data()); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return &figure.GalleryItem{File: file, Section: filtersSection,
+		Title: fmt.Sprintf("%s layer-1 filters: %d of %dx%d, stride %d", name, s[0], s[2], s[3], f.firstStride(l.Model)),
+		Caption: fmt.Sprintf("Every filter of %s's first convolution, each stretched on its own from its smallest weight (black) "+
+			"to its largest (white)%s. Trained layer-1 filters are edge, blob and stroke detectors.", name, f.colourNote(s[1]))}, nil
+}
 
-	if *cmpArch != "" {
-		other, desc, err := f.compareModel(l, *cmpArch, *cmpWeights, *seed)
-		if err != nil {
-			return err
-		}
-		img, err := experiments.CompareFilters(l.Model, other, fmt.Sprintf("%s (trained)", name), fmt.Sprintf("%s (%s)", other.Arch.Name, desc))
-		if err != nil {
-			return err
-		}
-		file := fmt.Sprintf("filters-%s-vs-%s.png", name, other.Arch.Name)
-		if err := figure.SavePNG(filepath.Join(out, file), img); err != nil {
-			return err
-		}
-		op, _ := other.FirstFilters()
-		o := op.Value.Shape()
-		caption := fmt.Sprintf("Left: %s's %d layer-1 filters (%dx%d, stride %d). Right: %s's (%s, %dx%d, stride %d). "+
-			"The paper's Fig. 6 (c, d): AlexNet's large stride-4 filters mix extremely high and low frequencies and alias, "+
-			"several are dead; ZFNet's smaller 7x7 stride-2 filters are cleaner.",
-			name, s[0], s[2], s[3], f.firstStride(l.Model), other.Arch.Name, desc, o[2], o[3], f.firstStride(other))
-		if *cmpWeights == "" {
-			caption += " The comparison model is untrained, so it shows the filter size and the starting noise, not learned features; pass --compare-weights for a trained one."
-		}
-		items = append(items, figure.GalleryItem{File: file, Section: section, Caption: caption,
-			Title: fmt.Sprintf("%s vs %s layer-1 filters", name, other.Arch.Name)})
+// comparison draws the model's layer-1 filters beside --compare-arch's
+// (nil without one).
+func (f *filtersFlags) comparison(l *loaded, first *nn.Param, out string) (*figure.GalleryItem, error) {
+	if f.cmpArch == "" {
+		return nil, nil
 	}
+	name := l.Model.Arch.Name
+	s := first.Value.Shape()
+	other, desc, err := f.compareModel(l, f.cmpArch, f.cmpWeights, f.seed)
+	if err != nil {
+		return nil, err
+	}
+	img, err := experiments.CompareFilters(l.Model, other, fmt.Sprintf("%s (trained)", name), fmt.Sprintf("%s (%s)", other.Arch.Name, desc))
+	if err != nil {
+		return nil, err
+	}
+	file := fmt.Sprintf("filters-%s-vs-%s.png", name, other.Arch.Name)
+	if err := figure.SavePNG(filepath.Join(out, file), img); err != nil {
+		return nil, err
+	}
+	op, _ := other.FirstFilters()
+	o := op.Value.Shape()
+	caption := fmt.Sprintf("Left: %s's %d layer-1 filters (%dx%d, stride %d). Right: %s's (%s, %dx%d, stride %d). "+
+		"The paper's Fig. 6 (c, d): AlexNet's large stride-4 filters mix extremely high and low frequencies and alias, "+
+		"several are dead; ZFNet's smaller 7x7 stride-2 filters are cleaner.",
+		name, s[0], s[2], s[3], f.firstStride(l.Model), other.Arch.Name, desc, o[2], o[3], f.firstStride(other))
+	if f.cmpWeights == "" {
+		caption += " The comparison model is untrained, so it shows the filter size and the starting noise, not learned features; pass --compare-weights for a trained one."
+	}
+	return &figure.GalleryItem{File: file, Section: filtersSection, Caption: caption,
+		Title: fmt.Sprintf("%s vs %s layer-1 filters", name, other.Arch.Name)}, nil
+}
 
-	r := *radius
+// renormalization draws the filters as trained and renormalized to the
+// radius (--radius, else the run's, else the paper's 0.1).
+func (f *filtersFlags) renormalization(l *loaded, first *nn.Param, out string) (*figure.GalleryItem, error) {
+	name := l.Model.Arch.Name
+	r := f.radius
 	if r <= 0 {
 		r = l.Cfg.FilterRadius
 	}
@@ -98,11 +139,11 @@ func runFilters(args []string) error {
 	}
 	img, before, after, err := experiments.RenormalizationComparison(first, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	file = "filters-" + name + "-renorm.png"
+	file := "filters-" + name + "-renorm.png"
 	if err := figure.SavePNG(filepath.Join(out, file), img); err != nil {
-		return err
+		return nil, err
 	}
 	trained := "trained without renormalization"
 	if l.Model != nil && l.Cfg.FilterRadius > 0 && f.model.checkpoint != "" {
@@ -110,20 +151,12 @@ func runFilters(args []string) error {
 	} else if f.model.checkpoint == "" {
 		trained = "training settings unknown (weights file)"
 	}
-	items = append(items, figure.GalleryItem{File: file, Section: section,
+	return &figure.GalleryItem{File: file, Section: filtersSection,
 		Title: fmt.Sprintf("%s layer-1 filters with and without RMS renormalization (radius %g)", name, r),
 		Caption: fmt.Sprintf("Both on one shared scale (zero is gray, the largest weight magnitude black or white), so a filter's "+
 			"contrast shows its strength. The paper renormalizes every filter whose RMS exceeds a fixed radius back to it, "+
 			"which stops a few filters from dominating (Fig. 6 a). This model was %s. As trained: %s. Renormalized: %s.",
-			trained, before, after)})
-
-	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
-		return err
-	}
-	for _, it := range items {
-		fmt.Printf("wrote %s\n", filepath.Join(out, it.File))
-	}
-	return nil
+			trained, before, after)}, nil
 }
 
 // firstStride is the stride of a model's first convolution.
