@@ -10,66 +10,93 @@ import (
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/figure"
+	"github.com/zfnet/zfnet/zfnet"
 )
 
 func init() {
 	registerExperiment("occlusion", "Fig. 7: occlusion sensitivity: a gray square slides over images; feature, P(correct) and label maps", runOcclusion)
 }
 
-func runOcclusion(args []string) error {
-	var mf modelFlags
+// occlusionFlags are the flags of `visualize occlusion`.
+type occlusionFlags struct {
+	mf                              modelFlags
+	pics                            pictureFlag
+	size, stride, fmap, zoom, batch int
+	fill                            float64
+	layer, out                      string
+}
+
+func parseOcclusionFlags(args []string) (*occlusionFlags, error) {
+	f := &occlusionFlags{pics: pictureFlag{indices: intList{0, 1, 2}}}
 	fs := newFlags("visualize occlusion", "", "Fig. 7 of the paper: slides a gray square over each image and maps, for every position,\n"+
 		"the total activation of the strongest top-layer feature map (chosen on the unoccluded\n"+
 		"image), the probability of the correct class and the most probable label, beside the\n"+
 		"deconvnet projection of that feature. One row per image.")
-	mf.register(fs)
-	pics := pictureFlag{indices: intList{0, 1, 2}}
-	fs.Var(&pics, "images", "test-set indices of the images (comma-separated, from 0), or a folder of pictures (its first 3; no data set needed)")
-	size := fs.Int("size", 0, "side of the square in input pixels (default: a quarter of the input, rounded up)")
-	stride := fs.Int("stride", 0, "step between square positions in pixels (default: 1 up to 28-pixel inputs, a 28x28 grid of positions for larger ones)")
-	fill := fs.Float64("fill", 0, "value of the square in model input space, where 0 is the mean image (the paper's gray)")
-	layer := fs.String("layer", "", "feature layer watched (default: the last convolution, conv5)")
-	fmap := fs.Int("map", -1, "feature map watched; -1 picks the strongest on each unoccluded image")
-	zoom := fs.Int("zoom", 0, "enlargement of the pictures (default: to about 224 pixels)")
-	batch := fs.Int("batch", 64, "occluded copies per forward pass")
-	out := fs.String("out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	f.mf.register(fs)
+	fs.Var(&f.pics, "images", "test-set indices of the images (comma-separated, from 0), or a folder of pictures (its first 3; no data set needed)")
+	fs.IntVar(&f.size, "size", 0, "side of the square in input pixels (default: a quarter of the input, rounded up)")
+	fs.IntVar(&f.stride, "stride", 0, "step between square positions in pixels (default: 1 up to 28-pixel inputs, a 28x28 grid of positions for larger ones)")
+	fs.Float64Var(&f.fill, "fill", 0, "value of the square in model input space, where 0 is the mean image (the paper's gray)")
+	fs.StringVar(&f.layer, "layer", "", "feature layer watched (default: the last convolution, conv5)")
+	fs.IntVar(&f.fmap, "map", -1, "feature map watched; -1 picks the strongest on each unoccluded image")
+	fs.IntVar(&f.zoom, "zoom", 0, "enlargement of the pictures (default: to about 224 pixels)")
+	fs.IntVar(&f.batch, "batch", 64, "occluded copies per forward pass")
+	fs.StringVar(&f.out, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	if *batch < 1 {
-		return fmt.Errorf("--batch %d: must be positive", *batch)
+	if f.batch < 1 {
+		return nil, fmt.Errorf("--batch %d: must be positive", f.batch)
 	}
-	images := pics.use(&mf, 3)
-	if len(images) == 0 {
-		return fmt.Errorf("--images: give at least one test-set index")
+	return f, nil
+}
+
+// fitModel checks the flags against the model and fills in the defaults
+// that depend on its input size.
+func (f *occlusionFlags) fitModel(m *zfnet.Model) error {
+	in := m.Arch.Input
+	side := max(in[1], in[2])
+	if f.size == 0 {
+		f.size = (side + 3) / 4
 	}
-	if *zoom < 0 || *zoom > 64 {
-		return fmt.Errorf("--zoom %d: must be between 1 and 64 (0: automatic)", *zoom)
+	if f.size < 1 || f.size > side {
+		return fmt.Errorf("--size %d: must be between 1 and %d pixels", f.size, side)
 	}
-	l, err := mf.load(false)
+	if f.stride == 0 {
+		f.stride = max(1, side/28)
+	}
+	if f.stride < 1 || f.stride > side {
+		return fmt.Errorf("--stride %d: must be between 1 and %d pixels", f.stride, side)
+	}
+	if f.layer != "" {
+		if _, i := m.Layer(f.layer); i < 0 {
+			return fmt.Errorf("--layer: %s has no layer %q", m.Arch.Name, f.layer)
+		}
+	}
+	if f.zoom == 0 {
+		f.zoom = max(1, 224/side)
+	}
+	return nil
+}
+
+func runOcclusion(args []string) error {
+	f, err := parseOcclusionFlags(args)
 	if err != nil {
 		return err
 	}
-	in := l.Model.Arch.Input
-	if *size == 0 {
-		*size = (max(in[1], in[2]) + 3) / 4
+	images := f.pics.use(&f.mf, 3)
+	if len(images) == 0 {
+		return fmt.Errorf("--images: give at least one test-set index")
 	}
-	if *size < 1 || *size > max(in[1], in[2]) {
-		return fmt.Errorf("--size %d: must be between 1 and %d pixels", *size, max(in[1], in[2]))
+	if f.zoom < 0 || f.zoom > 64 {
+		return fmt.Errorf("--zoom %d: must be between 1 and 64 (0: automatic)", f.zoom)
 	}
-	if *stride == 0 {
-		*stride = max(1, max(in[1], in[2])/28)
+	l, err := f.mf.load(false)
+	if err != nil {
+		return err
 	}
-	if *stride < 1 || *stride > max(in[1], in[2]) {
-		return fmt.Errorf("--stride %d: must be between 1 and %d pixels", *stride, max(in[1], in[2]))
-	}
-	if *layer != "" {
-		if _, i := l.Model.Layer(*layer); i < 0 {
-			return fmt.Errorf("--layer: %s has no layer %q", l.Model.Arch.Name, *layer)
-		}
-	}
-	if *zoom == 0 {
-		*zoom = max(1, 224/max(in[1], in[2]))
+	if err := f.fitModel(l.Model); err != nil {
+		return err
 	}
 	xs, labels, err := loadTestInputs(l, images)
 	if err != nil {
@@ -78,13 +105,13 @@ func runOcclusion(args []string) error {
 	if err := predictedLabels(l, xs, labels); err != nil {
 		return err
 	}
-	net, err := deconvnet.New(l.Model, *batch)
+	net, err := deconvnet.New(l.Model, f.batch)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
 	classes := classNames(l)
-	cfg := experiments.OcclusionConfig{Size: *size, Stride: *stride, Fill: float32(*fill), Layer: *layer, Map: *fmap}
+	cfg := experiments.OcclusionConfig{Size: f.size, Stride: f.stride, Fill: float32(f.fill), Layer: f.layer, Map: f.fmap}
 	var rows []image.Image
 	var notes []string
 	for i, x := range xs {
@@ -92,7 +119,7 @@ func runOcclusion(args []string) error {
 		if err != nil {
 			return fmt.Errorf("test image %d: %w", images[i], err)
 		}
-		fig, err := experiments.OcclusionFigure(res, l.Mean, classes, *zoom)
+		fig, err := experiments.OcclusionFigure(res, l.Mean, classes, f.zoom)
 		if err != nil {
 			return err
 		}
@@ -101,7 +128,13 @@ func runOcclusion(args []string) error {
 		lo, _ := figure.MinMax(res.PTrue)
 		notes = append(notes, fmt.Sprintf("image %d (%s): map %d, P(correct) %.2f unoccluded, down to %.2f", images[i], classes[labels[i]], res.Map, res.CleanP, lo))
 	}
-	dir, err := mf.makeOutDir(*out)
+	return f.write(l, rows, cfg.Layer, strings.Join(notes, "; "))
+}
+
+// write stacks the figures' rows into occlusion.png and adds it to the
+// gallery; layer is the watched layer, notes the images' numbers.
+func (f *occlusionFlags) write(l *loaded, rows []image.Image, layer, notes string) error {
+	dir, err := f.mf.makeOutDir(f.out)
 	if err != nil {
 		return err
 	}
@@ -117,7 +150,7 @@ func runOcclusion(args []string) error {
 			"(c) The deconvnet projection of that feature map's strongest activation. "+
 			"(d) Probability of the correct class by square position: dark where covering the digit's key strokes makes the network doubt. "+
 			"(e) The most probable label by position, one colour per class. Colour maps run from dark blue (minimum) to yellow (maximum). %s.",
-			*size, *size, *fill, *stride, cfg.Layer, strings.Join(notes, "; "))}
+			f.size, f.size, f.fill, f.stride, layer, notes)}
 	if err := figure.WriteGallery(dir, galleryTitle(l), []figure.GalleryItem{item}); err != nil {
 		return err
 	}
