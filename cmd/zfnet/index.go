@@ -75,110 +75,148 @@ func parseShard(s string) (i, n int, err error) {
 // checkpointFile is where build keeps its state: beside the index.
 func checkpointFile(out string) string { return filepath.Clean(out) + ".partial" }
 
-func runIndexBuild(args []string) error {
-	var mf modelFlags
+// indexBuildFlags are the flags of `zfnet index build`.
+type indexBuildFlags struct {
+	mf                              modelFlags
+	layers, mode, out, shard, split string
+	k, limit, batch, every, threads int
+	quiet                           bool
+	profile                         func() (func(), error)
+	modeV                           index.Mode
+	shardI, shardN                  int
+}
+
+func parseIndexBuildFlags(args []string) (*indexBuildFlags, error) {
+	f := &indexBuildFlags{}
 	fs := newFlags("index build", "", "Streams a data set (or a folder of pictures) through the model once and keeps, for every unit\n"+
 		"of the chosen layers, its K strongest activations: value, example (index, path, label), position\n"+
 		"and receptive field. Memory does not grow with the data set. Progress (images/s, ETA) goes to\n"+
 		"stderr. The state is saved to OUT.partial every --save-every images and on Ctrl-C; running the\n"+
 		"same command again continues from it and ends with the same bytes as an uninterrupted build.")
-	mf.register(fs)
-	fs.StringVar(&mf.imageDir, "images", "", "folder of pictures to index instead of a data set")
-	layers := fs.String("layers", "", "layers, comma separated (default: every convolution and every fully connected layer but the classifier)")
-	k := fs.Int("top", 9, fmt.Sprintf("activations kept per unit (1 to %d)", index.MaxK))
-	mode := fs.String("mode", "image", "image: one entry per image and unit (the paper's); position: every position competes")
-	out := fs.String("out", "", "index folder to write (required)")
-	shard := fs.String("shard", "", "build shard i/N (0-based): a deterministic 1/N of the examples, in whole batches; merge the N with zfnet index merge")
-	split := fs.String("split", "test", "which part of --data: test, or train (the whole training split, a run's held-out share included; --images: the pictures)")
-	limit := fs.Int("limit", 0, "only the first N examples (default: all)")
-	batch := fs.Int("batch", 64, "images per forward pass (shards and their merge need the same)")
-	every := fs.Int("save-every", 10000, "save the state every N images (0: only on Ctrl-C)")
-	threads := fs.Int("threads", 0, "CPU threads (GOMAXPROCS; 0: all cores)")
-	quiet := fs.Bool("quiet", false, "no progress line")
-	profile := cpuProfileFlag(fs)
+	f.mf.register(fs)
+	fs.StringVar(&f.mf.imageDir, "images", "", "folder of pictures to index instead of a data set")
+	fs.StringVar(&f.layers, "layers", "", "layers, comma separated (default: every convolution and every fully connected layer but the classifier)")
+	fs.IntVar(&f.k, "top", 9, fmt.Sprintf("activations kept per unit (1 to %d)", index.MaxK))
+	fs.StringVar(&f.mode, "mode", "image", "image: one entry per image and unit (the paper's); position: every position competes")
+	fs.StringVar(&f.out, "out", "", "index folder to write (required)")
+	fs.StringVar(&f.shard, "shard", "", "build shard i/N (0-based): a deterministic 1/N of the examples, in whole batches; merge the N with zfnet index merge")
+	fs.StringVar(&f.split, "split", "test", "which part of --data: test, or train (the whole training split, a run's held-out share included; --images: the pictures)")
+	fs.IntVar(&f.limit, "limit", 0, "only the first N examples (default: all)")
+	fs.IntVar(&f.batch, "batch", 64, "images per forward pass (shards and their merge need the same)")
+	fs.IntVar(&f.every, "save-every", 10000, "save the state every N images (0: only on Ctrl-C)")
+	fs.IntVar(&f.threads, "threads", 0, "CPU threads (GOMAXPROCS; 0: all cores)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress line")
+	f.profile = cpuProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q (all options are flags)", fs.Args())
+		return nil, fmt.Errorf("unexpected arguments %q (all options are flags)", fs.Args())
 	}
+	return f, f.check()
+}
+
+// check validates the flags and reads --mode and --shard.
+func (f *indexBuildFlags) check() error {
 	switch {
-	case *out == "":
+	case f.out == "":
 		return fmt.Errorf("--out: give the index folder to write")
-	case *k < 1 || *k > index.MaxK:
-		return fmt.Errorf("--top %d: expected 1 to %d", *k, index.MaxK)
-	case *batch < 1 || *limit < 0 || *every < 0 || *threads < 0:
+	case f.k < 1 || f.k > index.MaxK:
+		return fmt.Errorf("--top %d: expected 1 to %d", f.k, index.MaxK)
+	case f.batch < 1 || f.limit < 0 || f.every < 0 || f.threads < 0:
 		return fmt.Errorf("--batch must be positive, --limit, --save-every and --threads at least 0")
-	case *split != "test" && *split != "train":
-		return fmt.Errorf("--split %q: expected test or train", *split)
+	case f.split != "test" && f.split != "train":
+		return fmt.Errorf("--split %q: expected test or train", f.split)
 	}
-	m := index.Mode(*mode)
-	if err := m.Validate(); err != nil {
-		return fmt.Errorf("--mode %q: expected image or position", *mode)
+	f.modeV = index.Mode(f.mode)
+	if err := f.modeV.Validate(); err != nil {
+		return fmt.Errorf("--mode %q: expected image or position", f.mode)
 	}
-	si, sn, err := parseShard(*shard)
+	var err error
+	f.shardI, f.shardN, err = parseShard(f.shard)
+	return err
+}
+
+// layerNames is --layers, or the index's default layers of m.
+func (f *indexBuildFlags) layerNames(m *zfnet.Model) []string {
+	if f.layers == "" {
+		return index.DefaultLayers(m)
+	}
+	var names []string
+	for _, s := range strings.Split(f.layers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			names = append(names, s)
+		}
+	}
+	return names
+}
+
+func runIndexBuild(args []string) error {
+	f, err := parseIndexBuildFlags(args)
 	if err != nil {
 		return err
 	}
-	setThreads(*threads)
-	stopProfile, err := profile()
+	setThreads(f.threads)
+	stopProfile, err := f.profile()
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
-	l, err := mf.load(false)
+	l, err := f.mf.load(false)
 	if err != nil {
 		return err
 	}
-	src, err := indexSource(l, *split, *limit, mf.imageDir != "")
+	src, err := indexSource(l, f.split, f.limit, f.mf.imageDir != "")
 	if err != nil {
 		return err
 	}
 	l.Set = nil // only src is read from now on: the rest of the set (a second copy of MNIST for --split train) can go
-	names := index.DefaultLayers(l.Model)
-	if *layers != "" {
-		names = nil
-		for _, s := range strings.Split(*layers, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				names = append(names, s)
-			}
-		}
-	}
-	d, err := deconvnet.New(l.Model, *batch)
+	names := f.layerNames(l.Model)
+	d, err := deconvnet.New(l.Model, f.batch)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ck := checkpointFile(*out)
-	if _, err := os.Stat(ck); err == nil {
-		fmt.Fprintf(os.Stderr, "index: continuing from %s\n", ck)
-	}
-	pr := newIndexProgress(*quiet)
-	opt := index.Options{Layers: names, K: *k, Mode: m, Shard: si, Shards: sn, Checkpoint: ck, Every: *every,
-		Fingerprint: index.Fingerprint(l.Model, l.Pre, l.Mean), Progress: pr.report}
 	start := time.Now()
-	ix, err := index.Build(ctx, d, src, data.LoaderConfig{Pre: l.Pre, Mean: l.Mean}, opt)
-	pr.end()
+	pr := newIndexProgress(f.quiet)
+	ix, err := f.build(d, l, src, names, pr)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted; the state is saved in %s: run the same command again to continue", ck)
-		}
-		return err
-	}
-	if err := index.Write(*out, ix); err != nil {
-		return err
-	}
-	if err := os.Remove(ck); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	n := ix.Shard.To - ix.Shard.From
 	fmt.Printf("indexed %d images of %s (examples [%d, %d), shard %d/%d) in %s: %s, top %d per %s -> %s\n",
 		n, src.Name(), ix.Shard.From, ix.Shard.To, ix.Shard.Index, ix.Shard.Count, time.Since(start).Round(time.Millisecond),
-		strings.Join(names, ","), *k, m, *out)
+		strings.Join(names, ","), f.k, f.modeV, f.out)
 	fmt.Printf("images_per_s=%.1f peak_rss_mb=%.1f\n", pr.rate, zfnet.PeakRSSMB())
 	return nil
+}
+
+// build runs the index build until it ends or is interrupted (its state
+// then saved beside --out), writes the index and removes the state.
+func (f *indexBuildFlags) build(d *deconvnet.Net, l *loaded, src data.Source, names []string, pr *indexProgress) (*index.Index, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ck := checkpointFile(f.out)
+	if _, err := os.Stat(ck); err == nil {
+		fmt.Fprintf(os.Stderr, "index: continuing from %s\n", ck)
+	}
+	opt := index.Options{Layers: names, K: f.k, Mode: f.modeV, Shard: f.shardI, Shards: f.shardN, Checkpoint: ck, Every: f.every,
+		Fingerprint: index.Fingerprint(l.Model, l.Pre, l.Mean), Progress: pr.report}
+	ix, err := index.Build(ctx, d, src, data.LoaderConfig{Pre: l.Pre, Mean: l.Mean}, opt)
+	pr.end()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("interrupted; the state is saved in %s: run the same command again to continue", ck)
+		}
+		return nil, err
+	}
+	if err := index.Write(f.out, ix); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(ck); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	return ix, nil
 }
 
 // indexSource picks the examples to index.
