@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/figure"
@@ -58,10 +59,6 @@ func runEvolution(args []string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	ep := make([]string, len(epochs))
-	for i, e := range epochs {
-		ep[i] = fmt.Sprint(e)
-	}
 	var items []figure.GalleryItem
 	for _, layer := range layers {
 		fmt.Fprintf(os.Stderr, "evolution of %s over %d snapshots\n", layer, len(paths))
@@ -69,26 +66,11 @@ func runEvolution(args []string) error {
 		if err != nil {
 			return err
 		}
-		file := "evolution-" + layer + ".png"
-		if err := figure.SavePNG(filepath.Join(out, file), ev.Image()); err != nil {
+		it, err := f.writeEvolution(out, ev, maps != nil, src, opt)
+		if err != nil {
 			return err
 		}
-		if f.raw {
-			if err := f.saveEvolution(out, ev); err != nil {
-				return err
-			}
-		}
-		chosen := "the maps given with --maps"
-		if maps == nil {
-			chosen = fmt.Sprintf("the %d maps with the strongest activation at the last epoch", len(ev.Maps))
-		}
-		items = append(items, figure.GalleryItem{File: file, Section: "Feature evolution during training (Fig. 4)",
-			Title: fmt.Sprintf("%s through training (epochs %s)", layer, strings.Join(ep, ", ")),
-			Caption: fmt.Sprintf("Rows: %s of %s; columns: the weight snapshots of the run. Each cell is the strongest activation of "+
-				"that map over %d images of %s under that epoch's weights, projected to pixel space with the %s and cropped to its "+
-				"receptive field; the number under it is the activation. The paper sees lower layers settle within a few epochs and "+
-				"upper layers only after many; a sudden change means another image became the strongest.",
-				chosen, layer, src.Len(), src.Name(), opt.Rule)})
+		items = append(items, it)
 	}
 	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
 		return err
@@ -100,6 +82,36 @@ func runEvolution(args []string) error {
 		fmt.Fprintf(os.Stderr, "note: %s holds one snapshot; train longer (zfnet train keeps epochs --snapshots) to see features change\n", filepath.Join(dir, "snapshots"))
 	}
 	return nil
+}
+
+// writeEvolution saves one layer's figure (and with --raw its
+// projections) and describes it for the gallery; given says the maps came
+// from --maps, src is the sample's source.
+func (f *deconvFlags) writeEvolution(out string, ev *experiments.Evolved, given bool, src data.Source, opt deconvnet.Options) (figure.GalleryItem, error) {
+	file := "evolution-" + ev.Layer + ".png"
+	if err := figure.SavePNG(filepath.Join(out, file), ev.Image()); err != nil {
+		return figure.GalleryItem{}, err
+	}
+	if f.raw {
+		if err := f.saveEvolution(out, ev); err != nil {
+			return figure.GalleryItem{}, err
+		}
+	}
+	ep := make([]string, len(ev.Epochs))
+	for i, e := range ev.Epochs {
+		ep[i] = fmt.Sprint(e)
+	}
+	chosen := "the maps given with --maps"
+	if !given {
+		chosen = fmt.Sprintf("the %d maps with the strongest activation at the last epoch", len(ev.Maps))
+	}
+	return figure.GalleryItem{File: file, Section: "Feature evolution during training (Fig. 4)",
+		Title: fmt.Sprintf("%s through training (epochs %s)", ev.Layer, strings.Join(ep, ", ")),
+		Caption: fmt.Sprintf("Rows: %s of %s; columns: the weight snapshots of the run. Each cell is the strongest activation of "+
+			"that map over %d images of %s under that epoch's weights, projected to pixel space with the %s and cropped to its "+
+			"receptive field; the number under it is the activation. The paper sees lower layers settle within a few epochs and "+
+			"upper layers only after many; a sudden change means another image became the strongest.",
+			chosen, ev.Layer, src.Len(), src.Name(), opt.Rule)}, nil
 }
 
 // saveEvolution writes evolution-<layer>.npy: (maps, epochs, C, window,
