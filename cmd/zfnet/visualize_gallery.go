@@ -44,15 +44,7 @@ func runGallery(args []string) error {
 	in := l.Model.Arch.Input
 	small := in[1] <= 64 && in[2] <= 64
 	dir := mf.outPath(*out)
-	var common []string
-	for _, f := range []struct{ name, v string }{{"checkpoint", mf.checkpoint}, {"weights", mf.weights}, {"arch", mf.arch},
-		{"data", mf.data}, {"preprocess", mf.preprocess}, {"labels", mf.labels}, {"images", mf.imageDir}} {
-		if f.v != "" {
-			common = append(common, "--"+f.name, f.v)
-		}
-	}
-	common = append(common, "--out", dir)
-	ck := &mf.checkpoint
+	common := galleryArgs(&mf, dir)
 	steps := []struct {
 		name string
 		args []string
@@ -70,19 +62,9 @@ func runGallery(args []string) error {
 		{"actmax", nil},
 	}
 	for _, s := range steps {
-		if s.name == "actmax" && !small {
-			fmt.Fprintf(os.Stderr, "gallery: activation maximization takes minutes per unit at %dx%d; run zfnet visualize actmax for it\n", in[1], in[2])
+		if why := gallerySkip(s.name, small, in, mf.checkpoint); why != "" {
+			fmt.Fprintf(os.Stderr, "gallery: %s\n", why)
 			continue
-		}
-		if s.name == "evolution" {
-			if *ck == "" {
-				fmt.Fprintf(os.Stderr, "gallery: feature evolution needs a training run's snapshots; skipping it for --weights\n")
-				continue
-			}
-			if m, _ := filepath.Glob(filepath.Join(filepath.Dir(*ck), "snapshots", "epoch-*.npz")); len(m) == 0 {
-				fmt.Fprintf(os.Stderr, "gallery: no snapshots beside %s; skipping feature evolution\n", *ck)
-				continue
-			}
 		}
 		start := time.Now()
 		fmt.Fprintf(os.Stderr, "gallery: %s ...\n", s.name)
@@ -100,4 +82,35 @@ func runGallery(args []string) error {
 	}
 	fmt.Printf("gallery: %s\n", filepath.Join(dir, "index.html"))
 	return nil
+}
+
+// galleryArgs are the model and data flags every experiment of the
+// gallery gets, and --out dir.
+func galleryArgs(mf *modelFlags, dir string) []string {
+	var common []string
+	for _, f := range []struct{ name, v string }{{"checkpoint", mf.checkpoint}, {"weights", mf.weights}, {"arch", mf.arch},
+		{"data", mf.data}, {"preprocess", mf.preprocess}, {"labels", mf.labels}, {"images", mf.imageDir}} {
+		if f.v != "" {
+			common = append(common, "--"+f.name, f.v)
+		}
+	}
+	return append(common, "--out", dir)
+}
+
+// gallerySkip says why the gallery leaves an experiment out ("": it does
+// not): activation maximization on large inputs (minutes per unit), and
+// feature evolution without a run's snapshots (checkpoint: --checkpoint).
+func gallerySkip(name string, small bool, in [3]int, checkpoint string) string {
+	switch {
+	case name == "actmax" && !small:
+		return fmt.Sprintf("activation maximization takes minutes per unit at %dx%d; run zfnet visualize actmax for it", in[1], in[2])
+	case name != "evolution":
+		return ""
+	case checkpoint == "":
+		return "feature evolution needs a training run's snapshots; skipping it for --weights"
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(checkpoint), "snapshots", "epoch-*.npz")); len(m) == 0 {
+		return fmt.Sprintf("no snapshots beside %s; skipping feature evolution", checkpoint)
+	}
+	return ""
 }
