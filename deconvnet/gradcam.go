@@ -88,8 +88,6 @@ func GradCAM(d *Net, xs [][]float32, cfg GradCAMConfig) ([]*GradCAMResult, error
 			return nil, err
 		}
 	}
-	in := d.Model.Arch.Input
-	c, h, w := in[0], in[1], in[2]
 	var res []*GradCAMResult
 	for start := 0; start < len(xs); start += d.Batch {
 		end := min(start+d.Batch, len(xs))
@@ -100,58 +98,78 @@ func GradCAM(d *Net, xs [][]float32, cfg GradCAMConfig) ([]*GradCAMResult, error
 				classes[i] = cfg.Classes[start+i]
 			}
 		}
-		sb, err := scoreGradients(d, xs[start:end], classes, false, name, GradientOptions())
+		cams, err := gradCAMBatch(d, xs[start:end], classes, cfg.Layer, name)
 		if err != nil {
-			return nil, errors.Wrap(err, "grad-cam: class score gradient")
-		}
-		act, err := d.Activation(name)
-		if err != nil {
-			return nil, errors.Wrap(err, "grad-cam")
-		}
-		s := act.Shape()
-		k, mh, mw := s[1], s[2], s[3]
-		a := act.Data().([]float32)
-		var cams []*GradCAMResult
-		for i := range classes {
-			r := &GradCAMResult{Layer: cfg.Layer, Class: classes[i], Score: sb.logits[i][classes[i]], MapH: mh, MapW: mw,
-				Weights: make([]float64, k), Map: make([]float64, mh*mw), C: c, H: h, W: w,
-				Input: append([]float32(nil), xs[start+i]...)}
-			r.Predicted = argmax(sb.logits[i])
-			g := sb.grads[i]
-			ai := a[i*k*mh*mw : (i+1)*k*mh*mw]
-			for m := 0; m < k; m++ {
-				var sum float64
-				for _, v := range g[m*mh*mw : (m+1)*mh*mw] {
-					sum += float64(v)
-				}
-				r.Weights[m] = sum / float64(mh*mw)
-				for j := range r.Map {
-					r.Map[j] += r.Weights[m] * float64(ai[m*mh*mw+j])
-				}
-			}
-			for j, v := range r.Map {
-				r.Map[j] = math.Max(0, v)
-			}
-			r.Upsampled = UpsampleBilinear(r.Map, mh, mw, h, w)
-			cams = append(cams, r)
-		}
-		// Guided backpropagation of the same scores, to pixels.
-		gb, err := scoreGradients(d, xs[start:end], classes, false, "", Options{Rule: Guided, ThroughLRN: true})
-		if err != nil {
-			return nil, errors.Wrap(err, "grad-cam: guided backpropagation")
-		}
-		for i, r := range cams {
-			r.Guided = append([]float32(nil), gb.grads[i]...)
-			r.GuidedGradCAM = make([]float32, len(r.Guided))
-			for ch := 0; ch < c; ch++ {
-				for j := 0; j < h*w; j++ {
-					r.GuidedGradCAM[ch*h*w+j] = r.Guided[ch*h*w+j] * float32(r.Upsampled[j])
-				}
-			}
+			return nil, err
 		}
 		res = append(res, cams...)
 	}
 	return res, nil
+}
+
+// gradCAMBatch is GradCAM for up to d.Batch inputs: the class scores'
+// gradient at layer (name: its resolved output) weighs its maps, then
+// guided backpropagation of the same scores goes to pixels.
+func gradCAMBatch(d *Net, xs [][]float32, classes []int, layer, name string) ([]*GradCAMResult, error) {
+	in := d.Model.Arch.Input
+	c, h, w := in[0], in[1], in[2]
+	sb, err := scoreGradients(d, xs, classes, false, name, GradientOptions())
+	if err != nil {
+		return nil, errors.Wrap(err, "grad-cam: class score gradient")
+	}
+	act, err := d.Activation(name)
+	if err != nil {
+		return nil, errors.Wrap(err, "grad-cam")
+	}
+	s := act.Shape()
+	k, mh, mw := s[1], s[2], s[3]
+	a := act.Data().([]float32)
+	// The maps are weighed before the guided pass below runs the batch
+	// again: act and the gradients are views of this pass.
+	var cams []*GradCAMResult
+	for i := range classes {
+		r := &GradCAMResult{Layer: layer, Class: classes[i], Score: sb.logits[i][classes[i]], MapH: mh, MapW: mw,
+			Weights: make([]float64, k), Map: make([]float64, mh*mw), C: c, H: h, W: w,
+			Input: append([]float32(nil), xs[i]...)}
+		r.Predicted = argmax(sb.logits[i])
+		r.weigh(sb.grads[i], a[i*k*mh*mw:(i+1)*k*mh*mw])
+		cams = append(cams, r)
+	}
+	// Guided backpropagation of the same scores, to pixels.
+	gb, err := scoreGradients(d, xs, classes, false, "", Options{Rule: Guided, ThroughLRN: true})
+	if err != nil {
+		return nil, errors.Wrap(err, "grad-cam: guided backpropagation")
+	}
+	for i, r := range cams {
+		r.Guided = append([]float32(nil), gb.grads[i]...)
+		r.GuidedGradCAM = make([]float32, len(r.Guided))
+		for ch := 0; ch < c; ch++ {
+			for j := 0; j < h*w; j++ {
+				r.GuidedGradCAM[ch*h*w+j] = r.Guided[ch*h*w+j] * float32(r.Upsampled[j])
+			}
+		}
+	}
+	return cams, nil
+}
+
+// weigh computes Weights (each map's mean gradient g), Map (the weighted
+// sum of the maps a, rectified) and Upsampled, for one input.
+func (r *GradCAMResult) weigh(g, a []float32) {
+	hw := r.MapH * r.MapW
+	for m := range r.Weights {
+		var sum float64
+		for _, v := range g[m*hw : (m+1)*hw] {
+			sum += float64(v)
+		}
+		r.Weights[m] = sum / float64(hw)
+		for j := range r.Map {
+			r.Map[j] += r.Weights[m] * float64(a[m*hw+j])
+		}
+	}
+	for j, v := range r.Map {
+		r.Map[j] = math.Max(0, v)
+	}
+	r.Upsampled = UpsampleBilinear(r.Map, r.MapH, r.MapW, r.H, r.W)
 }
 
 // HeatImage renders the upsampled Grad-CAM map over the input (mean added
