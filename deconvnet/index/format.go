@@ -367,6 +367,43 @@ func (ix *Index) check() error {
 // version, every file's checksum (a corrupt or truncated file is an
 // error naming it) and the entries' ranges and order.
 func Read(dir string) (*Index, error) {
+	m, err := readManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{Header: m.Header, Shard: m.Shard, Referenced: m.Referenced}
+	want := map[string]bool{}
+	for _, l := range m.Layers {
+		if l.Units < 1 || l.Units > 1<<24 || m.K < 1 || m.K > MaxK {
+			return nil, errors.Errorf("index %s: layer %s has %d units at k = %d; not a valid index", dir, l.Name, l.Units, m.K)
+		}
+		fv, fe, fp, fb := fileNames(l.Name)
+		for _, f := range []string{fv, fe, fp, fb} {
+			want[f] = true
+		}
+		ents, boxes, err := readLayer(dir, m, l)
+		if err != nil {
+			return nil, err
+		}
+		ix.Entries = append(ix.Entries, ents)
+		ix.Boxes = append(ix.Boxes, boxes)
+	}
+	for f := range m.Files {
+		if !want[f] {
+			return nil, errors.Errorf("index %s: the manifest lists %s, which belongs to no layer", dir, f)
+		}
+	}
+	if len(m.Files) != len(want) {
+		return nil, errors.Errorf("index %s: the manifest lists %d files; its layers have %d", dir, len(m.Files), len(want))
+	}
+	if err := ix.check(); err != nil {
+		return nil, errors.Wrapf(err, "index %s", dir)
+	}
+	return ix, nil
+}
+
+// readManifest reads and checks dir's index.json (format and version).
+func readManifest(dir string) (*manifest, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, Manifest))
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -386,73 +423,57 @@ func Read(dir string) (*Index, error) {
 	if m.Version != Version {
 		return nil, errors.Errorf("index %s: format version %d; this zfnet reads version %d", dir, m.Version, Version)
 	}
-	ix := &Index{Header: m.Header, Shard: m.Shard, Referenced: m.Referenced}
-	want := map[string]bool{}
-	for _, l := range m.Layers {
-		if l.Units < 1 || l.Units > 1<<24 || m.K < 1 || m.K > MaxK {
-			return nil, errors.Errorf("index %s: layer %s has %d units at k = %d; not a valid index", dir, l.Name, l.Units, m.K)
+	return &m, nil
+}
+
+// readLayer reads layer l's four arrays, each checked against the
+// manifest's SHA-256, into its units' entries and boxes (a unit's row
+// ends at its first example -1).
+func readLayer(dir string, m *manifest, l Layer) ([][]Entry, [][][4]int, error) {
+	fv, fe, fp, fb := fileNames(l.Name)
+	read := func(name, descr string, shape []int) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, errors.Wrapf(err, "index %s", dir)
 		}
-		fv, fe, fp, fb := fileNames(l.Name)
-		for _, f := range []string{fv, fe, fp, fb} {
-			want[f] = true
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != m.Files[name] {
+			return nil, errors.Errorf("index %s: %s is corrupt or truncated (its SHA-256 differs from the manifest's)", dir, name)
 		}
-		read := func(name, descr string, shape []int) ([]byte, error) {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				return nil, errors.Wrapf(err, "index %s", dir)
+		return parseNpy(b, descr, shape)
+	}
+	k := m.K
+	bv, err := read(fv, "<f4", []int{l.Units, k})
+	if err != nil {
+		return nil, nil, err
+	}
+	be, err := read(fe, "<i8", []int{l.Units, k})
+	if err != nil {
+		return nil, nil, err
+	}
+	bp, err := read(fp, "<i4", []int{l.Units, k, 2})
+	if err != nil {
+		return nil, nil, err
+	}
+	bb, err := read(fb, "<i4", []int{l.Units, k, 4})
+	if err != nil {
+		return nil, nil, err
+	}
+	i32 := func(b []byte, i int) int { return int(int32(binary.LittleEndian.Uint32(b[4*i:]))) }
+	ents := make([][]Entry, l.Units)
+	boxes := make([][][4]int, l.Units)
+	for u := 0; u < l.Units; u++ {
+		for j := 0; j < k; j++ {
+			o := u*k + j
+			ex := int(int64(binary.LittleEndian.Uint64(be[8*o:])))
+			if ex < 0 {
+				break
 			}
-			sum := sha256.Sum256(b)
-			if hex.EncodeToString(sum[:]) != m.Files[name] {
-				return nil, errors.Errorf("index %s: %s is corrupt or truncated (its SHA-256 differs from the manifest's)", dir, name)
-			}
-			return parseNpy(b, descr, shape)
-		}
-		k := m.K
-		bv, err := read(fv, "<f4", []int{l.Units, k})
-		if err != nil {
-			return nil, err
-		}
-		be, err := read(fe, "<i8", []int{l.Units, k})
-		if err != nil {
-			return nil, err
-		}
-		bp, err := read(fp, "<i4", []int{l.Units, k, 2})
-		if err != nil {
-			return nil, err
-		}
-		bb, err := read(fb, "<i4", []int{l.Units, k, 4})
-		if err != nil {
-			return nil, err
-		}
-		i32 := func(b []byte, i int) int { return int(int32(binary.LittleEndian.Uint32(b[4*i:]))) }
-		ents := make([][]Entry, l.Units)
-		boxes := make([][][4]int, l.Units)
-		for u := 0; u < l.Units; u++ {
-			for j := 0; j < k; j++ {
-				o := u*k + j
-				ex := int(int64(binary.LittleEndian.Uint64(be[8*o:])))
-				if ex < 0 {
-					break
-				}
-				ents[u] = append(ents[u], Entry{Value: math.Float32frombits(binary.LittleEndian.Uint32(bv[4*o:])), Example: ex, Y: i32(bp, 2*o), X: i32(bp, 2*o+1)})
-				boxes[u] = append(boxes[u], [4]int{i32(bb, 4*o), i32(bb, 4*o+1), i32(bb, 4*o+2), i32(bb, 4*o+3)})
-			}
-		}
-		ix.Entries = append(ix.Entries, ents)
-		ix.Boxes = append(ix.Boxes, boxes)
-	}
-	for f := range m.Files {
-		if !want[f] {
-			return nil, errors.Errorf("index %s: the manifest lists %s, which belongs to no layer", dir, f)
+			ents[u] = append(ents[u], Entry{Value: math.Float32frombits(binary.LittleEndian.Uint32(bv[4*o:])), Example: ex, Y: i32(bp, 2*o), X: i32(bp, 2*o+1)})
+			boxes[u] = append(boxes[u], [4]int{i32(bb, 4*o), i32(bb, 4*o+1), i32(bb, 4*o+2), i32(bb, 4*o+3)})
 		}
 	}
-	if len(m.Files) != len(want) {
-		return nil, errors.Errorf("index %s: the manifest lists %d files; its layers have %d", dir, len(m.Files), len(want))
-	}
-	if err := ix.check(); err != nil {
-		return nil, errors.Wrapf(err, "index %s", dir)
-	}
-	return ix, nil
+	return ents, boxes, nil
 }
 
 // npyBytes encodes a little-endian array as NumPy format 1.0.
