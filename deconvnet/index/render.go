@@ -59,21 +59,33 @@ func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, 
 	g := cfg.Pre.Geometry
 	out := &experiments.TopK{Layer: l.Name, Source: ix.Source, Images: ix.Examples, K: ix.K, Opt: opt, Maps: slices.Clone(maps),
 		Hits: make([][]experiments.Hit, len(maps)), C: g.C, Window: l.Field}
-	type want struct {
-		mi, j int
-		e     Entry
-	}
-	var ws []want
+	var ws []indexedHit
 	for mi, m := range maps {
 		out.Hits[mi] = make([]experiments.Hit, len(ix.Entries[li][m]))
 		for j, e := range ix.Entries[li][m] {
-			ws = append(ws, want{mi, j, e})
+			ws = append(ws, indexedHit{mi, j, e})
 		}
 	}
 	if len(ws) == 0 {
 		return out, nil
 	}
-	slices.SortStableFunc(ws, func(a, b want) int { return a.e.Example - b.e.Example })
+	slices.SortStableFunc(ws, func(a, b indexedHit) int { return a.e.Example - b.e.Example })
+	if err := drawHits(d, src, cfg, l, maps, ws, opt, warn, out.Hits); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// indexedHit is entry e, place j of unit maps[mi], to draw.
+type indexedHit struct {
+	mi, j int
+	e     Entry
+}
+
+// drawHits runs the examples ws name again (ws in example order), projects
+// each entry from its stored position into hits[mi][j], and warns where
+// the recomputed activation differs from the stored one.
+func drawHits(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, l Layer, maps []int, ws []indexedHit, opt deconvnet.Options, warn func(string), hits [][]experiments.Hit) error {
 	idx := make([]int, len(ws))
 	for i, w := range ws {
 		idx[i] = w.e.Example
@@ -81,21 +93,22 @@ func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, 
 	cfg.BatchSize, cfg.Train, cfg.Shuffle, cfg.TenCrop, cfg.DropLast = d.Batch, false, false, false, false
 	loader, err := data.NewLoader(data.Subset(src, src.Name()+" (indexed winners)", idx), cfg)
 	if err != nil {
-		return nil, errors.Wrap(err, "index")
+		return errors.Wrap(err, "index")
 	}
 	st := loader.Start(0, 0)
 	defer st.Close()
+	g := cfg.Pre.Geometry
 	size := g.Size()
 	for {
 		b, err := st.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, errors.Wrapf(err, "index: reloading the examples of %s", layer)
+			return errors.Wrapf(err, "index: reloading the examples of %s", l.Name)
 		}
 		if _, err := d.Forward(b.X); err != nil {
-			return nil, err
+			return err
 		}
 		targets := make([]deconvnet.Target, b.Valid)
 		for r := range targets {
@@ -104,7 +117,7 @@ func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, 
 		}
 		projs, picked, err := d.ProjectTargets(l.Name, targets, opt)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for r := range targets {
 			w := ws[b.Indices[r]]
@@ -114,17 +127,15 @@ func (ix *Index) TopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, 
 			}
 			f, err := deconvnet.ReceptiveField(d.Model, l.Output, w.e.Y, w.e.X)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			x := b.X[r*size : (r+1)*size]
-			label := b.Labels[r]
-			out.Hits[w.mi][w.j] = experiments.Hit{Value: w.e.Value, Index: w.e.Example, Label: label, Y: w.e.Y, X: w.e.X, Field: f,
+			hits[w.mi][w.j] = experiments.Hit{Value: w.e.Value, Index: w.e.Example, Label: b.Labels[r], Y: w.e.Y, X: w.e.X, Field: f,
 				Projection: f.Crop(projs[r], g.C, g.H, g.W),
 				Patch:      experiments.CropPatch(data.ToImage(x, g, cfg.Mean), f.Window)}
 		}
 		st.Recycle(b)
 	}
-	return out, nil
 }
 
 func joinNames(ls []Layer) string {
