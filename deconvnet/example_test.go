@@ -36,5 +36,5 @@ func Example() {
 		panic(err)
 	}
 	fmt.Println(len(proj[0]), picked[0].Map, f.Window, f.Box)
-	// Output: 784 3 (-3,-3)-(15,15) (0,0)-(15,15)
+	// Output: 784 3 (-2,-2)-(11,11) (0,0)-(11,11)
 }
