@@ -151,6 +151,7 @@ func TestJupyterServer(t *testing.T) {
 	}
 	if outs, err := run(`import (
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
 )`); err != nil {
 		t.Fatalf("import cell: %v (outputs %v)", err, outs)
@@ -167,7 +168,7 @@ for i := range x { x[i] = float32((i*37)%255)/255 - 0.5 }
 if _, err := net1.Forward(x); err != nil { panic(err) }
 proj, _, err := net1.ProjectTargets("conv5", []deconvnet.Target{{Map: 3, Strongest: true}}, deconvnet.Options{})
 if err != nil { panic(err) }
-deconvnet.Scale(deconvnet.ProjectionImage(proj[0], 1, 28, 28), 4)`)
+figure.Scale(figure.ProjectionImage(proj[0], 1, 28, 28), 4)`)
 	if err != nil {
 		t.Fatalf("deconvnet cell: %v (outputs %v)", err, outs)
 	}
