@@ -249,11 +249,7 @@ func indexSource(l *loaded, split string, limit int, pictures bool) (data.Source
 		return nil, fmt.Errorf("%s: no examples to index", name)
 	}
 	if limit > 0 && limit < src.Len() {
-		idx := make([]int, limit)
-		for i := range idx {
-			idx[i] = i
-		}
-		src = data.Subset(src, fmt.Sprintf("%s[:%d]", src.Name(), limit), idx)
+		src = firstExamples(src, limit)
 	}
 	return src, nil
 }

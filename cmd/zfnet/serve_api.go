@@ -557,12 +557,8 @@ func filterOfMap(conv *nn.Conv2d, m int) image.Image {
 	}
 	val := func(v float32) uint8 { return uint8(math.Round(255 * (0.5 + 0.5*float64(v)/peak))) }
 	factor := max(1, 48/k)
-	if in == 3 {
-		img := image.NewRGBA(image.Rect(0, 0, k, k))
-		for i := 0; i < k*k; i++ {
-			img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = val(f[i]), val(f[k*k+i]), val(f[2*k*k+i]), 255
-		}
-		return figure.Scale(img, factor)
+	if in == 3 { // the channels on one scale: a projection's rendering
+		return figure.Scale(figure.ProjectionImage(f, 3, k, k), factor)
 	}
 	tiles := make([]image.Image, in)
 	for c := range tiles {

@@ -207,11 +207,7 @@ func (s *server) buildIndex(k indexKey, b *indexBuild) {
 	if b.err = s.prepareIndexNet(k); b.err != nil {
 		return
 	}
-	idx := make([]int, b.images)
-	for i := range idx {
-		idx[i] = i
-	}
-	src := &stopSource{Source: data.Subset(s.src, fmt.Sprintf("%s[:%d]", s.src.Name(), b.images), idx), ctx: s.base}
+	src := &stopSource{Source: firstExamples(s.src, b.images), ctx: s.base}
 	cfg := data.LoaderConfig{Pre: s.l.Pre, Mean: s.l.Mean, Workers: 1}
 	b.res, b.err = experiments.Top9(s.indexNet, src, cfg, k.layer, nil, 9, k.opt, func(done, total int) {
 		b.step.Store(int64(done))

@@ -150,13 +150,19 @@ func (f *deconvFlags) testSource(l *loaded, limit int) (data.Source, error) {
 	}
 	src := l.Set.Test
 	if limit > 0 && limit < src.Len() {
-		idx := make([]int, limit)
-		for i := range idx {
-			idx[i] = i
-		}
-		src = data.Subset(src, fmt.Sprintf("%s[:%d]", src.Name(), limit), idx)
+		src = firstExamples(src, limit)
 	}
 	return src, nil
+}
+
+// firstExamples is the first n examples of src, named "<name>[:n]" (the
+// name an index records, and finds its examples again by).
+func firstExamples(src data.Source, n int) data.Source {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return data.Subset(src, fmt.Sprintf("%s[:%d]", src.Name(), n), idx)
 }
 
 // loaderConfig streams test inputs as the model saw them at test time.

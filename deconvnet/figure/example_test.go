@@ -28,3 +28,14 @@ func ExampleHeatmapRange() {
 	fmt.Println(img.At(0, 0) == figure.Heat(0.5))
 	// Output: true
 }
+
+// Row and Column lay pictures out along one axis, gap pixels apart; the
+// other side is the largest picture's.
+func ExampleRow() {
+	a, b := figure.Blank(2, 3, figure.Paper), figure.Blank(4, 1, figure.Ink)
+	fmt.Println(figure.Row([]image.Image{a, b}, 1, figure.Paper).Bounds())
+	fmt.Println(figure.Column([]image.Image{a, b}, 1, figure.Paper).Bounds())
+	// Output:
+	// (0,0)-(7,3)
+	// (0,0)-(4,5)
+}

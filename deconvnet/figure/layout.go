@@ -80,41 +80,43 @@ func Captioned(img image.Image, caption string, c color.Color) image.Image {
 }
 
 // Row places images left to right, top-aligned, gap pixels of bg apart.
-func Row(imgs []image.Image, gap int, bg color.Color) image.Image {
-	w, h := 0, 0
-	for i, im := range imgs {
-		if i > 0 {
-			w += gap
-		}
-		w += im.Bounds().Dx()
-		h = max(h, im.Bounds().Dy())
-	}
-	out := Blank(w, h, bg)
-	x := 0
-	for _, im := range imgs {
-		b := im.Bounds()
-		draw.Draw(out, image.Rect(x, 0, x+b.Dx(), b.Dy()), im, b.Min, draw.Src)
-		x += b.Dx() + gap
-	}
-	return out
-}
+func Row(imgs []image.Image, gap int, bg color.Color) image.Image { return stack(imgs, gap, bg, true) }
 
 // Column stacks images top to bottom, left-aligned, gap pixels of bg apart.
 func Column(imgs []image.Image, gap int, bg color.Color) image.Image {
-	w, h := 0, 0
+	return stack(imgs, gap, bg, false)
+}
+
+// stack is Row (across) or Column: the images one after the other along
+// the axis, aligned at the start of the other.
+func stack(imgs []image.Image, gap int, bg color.Color, across bool) image.Image {
+	along, other := 0, 0 // the result's size along the axis and across it
 	for i, im := range imgs {
 		if i > 0 {
-			h += gap
+			along += gap
 		}
-		h += im.Bounds().Dy()
-		w = max(w, im.Bounds().Dx())
+		a, o := im.Bounds().Dx(), im.Bounds().Dy()
+		if !across {
+			a, o = o, a
+		}
+		along += a
+		other = max(other, o)
+	}
+	w, h := along, other
+	if !across {
+		w, h = other, along
 	}
 	out := Blank(w, h, bg)
-	y := 0
+	at := 0
 	for _, im := range imgs {
 		b := im.Bounds()
-		draw.Draw(out, image.Rect(0, y, b.Dx(), y+b.Dy()), im, b.Min, draw.Src)
-		y += b.Dy() + gap
+		if across {
+			draw.Draw(out, image.Rect(at, 0, at+b.Dx(), b.Dy()), im, b.Min, draw.Src)
+			at += b.Dx() + gap
+		} else {
+			draw.Draw(out, image.Rect(0, at, b.Dx(), at+b.Dy()), im, b.Min, draw.Src)
+			at += b.Dy() + gap
+		}
 	}
 	return out
 }

@@ -14,9 +14,8 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/data"
-	"github.com/zfnet/zfnet/data/testenv"
 	"github.com/zfnet/zfnet/deconvnet"
-	"github.com/zfnet/zfnet/zfnet"
+	dfix "github.com/zfnet/zfnet/deconvnet/internal/fixture"
 )
 
 const testBatch = 32
@@ -27,19 +26,8 @@ var testLayers = []string{"conv1", "conv3", "conv5", "pool5", "fc6", "fc7"}
 // training images.
 func fixture(t *testing.T, n int, seed int64) (*deconvnet.Net, data.Source, data.LoaderConfig, string) {
 	t.Helper()
-	set, err := data.Open("mnist", data.OpenOptions{})
-	if err != nil {
-		testenv.SkipLoudly(t, "MNIST is not installed (a module dependency: run go mod download): %v", err)
-	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	src := data.Subset(set.Train, "mnist/train-sample", idx)
-	m, err := zfnet.NewInitialized("zfnet-small", zfnet.InitHe, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := dfix.MNISTSample(t, true, n)
+	m := dfix.SmallModel(t, seed)
 	d, err := deconvnet.New(m, testBatch)
 	if err != nil {
 		t.Fatal(err)
