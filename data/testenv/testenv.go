@@ -1,8 +1,3 @@
-// Package testenv is what the project's tests share about their
-// environment: a test that needs something outside Go (a Debian package,
-// a data set) skips loudly without it, and fails instead under
-// ZFNET_REQUIRE_ALL=1, which CI sets (.ci/run), so that a missing package
-// can never pass for a green run.
 package testenv
 
 import (
