@@ -145,7 +145,7 @@ func CompareMethods(d *Net, x []float32, cfg MethodsConfig) (*MethodsComparison,
 // logit, Grad-CAM over the input, Guided Grad-CAM, SmoothGrad and
 // Integrated Gradients (magnitudes, 0 dark blue to the largest yellow),
 // and the occlusion sensitivity over the input. Signed projections are
-// shown as ProjectionImage (zero gray).
+// shown as figure.ProjectionImage (zero gray).
 func (r *MethodsComparison) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
 	g := data.Geometry{C: r.C, H: r.H, W: r.W}

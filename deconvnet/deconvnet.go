@@ -29,6 +29,7 @@ const (
 	Saliency
 )
 
+// String is the rule's name as ParseRule reads it.
 func (r Rule) String() string {
 	switch r {
 	case Deconvnet:

@@ -183,7 +183,7 @@ func (r *GradCAMResult) HeatImage(mean *data.Mean, scale int) image.Image {
 
 // Image shows one input's Grad-CAM side by side: the input, the heat map
 // over it, guided backpropagation and Guided Grad-CAM (both scaled as
-// ProjectionImage), each titled. classes names the classes (nil: numbers).
+// figure.ProjectionImage), each titled. classes names the classes (nil: numbers).
 func (r *GradCAMResult) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
 	in := figure.Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), scale)

@@ -178,7 +178,7 @@ func IntegratedGradients(d *Net, x []float32, cfg IntegratedGradientsConfig) (*I
 }
 
 // Image shows the input, the baseline and the attributions, signed
-// (ProjectionImage) and as a magnitude, with the completeness check.
+// (figure.ProjectionImage) and as a magnitude, with the completeness check.
 func (r *IntegratedGradientsResult) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
 	g := data.Geometry{C: r.C, H: r.H, W: r.W}

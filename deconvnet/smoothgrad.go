@@ -144,7 +144,7 @@ func minMax32(v []float32) (float64, float64) {
 }
 
 // Image shows the input, the unsmoothed projection and the SmoothGrad map,
-// each signed (ProjectionImage) and as a magnitude, titled.
+// each signed (figure.ProjectionImage) and as a magnitude, titled.
 func (r *SmoothGradResult) Image(mean *data.Mean, classes []string, scale int) image.Image {
 	scale = max(1, scale)
 	in := figure.Scale(data.ToImage(r.Input, data.Geometry{C: r.C, H: r.H, W: r.W}, mean), scale)

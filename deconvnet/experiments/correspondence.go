@@ -46,6 +46,7 @@ type Part struct {
 	Rect image.Rectangle
 }
 
+// String is the part as ParsePart reads it: NAME=X0,Y0,X1,Y1.
 func (p Part) String() string {
 	r := p.Rect
 	return fmt.Sprintf("%s=%d,%d,%d,%d", p.Name, r.Min.X, r.Min.Y, r.Max.X, r.Max.Y)
@@ -208,7 +209,7 @@ func meanStd(v []float64) (float64, float64) {
 type CorrespondenceConfig struct {
 	Parts []Part
 	// Layers compared; empty means the top convolutional stage's output
-	// (pool5, the paper's layer 5) and PenultimateLayer (fc7, layer 7).
+	// (pool5, the paper's layer 5) and the model's PenultimateLayer (fc7, layer 7).
 	Layers []string
 	// Fill is the occluder's value in model input space (0: the mean).
 	Fill float32

@@ -36,7 +36,7 @@ type Sweep struct {
 type InvarianceConfig struct {
 	Sweeps []Sweep
 	// LowLayer and HighLayer are the compared layers; empty means "conv1"
-	// (its rectified output) and PenultimateLayer (fc7 in the paper's
+	// (its rectified output) and the model's PenultimateLayer (fc7 in the paper's
 	// 8-layer nets, including zfnet-small).
 	LowLayer, HighLayer string
 	// Fill is the value of pixels a transform uncovers, per channel on the

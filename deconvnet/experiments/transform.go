@@ -83,6 +83,8 @@ type Transform struct {
 	Amount float64
 }
 
+// String is a short label of the transform for axis ticks: "dy=+2",
+// "x1.5", "90deg".
 func (t Transform) String() string {
 	switch t.Kind {
 	case TranslateY:
