@@ -6,15 +6,14 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/pkg/errors"
+	"github.com/zfnet/zfnet/data/npyfmt"
 )
 
 // Format names the on-disk format in the manifest; Version is the version
@@ -189,10 +188,10 @@ func (ix *Index) encode() (map[string][]byte, error) {
 			}
 		}
 		fv, fe, fp, fb := fileNames(l.Name)
-		files[fv] = npyBytes("<f4", []int{l.Units, k}, vals)
-		files[fe] = npyBytes("<i8", []int{l.Units, k}, exs)
-		files[fp] = npyBytes("<i4", []int{l.Units, k, 2}, pos)
-		files[fb] = npyBytes("<i4", []int{l.Units, k, 4}, boxes)
+		files[fv] = npyBytes(npyfmt.Float32, []int{l.Units, k}, vals)
+		files[fe] = npyBytes(npyfmt.Int64, []int{l.Units, k}, exs)
+		files[fp] = npyBytes(npyfmt.Int32, []int{l.Units, k, 2}, pos)
+		files[fb] = npyBytes(npyfmt.Int32, []int{l.Units, k, 4}, boxes)
 	}
 	m := manifest{Header: ix.Header, Shard: ix.Shard, Files: map[string]string{}, Referenced: ix.Referenced}
 	if m.Referenced == nil {
@@ -443,19 +442,19 @@ func readLayer(dir string, m *manifest, l Layer) ([][]Entry, [][][4]int, error) 
 		return parseNpy(b, descr, shape)
 	}
 	k := m.K
-	bv, err := read(fv, "<f4", []int{l.Units, k})
+	bv, err := read(fv, npyfmt.Float32, []int{l.Units, k})
 	if err != nil {
 		return nil, nil, err
 	}
-	be, err := read(fe, "<i8", []int{l.Units, k})
+	be, err := read(fe, npyfmt.Int64, []int{l.Units, k})
 	if err != nil {
 		return nil, nil, err
 	}
-	bp, err := read(fp, "<i4", []int{l.Units, k, 2})
+	bp, err := read(fp, npyfmt.Int32, []int{l.Units, k, 2})
 	if err != nil {
 		return nil, nil, err
 	}
-	bb, err := read(fb, "<i4", []int{l.Units, k, 4})
+	bb, err := read(fb, npyfmt.Int32, []int{l.Units, k, 4})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -476,24 +475,17 @@ func readLayer(dir string, m *manifest, l Layer) ([][]Entry, [][][4]int, error) 
 	return ents, boxes, nil
 }
 
-// npyBytes encodes a little-endian array as NumPy format 1.0.
+// npyBytes encodes a little-endian array as NumPy format 1.0 with
+// npyfmt's header (the bytes numpy writes). An index's arrays have at most
+// three dimensions, far from the header's size limit, so Header cannot
+// fail here.
 func npyBytes[T float32 | int32 | int64](descr string, shape []int, v []T) []byte {
-	dims := make([]string, len(shape))
-	for i, s := range shape {
-		dims[i] = strconv.Itoa(s)
+	hdr, err := npyfmt.Header(descr, shape)
+	if err != nil {
+		panic(err) // unreachable: see above
 	}
-	sh := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		sh += ","
-	}
-	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, sh)
-	total := 10 + len(hdr) + 1
-	pad := (64 - total%64) % 64
-	hdr += strings.Repeat(" ", pad) + "\n"
 	var buf bytes.Buffer
-	buf.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&buf, binary.LittleEndian, uint16(len(hdr)))
-	buf.WriteString(hdr)
+	buf.Write(hdr)
 	binary.Write(&buf, binary.LittleEndian, v)
 	return buf.Bytes()
 }
@@ -517,7 +509,7 @@ func parseNpy(b []byte, descr string, shape []int) ([]byte, error) {
 		n *= s
 	}
 	size := 4
-	if descr == "<i8" {
+	if descr == npyfmt.Int64 {
 		size = 8
 	}
 	if len(b)-10-hl != n*size {
