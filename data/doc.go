@@ -53,8 +53,9 @@
 //     are int64 (Int64Npy, NpyHeaderInt64). Streaming writers start with
 //     NpyHeaderFloat32 and append rows.
 //
-// Sub-packages: atomicfile writes result files atomically; testenv is what
-// the tests share about their environment.
+// Sub-packages: atomicfile writes result files atomically; npyfmt writes
+// the .npy header every NumPy file of the toolkit starts with; testenv is
+// what the tests share about their environment.
 package data
 
 // Import the MNIST module for its side effect on the build: it makes `go

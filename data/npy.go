@@ -3,13 +3,14 @@ package data
 import (
 	"bufio"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/data/npyfmt"
 )
 
 // NumPy .npy (format 1.0) float arrays: the interchange format with NumPy
@@ -28,8 +29,12 @@ func WriteNpyArray(w io.Writer, shape []int, v []float32) error {
 	if n != len(v) {
 		return errors.Errorf("npy: shape %v holds %d values, got %d", shape, n, len(v))
 	}
+	header, err := npyfmt.Header(npyfmt.Float32, shape)
+	if err != nil {
+		return err
+	}
 	bw := bufio.NewWriter(w)
-	bw.Write(npyHeader("<f4", shape))
+	bw.Write(header)
 	buf := make([]byte, 4)
 	for _, x := range v {
 		binary.LittleEndian.PutUint32(buf, math.Float32bits(x))
@@ -38,43 +43,26 @@ func WriteNpyArray(w io.Writer, shape []int, v []float32) error {
 	return errors.Wrap(bw.Flush(), "npy: writing")
 }
 
-// npyHeader is a NumPy format 1.0 header (magic, version, length, the
-// dict) for a C-order array of the dtype descr: magic (6) + version (2) +
-// length (2) + dict + '\n' is padded to a multiple of 64 bytes, as numpy
-// writes it.
-func npyHeader(descr string, shape []int) []byte {
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		dims[i] = strconv.Itoa(d)
-	}
-	tuple := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		tuple += ","
-	}
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
-	pad := 64 - (10+len(h)+1)%64
-	h += strings.Repeat(" ", pad%64) + "\n"
-	b := append(append([]byte(nil), npyMagic...), 1, 0, byte(len(h)), byte(len(h)>>8))
-	return append(b, h...)
-}
-
 // NpyHeaderFloat32 is the .npy header of a little-endian float32 array of
 // shape: what a file streamed row by row starts with (the rows follow as
 // raw little-endian values).
-func NpyHeaderFloat32(shape []int) []byte { return npyHeader("<f4", shape) }
+func NpyHeaderFloat32(shape []int) ([]byte, error) { return npyfmt.Header(npyfmt.Float32, shape) }
 
 // NpyHeaderInt64 is the .npy header of a little-endian int64 array of
 // shape (class labels).
-func NpyHeaderInt64(shape []int) []byte { return npyHeader("<i8", shape) }
+func NpyHeaderInt64(shape []int) ([]byte, error) { return npyfmt.Header(npyfmt.Int64, shape) }
 
 // Int64Npy encodes v as a whole .npy file of little-endian int64 values
 // (class labels, as numpy.save writes them).
-func Int64Npy(v []int) []byte {
-	b := NpyHeaderInt64([]int{len(v)})
+func Int64Npy(v []int) ([]byte, error) {
+	b, err := NpyHeaderInt64([]int{len(v)})
+	if err != nil {
+		return nil, err
+	}
 	for _, x := range v {
 		b = binary.LittleEndian.AppendUint64(b, uint64(int64(x)))
 	}
-	return b
+	return b, nil
 }
 
 // NpyArray is a decoded .npy array converted to float32.

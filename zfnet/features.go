@@ -165,7 +165,14 @@ type featureJob struct {
 func OpenFeatureWriter(path, labelsPath, job string, n, d, align int, resume bool) (*FeatureWriter, error) {
 	w := &FeatureWriter{Path: path, LabelsPath: labelsPath, N: n, D: d}
 	part, lpart, jpath := path+".partial", labelsPath+".partial", path+".partial.json"
-	fh, lh := data.NpyHeaderFloat32([]int{n, d}), data.NpyHeaderInt64([]int{n})
+	fh, err := data.NpyHeaderFloat32([]int{n, d})
+	if err != nil {
+		return nil, errors.Wrapf(err, "%s", path)
+	}
+	lh, err := data.NpyHeaderInt64([]int{n})
+	if err != nil {
+		return nil, errors.Wrapf(err, "%s", labelsPath)
+	}
 	if resume {
 		var j featureJob
 		if b, err := os.ReadFile(jpath); err == nil && json.Unmarshal(b, &j) == nil && j == (featureJob{job, n, d}) {
@@ -178,7 +185,6 @@ func OpenFeatureWriter(path, labelsPath, job string, n, d, align int, resume boo
 			}
 		}
 	}
-	var err error
 	if w.Done > 0 {
 		if w.f, err = os.OpenFile(part, os.O_WRONLY, 0o644); err == nil {
 			if err = w.f.Truncate(int64(len(fh)) + int64(w.Done)*int64(4*d)); err == nil {
@@ -297,8 +303,12 @@ func (w *FeatureWriter) close() error {
 // WriteFeaturesNpz writes features and labels as one .npz ("features",
 // "labels"), atomically.
 func WriteFeaturesNpz(path string, feats []float32, n, d int, labels []int) error {
+	lb, err := data.Int64Npy(labels)
+	if err != nil {
+		return errors.Wrapf(err, "%s: labels", path)
+	}
 	return weights.WriteArchive(path, []weights.Member{
 		{Name: "features", Shape: []int{n, d}, Data: feats},
-		{Name: "labels.npy", Raw: data.Int64Npy(labels)},
+		{Name: "labels.npy", Raw: lb},
 	})
 }

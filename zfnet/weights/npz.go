@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/zfnet/zfnet/data/npyfmt"
 )
 
 // maxDeflateRatio bounds how much a deflated zip member may claim to expand
@@ -399,29 +401,18 @@ func WriteNpz(path string, a Arrays) error {
 	return WriteArchive(path, ms)
 }
 
-// writeNpy writes a .npy 1.0 float32 array, header padded to 64 bytes as
-// numpy does.
+// writeNpy writes a .npy 1.0 little-endian float32 array (npyfmt's
+// header, padded as numpy pads it).
 func writeNpy(w io.Writer, shape []int, v []float32) error {
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		dims[i] = strconv.Itoa(d)
+	header, err := npyfmt.Header(npyfmt.Float32, shape)
+	if err != nil {
+		return err
 	}
-	tuple := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		tuple += ","
-	}
-	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", tuple)
-	header += strings.Repeat(" ", (64-(10+len(header)+1)%64)%64) + "\n"
-	if len(header) > math.MaxUint16 {
-		return fmt.Errorf("shape %v: .npy header too long", shape)
-	}
-	buf := make([]byte, 0, 10+len(header)+4*len(v))
-	buf = append(buf, "\x93NUMPY\x01\x00"...)
-	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(header)))
+	buf := make([]byte, 0, len(header)+4*len(v))
 	buf = append(buf, header...)
 	for _, x := range v {
 		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
 	}
-	_, err := w.Write(buf)
+	_, err = w.Write(buf)
 	return err
 }
