@@ -177,68 +177,84 @@ func (f *deconvFlags) saveNpy(dir, name string, shape []int, v []float32) error 
 	})
 }
 
-// projectInput reads --image: a test-set index or a picture file, as one
-// preprocessed input, with a name for file names and captions and its
-// label (-1 unknown).
+// projectInput reads --image: a test-set index, a preprocessed .npy input
+// or a picture file, as one preprocessed input, with a name for file
+// names and captions and its label (-1 unknown).
 func (f *deconvFlags) projectInput(l *loaded, spec string) (x []float32, tag, desc string, label int, err error) {
-	size := l.Pre.Geometry.Size()
-	x = make([]float32, size)
 	if i, aerr := strconv.Atoi(spec); aerr == nil {
-		src, err := f.testSource(l, 0)
-		if err != nil {
-			return nil, "", "", 0, err
-		}
-		if i < 0 || i >= src.Len() {
-			return nil, "", "", 0, fmt.Errorf("--image %d: %s has images 0 to %d", i, src.Name(), src.Len()-1)
-		}
-		base, err := l.Pre.Base(src, i)
-		if err != nil {
-			return nil, "", "", 0, err
-		}
-		l.Pre.ApplyCrop(base.Pix, l.Mean, l.Pre.CenterCrop(), x)
-		return x, fmt.Sprintf("test%d", i), fmt.Sprintf("test image %d of %s", i, src.Name()), base.Label, nil
+		return f.testInput(l, i)
 	}
 	base := strings.TrimSuffix(filepath.Base(spec), filepath.Ext(spec))
 	tag = regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(base, "_")
 	if strings.EqualFold(filepath.Ext(spec), ".npy") {
-		// An already preprocessed input, (1, C, H, W) or (C, H, W), as
-		// NumPy and PyTorch pipelines hand it over.
-		fh, err := os.Open(spec)
-		if err != nil {
-			return nil, "", "", 0, fmt.Errorf("--image: %v", err)
-		}
-		defer fh.Close()
-		arr, err := data.ReadNpyArray(fh, spec)
-		if err != nil {
-			return nil, "", "", 0, err
-		}
-		in := l.Model.Arch.Input
-		if len(arr.Data) != size || (len(arr.Shape) != 4 && len(arr.Shape) != 3) || (len(arr.Shape) == 4 && arr.Shape[0] != 1) {
-			return nil, "", "", 0, fmt.Errorf("--image %s: shape %v, expected (1, %d, %d, %d) or (%d, %d, %d): one preprocessed input for %s",
-				spec, arr.Shape, in[0], in[1], in[2], in[0], in[1], in[2], l.Model.Arch.Name)
-		}
-		if err := data.CheckFinite(spec, l.Pre.Geometry, arr.Data); err != nil {
-			return nil, "", "", 0, err
-		}
-		copy(x, arr.Data)
-		return x, tag, filepath.Base(spec), data.Unlabeled, nil
+		x, err = npyInput(l, spec)
+	} else {
+		x, err = pictureInput(l, spec)
 	}
-	src, err := data.ImageFiles([]string{spec}, nil)
 	if err != nil {
 		return nil, "", "", 0, err
+	}
+	return x, tag, filepath.Base(spec), data.Unlabeled, nil
+}
+
+// testInput is test image i as the model sees it at test time.
+func (f *deconvFlags) testInput(l *loaded, i int) (x []float32, tag, desc string, label int, err error) {
+	src, err := f.testSource(l, 0)
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	if i < 0 || i >= src.Len() {
+		return nil, "", "", 0, fmt.Errorf("--image %d: %s has images 0 to %d", i, src.Name(), src.Len()-1)
+	}
+	base, err := l.Pre.Base(src, i)
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	x = make([]float32, l.Pre.Geometry.Size())
+	l.Pre.ApplyCrop(base.Pix, l.Mean, l.Pre.CenterCrop(), x)
+	return x, fmt.Sprintf("test%d", i), fmt.Sprintf("test image %d of %s", i, src.Name()), base.Label, nil
+}
+
+// npyInput reads an already preprocessed input, (1, C, H, W) or (C, H, W),
+// as NumPy and PyTorch pipelines hand it over.
+func npyInput(l *loaded, spec string) ([]float32, error) {
+	fh, err := os.Open(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--image: %v", err)
+	}
+	defer fh.Close()
+	arr, err := data.ReadNpyArray(fh, spec)
+	if err != nil {
+		return nil, err
+	}
+	in := l.Model.Arch.Input
+	if len(arr.Data) != l.Pre.Geometry.Size() || (len(arr.Shape) != 4 && len(arr.Shape) != 3) || (len(arr.Shape) == 4 && arr.Shape[0] != 1) {
+		return nil, fmt.Errorf("--image %s: shape %v, expected (1, %d, %d, %d) or (%d, %d, %d): one preprocessed input for %s",
+			spec, arr.Shape, in[0], in[1], in[2], in[0], in[1], in[2], l.Model.Arch.Name)
+	}
+	if err := data.CheckFinite(spec, l.Pre.Geometry, arr.Data); err != nil {
+		return nil, err
+	}
+	return append([]float32(nil), arr.Data...), nil
+}
+
+// pictureInput decodes a picture file through the model's preprocessing.
+func pictureInput(l *loaded, spec string) ([]float32, error) {
+	src, err := data.ImageFiles([]string{spec}, nil)
+	if err != nil {
+		return nil, err
 	}
 	loader, err := data.NewLoader(src, data.LoaderConfig{BatchSize: 1, Pre: l.Pre, Mean: l.Mean, Workers: 1})
 	if err != nil {
-		return nil, "", "", 0, err
+		return nil, err
 	}
 	st := loader.Start(0, 0)
 	defer st.Close()
 	b, err := st.Next()
 	if err != nil {
-		return nil, "", "", 0, fmt.Errorf("--image %s: %v", spec, err)
+		return nil, fmt.Errorf("--image %s: %v", spec, err)
 	}
-	copy(x, b.X)
-	return x, tag, filepath.Base(spec), data.Unlabeled, nil
+	return append([]float32(nil), b.X[:l.Pre.Geometry.Size()]...), nil
 }
 
 // className is a class's name when the data set knows it.
