@@ -16,6 +16,7 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/deconvnet"
+	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/index"
 	"github.com/zfnet/zfnet/zfnet"
 )
@@ -79,6 +80,7 @@ func checkpointFile(out string) string { return filepath.Clean(out) + ".partial"
 type indexBuildFlags struct {
 	mf                              modelFlags
 	layers, mode, out, shard, split string
+	snapshots                       string
 	k, limit, batch, every, threads int
 	quiet                           bool
 	profile                         func() (func(), error)
@@ -99,6 +101,8 @@ func parseIndexBuildFlags(args []string) (*indexBuildFlags, error) {
 	fs.IntVar(&f.k, "top", 9, fmt.Sprintf("activations kept per unit (1 to %d)", index.MaxK))
 	fs.StringVar(&f.mode, "mode", "image", "image: one entry per image and unit (the paper's); position: every position competes")
 	fs.StringVar(&f.out, "out", "", "index folder to write (required)")
+	fs.StringVar(&f.snapshots, "snapshots", "", "build one index per weight snapshot of this run folder (RUN/snapshots/epoch-NNN.npz) into OUT/epoch-NNN, "+
+		"for zfnet visualize evolution --indexes OUT (the paper's Fig. 4); indexes already there are kept")
 	fs.StringVar(&f.shard, "shard", "", "build shard i/N (0-based): a deterministic 1/N of the examples, in whole batches; merge the N with zfnet index merge")
 	fs.StringVar(&f.split, "split", "test", "which part of --data: test, or train (the whole training split, a run's held-out share included; --images: the pictures)")
 	fs.IntVar(&f.limit, "limit", 0, "only the first N examples (default: all)")
@@ -177,6 +181,9 @@ func runIndexBuild(args []string) error {
 		return err
 	}
 	defer d.Close()
+	if f.snapshots != "" {
+		return f.buildSnapshots(d, l, src, names)
+	}
 	start := time.Now()
 	pr := newIndexProgress(f.quiet)
 	ix, err := f.build(d, l, src, names, pr)
@@ -188,6 +195,35 @@ func runIndexBuild(args []string) error {
 		n, src.Name(), ix.Shard.From, ix.Shard.To, ix.Shard.Index, ix.Shard.Count, time.Since(start).Round(time.Millisecond),
 		strings.Join(names, ","), f.k, f.modeV, f.out)
 	fmt.Printf("images_per_s=%.1f peak_rss_mb=%.1f\n", pr.rate, zfnet.PeakRSSMB())
+	return nil
+}
+
+// buildSnapshots builds one index per weight snapshot of --snapshots, each
+// with the snapshot's weights in the loaded model (the run's preprocessing
+// and mean), into index.SnapshotDir(--out, epoch). A finished index is
+// kept, so an interrupted series continues where it stopped.
+func (f *indexBuildFlags) buildSnapshots(d *deconvnet.Net, l *loaded, src data.Source, names []string) error {
+	paths, epochs, err := experiments.SnapshotFiles(f.snapshots)
+	if err != nil {
+		return err
+	}
+	for i, p := range paths {
+		g := *f
+		g.out = index.SnapshotDir(f.out, epochs[i])
+		if _, err := os.Stat(filepath.Join(g.out, "index.json")); err == nil {
+			fmt.Fprintf(os.Stderr, "epoch %d: %s exists, kept\n", epochs[i], g.out)
+			continue
+		}
+		if err := l.Model.LoadWeights(p); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "epoch %d (%d of %d): %s\n", epochs[i], i+1, len(paths), p)
+		pr := newIndexProgress(f.quiet)
+		if _, err := g.build(d, l, src, names, pr); err != nil {
+			return fmt.Errorf("epoch %d: %w", epochs[i], err)
+		}
+		fmt.Printf("epoch %d: indexed %s -> %s (%.1f images/s)\n", epochs[i], src.Name(), g.out, pr.rate)
+	}
 	return nil
 }
 

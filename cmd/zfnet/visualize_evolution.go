@@ -10,6 +10,7 @@ import (
 	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/figure"
+	"github.com/zfnet/zfnet/deconvnet/index"
 )
 
 func init() {
@@ -24,6 +25,8 @@ func runEvolution(args []string) error {
 	f.register(fs, "all", true, true)
 	run := fs.String("run", "", "run folder holding snapshots/ (default: the folder of --checkpoint or --weights)")
 	sample := fs.Int("sample", 500, "test images searched for each map's strongest activation")
+	indexes := fs.String("indexes", "", "read each epoch's strongest activations from its activation index instead of scanning a sample: "+
+		"DIR/epoch-NNN, one per snapshot (zfnet index build --snapshots RUN --out DIR), the paper's search over the whole training set")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -37,6 +40,9 @@ func runEvolution(args []string) error {
 	dir := *run
 	if dir == "" {
 		dir = f.runDir()
+	}
+	if *indexes != "" {
+		return f.evolutionFromIndexes(l, dir, *indexes, layers, maps, opt)
 	}
 	paths, epochs, err := experiments.SnapshotFiles(dir)
 	if err != nil {
@@ -80,6 +86,48 @@ func runEvolution(args []string) error {
 	}
 	if len(paths) == 1 {
 		fmt.Fprintf(os.Stderr, "note: %s holds one snapshot; train longer (zfnet train keeps epochs --snapshots) to see features change\n", filepath.Join(dir, "snapshots"))
+	}
+	return nil
+}
+
+// evolutionFromIndexes draws every layer's figure from one activation
+// index per snapshot of run (index.Evolution): only the winners run again.
+func (f *deconvFlags) evolutionFromIndexes(l *loaded, run, indexes string, layers []string, maps []int, opt deconvnet.Options) error {
+	snaps, err := index.ReadSnapshots(run, indexes)
+	if err != nil {
+		return err
+	}
+	src, err := snaps[0].Index.SourceIn(l.Set)
+	if err != nil {
+		return err
+	}
+	d, err := deconvnet.New(l.Model, f.batch)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	out := f.outDir()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var items []figure.GalleryItem
+	for _, layer := range layers {
+		fmt.Fprintf(os.Stderr, "evolution of %s from %d snapshot indexes over %s (%d examples)\n", layer, len(snaps), src.Name(), src.Len())
+		ev, err := index.Evolution(d, snaps, src, f.loaderConfig(l), layer, maps, opt, func(s string) { fmt.Fprintln(os.Stderr, "warning: "+s) })
+		if err != nil {
+			return err
+		}
+		it, err := f.writeEvolution(out, ev, maps != nil, src, opt)
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+	}
+	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		fmt.Printf("wrote %s\n", filepath.Join(out, it.File))
 	}
 	return nil
 }
