@@ -21,7 +21,7 @@ func TestEvolutionFromSnapshotIndexes(t *testing.T) {
 	}
 	ixs := filepath.Join(t.TempDir(), "indexes")
 	build := []string{"index", "build", "--checkpoint", ck, "--split", "train", "--limit", "200", "--batch", "32",
-		"--layers", "conv2,fc6", "--top", "3", "--quiet", "--snapshots", runDir, "--out", ixs}
+		"--layers", "conv2,fc6", "--top", "3", "--save-every", "64", "--quiet", "--snapshots", runDir, "--out", ixs}
 	code, out := run(t, build...)
 	if code != 0 || strings.Count(out, "indexed mnist") != len(snaps) {
 		t.Fatalf("index build --snapshots: exit %d\n%s", code, out)

@@ -233,6 +233,10 @@ func (f *indexBuildFlags) build(d *deconvnet.Net, l *loaded, src data.Source, na
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ck := checkpointFile(f.out)
+	// The state lives beside --out: its folder must exist before the first save.
+	if err := os.MkdirAll(filepath.Dir(ck), 0o755); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(ck); err == nil {
 		fmt.Fprintf(os.Stderr, "index: continuing from %s\n", ck)
 	}
