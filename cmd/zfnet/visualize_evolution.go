@@ -44,50 +44,32 @@ func runEvolution(args []string) error {
 	if *indexes != "" {
 		return f.evolutionFromIndexes(l, dir, *indexes, layers, maps, opt)
 	}
-	paths, epochs, err := experiments.SnapshotFiles(dir)
+	return f.evolutionFromSample(l, dir, *sample, layers, maps, opt)
+}
+
+// evolutionFromSample draws every layer's figure by scanning the first
+// sample test images under each snapshot of run (experiments.Evolution).
+func (f *deconvFlags) evolutionFromSample(l *loaded, run string, sample int, layers []string, maps []int, opt deconvnet.Options) error {
+	paths, epochs, err := experiments.SnapshotFiles(run)
 	if err != nil {
 		return err
 	}
-	src, err := f.testSource(l, *sample)
+	src, err := f.testSource(l, sample)
 	if err != nil {
 		return err
 	}
-	x, err := experiments.SampleInputs(src, f.loaderConfig(l), *sample)
+	x, err := experiments.SampleInputs(src, f.loaderConfig(l), sample)
 	if err != nil {
 		return err
 	}
-	d, err := deconvnet.New(l.Model, f.batch)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	out := f.outDir()
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	var items []figure.GalleryItem
-	for _, layer := range layers {
+	err = f.evolutionFigures(l, src, layers, maps, opt, func(d *deconvnet.Net, layer string) (*experiments.Evolved, error) {
 		fmt.Fprintf(os.Stderr, "evolution of %s over %d snapshots\n", layer, len(paths))
-		ev, err := experiments.Evolution(d, paths, epochs, x, layer, maps, opt)
-		if err != nil {
-			return err
-		}
-		it, err := f.writeEvolution(out, ev, maps != nil, src, opt)
-		if err != nil {
-			return err
-		}
-		items = append(items, it)
+		return experiments.Evolution(d, paths, epochs, x, layer, maps, opt)
+	})
+	if err == nil && len(paths) == 1 {
+		fmt.Fprintf(os.Stderr, "note: %s holds one snapshot; train longer (zfnet train keeps epochs --snapshots) to see features change\n", filepath.Join(run, "snapshots"))
 	}
-	if err := figure.WriteGallery(out, galleryTitle(l), items); err != nil {
-		return err
-	}
-	for _, it := range items {
-		fmt.Printf("wrote %s\n", filepath.Join(out, it.File))
-	}
-	if len(paths) == 1 {
-		fmt.Fprintf(os.Stderr, "note: %s holds one snapshot; train longer (zfnet train keeps epochs --snapshots) to see features change\n", filepath.Join(dir, "snapshots"))
-	}
-	return nil
+	return err
 }
 
 // evolutionFromIndexes draws every layer's figure from one activation
@@ -101,6 +83,17 @@ func (f *deconvFlags) evolutionFromIndexes(l *loaded, run, indexes string, layer
 	if err != nil {
 		return err
 	}
+	return f.evolutionFigures(l, src, layers, maps, opt, func(d *deconvnet.Net, layer string) (*experiments.Evolved, error) {
+		fmt.Fprintf(os.Stderr, "evolution of %s from %d snapshot indexes over %s (%d examples)\n", layer, len(snaps), src.Name(), src.Len())
+		return index.Evolution(d, snaps, src, f.loaderConfig(l), layer, maps, opt, func(s string) { fmt.Fprintln(os.Stderr, "warning: "+s) })
+	})
+}
+
+// evolutionFigures runs evolve for each layer on one deconvnet over l's
+// model and writes the figures and their gallery page; src is what the
+// strongest activations were searched in (for the captions).
+func (f *deconvFlags) evolutionFigures(l *loaded, src data.Source, layers []string, maps []int, opt deconvnet.Options,
+	evolve func(d *deconvnet.Net, layer string) (*experiments.Evolved, error)) error {
 	d, err := deconvnet.New(l.Model, f.batch)
 	if err != nil {
 		return err
@@ -112,8 +105,7 @@ func (f *deconvFlags) evolutionFromIndexes(l *loaded, run, indexes string, layer
 	}
 	var items []figure.GalleryItem
 	for _, layer := range layers {
-		fmt.Fprintf(os.Stderr, "evolution of %s from %d snapshot indexes over %s (%d examples)\n", layer, len(snaps), src.Name(), src.Len())
-		ev, err := index.Evolution(d, snaps, src, f.loaderConfig(l), layer, maps, opt, func(s string) { fmt.Fprintln(os.Stderr, "warning: "+s) })
+		ev, err := evolve(d, layer)
 		if err != nil {
 			return err
 		}
