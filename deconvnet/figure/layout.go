@@ -57,25 +57,27 @@ func ToRGBA(img image.Image) *image.RGBA {
 
 // Titled puts a centred line of text in colour c above img, on Paper.
 func Titled(img image.Image, title string, c color.Color) image.Image {
-	b := img.Bounds()
-	w := max(b.Dx(), TextWidth(title)+4)
-	out := image.NewRGBA(image.Rect(0, 0, w, b.Dy()+LineHeight+2))
-	draw.Draw(out, out.Bounds(), image.NewUniform(Paper), image.Point{}, draw.Src)
-	Text(out, (w-TextWidth(title))/2, 1, title, c)
-	x := (w - b.Dx()) / 2
-	draw.Draw(out, image.Rect(x, LineHeight+2, x+b.Dx(), LineHeight+2+b.Dy()), img, b.Min, draw.Src)
-	return out
+	return labelled(img, title, c, true)
 }
 
 // Captioned puts a centred line of text in colour c below img, on Paper.
 func Captioned(img image.Image, caption string, c color.Color) image.Image {
+	return labelled(img, caption, c, false)
+}
+
+// labelled puts a centred line of text above (or below) img, on Paper,
+// the result as wide as the wider of the two.
+func labelled(img image.Image, s string, c color.Color, above bool) image.Image {
 	b := img.Bounds()
-	w := max(b.Dx(), TextWidth(caption)+4)
-	out := image.NewRGBA(image.Rect(0, 0, w, b.Dy()+LineHeight+2))
-	draw.Draw(out, out.Bounds(), image.NewUniform(Paper), image.Point{}, draw.Src)
+	w := max(b.Dx(), TextWidth(s)+4)
+	out := Blank(w, b.Dy()+LineHeight+2, Paper)
+	imgY, textY := 0, b.Dy()+2
+	if above {
+		imgY, textY = LineHeight+2, 1
+	}
 	x := (w - b.Dx()) / 2
-	draw.Draw(out, image.Rect(x, 0, x+b.Dx(), b.Dy()), img, b.Min, draw.Src)
-	Text(out, (w-TextWidth(caption))/2, b.Dy()+2, caption, c)
+	draw.Draw(out, image.Rect(x, imgY, x+b.Dx(), imgY+b.Dy()), img, b.Min, draw.Src)
+	Text(out, (w-TextWidth(s))/2, textY, s, c)
 	return out
 }
 
