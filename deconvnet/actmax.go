@@ -381,37 +381,6 @@ func ascend(x, g []float64, c, h, w, step int, cfg ActMaxConfig) {
 	}
 }
 
-// gaussianBlur64 is GaussianBlur on float64 values.
-func gaussianBlur64(x []float64, c, h, w int, sigma float64) []float64 {
-	k := GaussianKernel(sigma)
-	r := len(k) / 2
-	out := make([]float64, len(x))
-	tmp := make([]float64, h*w)
-	for ch := 0; ch < c; ch++ {
-		p := x[ch*h*w : (ch+1)*h*w]
-		for y := 0; y < h; y++ {
-			for xx := 0; xx < w; xx++ {
-				var s float64
-				for i, kv := range k {
-					s += kv * p[y*w+min(max(xx+i-r, 0), w-1)]
-				}
-				tmp[y*w+xx] = s
-			}
-		}
-		o := out[ch*h*w : (ch+1)*h*w]
-		for y := 0; y < h; y++ {
-			for xx := 0; xx < w; xx++ {
-				var s float64
-				for i, kv := range k {
-					s += kv * tmp[min(max(y+i-r, 0), h-1)*w+xx]
-				}
-				o[y*w+xx] = s
-			}
-		}
-	}
-	return out
-}
-
 // roll writes x shifted by (dy, dx) pixels, circularly, into dst.
 func roll(dst []float32, x []float64, c, h, w, dy, dx int) {
 	for ch := 0; ch < c; ch++ {

@@ -173,9 +173,24 @@ func GaussianKernel(sigma float64) []float64 {
 // Gaussian of standard deviation sigma pixels (GaussianKernel), rows then
 // columns, replicating the border pixels. It returns a new slice.
 func GaussianBlur(x []float32, c, h, w int, sigma float64) []float32 {
+	x64 := make([]float64, len(x))
+	for i, v := range x {
+		x64[i] = float64(v)
+	}
+	b := gaussianBlur64(x64, c, h, w, sigma)
+	out := make([]float32, len(b))
+	for i, v := range b {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// gaussianBlur64 is GaussianBlur on float64 values, in float64 throughout
+// (activation maximization keeps its pictures in float64 between steps).
+func gaussianBlur64(x []float64, c, h, w int, sigma float64) []float64 {
 	k := GaussianKernel(sigma)
 	r := len(k) / 2
-	out := make([]float32, len(x))
+	out := make([]float64, len(x))
 	tmp := make([]float64, h*w)
 	for ch := 0; ch < c; ch++ {
 		p := x[ch*h*w : (ch+1)*h*w]
@@ -183,8 +198,7 @@ func GaussianBlur(x []float32, c, h, w int, sigma float64) []float32 {
 			for xx := 0; xx < w; xx++ {
 				var s float64
 				for i, kv := range k {
-					sx := min(max(xx+i-r, 0), w-1)
-					s += kv * float64(p[y*w+sx])
+					s += kv * p[y*w+min(max(xx+i-r, 0), w-1)]
 				}
 				tmp[y*w+xx] = s
 			}
@@ -194,10 +208,9 @@ func GaussianBlur(x []float32, c, h, w int, sigma float64) []float32 {
 			for xx := 0; xx < w; xx++ {
 				var s float64
 				for i, kv := range k {
-					sy := min(max(y+i-r, 0), h-1)
-					s += kv * tmp[sy*w+xx]
+					s += kv * tmp[min(max(y+i-r, 0), h-1)*w+xx]
 				}
-				o[y*w+xx] = float32(s)
+				o[y*w+xx] = s
 			}
 		}
 	}
