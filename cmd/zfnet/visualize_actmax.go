@@ -56,7 +56,7 @@ func parseActMaxFlags(args []string) (*actmaxFlags, error) {
 	fs.IntVar(&f.cols, "cols", 8, "pictures per row")
 	fs.IntVar(&f.zoom, "zoom", 0, "enlargement of the pictures (default: to about 84 pixels)")
 	fs.IntVar(&f.batch, "batch", 16, "units optimized together")
-	fs.StringVar(&f.out, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	outFlag(fs, &f.out)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/zfnet/zfnet/data"
 	"github.com/zfnet/zfnet/data/atomicfile"
-	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
@@ -48,7 +47,7 @@ func parseCorrespondenceFlags(args []string) (*correspondenceFlags, error) {
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the random placements")
 	fs.Float64Var(&f.fill, "fill", 0, "value of the occluder in model input space, where 0 is the mean image")
 	fs.IntVar(&f.batch, "batch", 64, "images per forward pass")
-	fs.StringVar(&f.out, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	outFlag(fs, &f.out)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -115,14 +114,7 @@ func runCorrespondence(args []string) error {
 			return err
 		}
 	}
-	xs, labels, err := loadTestInputs(l, images)
-	if err != nil {
-		return err
-	}
-	if err := predictedLabels(l, xs, labels); err != nil {
-		return err
-	}
-	net, err := deconvnet.New(l.Model, f.batch)
+	xs, labels, net, err := testInputsNet(l, images, f.batch)
 	if err != nil {
 		return err
 	}

@@ -264,3 +264,27 @@ func (f *deconvFlags) className(l *loaded, c int) string {
 	}
 	return strconv.Itoa(c)
 }
+
+// outFlag registers --out, the gallery folder of the experiments that
+// take modelFlags (see modelFlags.makeOutDir for the default).
+func outFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+}
+
+// testInputsNet loads test images as model inputs with their labels (the
+// predicted class for pictures without one) and a deconvnet over the
+// model for batches of batch; the caller closes it.
+func testInputsNet(l *loaded, images []int, batch int) ([][]float32, []int, *deconvnet.Net, error) {
+	xs, labels, err := loadTestInputs(l, images)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := predictedLabels(l, xs, labels); err != nil {
+		return nil, nil, nil, err
+	}
+	net, err := deconvnet.New(l.Model, batch)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return xs, labels, net, nil
+}

@@ -41,7 +41,7 @@ func parseInvarianceFlags(args []string) (*invarianceFlags, error) {
 	fs.StringVar(&f.low, "low", "conv1", "the low layer compared (the paper's layer 1)")
 	fs.StringVar(&f.high, "high", "", "the high layer compared (default: the last hidden fc layer, fc7)")
 	fs.IntVar(&f.batch, "batch", 64, "images per forward pass")
-	fs.StringVar(&f.out, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	outFlag(fs, &f.out)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}

@@ -101,7 +101,8 @@ func parseMethodsFlags(args []string) (*methodsFlags, error) {
 	f.variants = fs.Bool("variants", true, "also write occlusion-variants.png: every fill, occluding and keeping")
 	f.zoom = fs.Int("zoom", 0, "enlargement of the pictures (default: to about 168 pixels)")
 	f.batch = fs.Int("batch", 16, "inputs per forward pass")
-	f.out = fs.String("out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	f.out = new(string)
+	outFlag(fs, f.out)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/zfnet/zfnet/deconvnet"
 	"github.com/zfnet/zfnet/deconvnet/experiments"
 	"github.com/zfnet/zfnet/deconvnet/figure"
 	"github.com/zfnet/zfnet/zfnet"
@@ -41,7 +40,7 @@ func parseOcclusionFlags(args []string) (*occlusionFlags, error) {
 	fs.IntVar(&f.fmap, "map", -1, "feature map watched; -1 picks the strongest on each unoccluded image")
 	fs.IntVar(&f.zoom, "zoom", 0, "enlargement of the pictures (default: to about 224 pixels)")
 	fs.IntVar(&f.batch, "batch", 64, "occluded copies per forward pass")
-	fs.StringVar(&f.out, "out", "", `output folder (default "<run dir>/gallery" with --checkpoint, else "gallery")`)
+	outFlag(fs, &f.out)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -98,14 +97,7 @@ func runOcclusion(args []string) error {
 	if err := f.fitModel(l.Model); err != nil {
 		return err
 	}
-	xs, labels, err := loadTestInputs(l, images)
-	if err != nil {
-		return err
-	}
-	if err := predictedLabels(l, xs, labels); err != nil {
-		return err
-	}
-	net, err := deconvnet.New(l.Model, f.batch)
+	xs, labels, net, err := testInputsNet(l, images, f.batch)
 	if err != nil {
 		return err
 	}
