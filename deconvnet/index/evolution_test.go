@@ -122,4 +122,3 @@ func sameEvolution(t *testing.T, layer string, got, want *experiments.Evolved) {
 		t.Fatalf("%s: figure %v; want %v", layer, got.Image().Bounds(), want.Image().Bounds())
 	}
 }
-
