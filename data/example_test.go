@@ -73,3 +73,24 @@ func ExampleReadNpy() {
 	fmt.Println(back.C, back.H, back.W, back.Pix, err)
 	// Output: 1 1 2 [0.25 0.75] <nil>
 }
+
+// Each is the same pass without the stream's bookkeeping: one call per
+// batch, in order, the batch recycled when the call returns. An error from
+// the call stops the pass and comes back as it was returned.
+func ExampleLoader_Each() {
+	pre := data.SmallPreprocess(data.Geometry{C: 1, H: 2, W: 2})
+	l, err := data.NewLoader(tinySource(), data.LoaderConfig{BatchSize: 1, Pre: pre, Workers: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	errStop := fmt.Errorf("seen enough")
+	err = l.Each(func(b *data.Batch) error {
+		fmt.Printf("batch %d: label %d, first input %.1f\n", b.Index, b.Labels[0], b.X[0])
+		return errStop
+	})
+	fmt.Println(err == errStop)
+	// Output:
+	// batch 0: label 0, first input 0.0
+	// true
+}

@@ -113,29 +113,24 @@ func ExtractAll(f *FeatureExtractor, loader *data.Loader, progress func(done, to
 		feats[i] = make([]float32, 0, n*f.Dims[i])
 	}
 	labels := make([]int, 0, n)
-	s := loader.Start(0, 0)
-	defer s.Close()
-	total := loader.BatchesPerEpoch()
-	for done := 0; ; done++ {
-		b, err := s.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, err
-		}
+	total, done := loader.BatchesPerEpoch(), 0
+	err := loader.Each(func(b *data.Batch) error {
 		out, err := f.Run(b.Crop(0))
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		for i := range out {
 			feats[i] = append(feats[i], out[i][:b.Valid*f.Dims[i]]...)
 		}
 		labels = append(labels, b.Labels[:b.Valid]...)
-		s.Recycle(b)
+		done++
 		if progress != nil {
-			progress(done+1, total)
+			progress(done, total)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return feats, labels, nil
 }

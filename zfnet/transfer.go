@@ -201,21 +201,16 @@ func (in *Inputs) Subset(idx []int) *Inputs {
 // LoadInputs reads every example of loader into memory.
 func LoadInputs(loader *data.Loader) (*Inputs, error) {
 	in := &Inputs{Geometry: loader.Geometry()}
-	s := loader.Start(0, 0)
-	defer s.Close()
 	size := in.Geometry.Size()
-	for {
-		b, err := s.Next()
-		if err == io.EOF {
-			return in, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := loader.Each(func(b *data.Batch) error {
 		in.X = append(in.X, b.X[:b.Valid*size]...)
 		in.Labels = append(in.Labels, b.Labels[:b.Valid]...)
-		s.Recycle(b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return in, nil
 }
 
 // Extract runs the inputs through f in batches (the last one padded) and

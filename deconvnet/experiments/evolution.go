@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -321,18 +320,12 @@ func SampleInputs(src data.Source, cfg data.LoaderConfig, n int) ([]float32, err
 	}
 	size := cfg.Pre.Geometry.Size()
 	out := make([]float32, 0, n*size)
-	st := loader.Start(0, 0)
-	defer st.Close()
-	for {
-		b, err := st.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, errors.Wrapf(err, "sample of %s", src.Name())
-		}
+	err = loader.Each(func(b *data.Batch) error {
 		out = append(out, b.X[:b.Valid*size]...)
-		st.Recycle(b)
+		return nil
+	})
+	if err != nil {
+		return nil, errors.Wrap(err, "sample")
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"io"
 	"math"
 	"sort"
 
@@ -154,29 +153,24 @@ func streamTopK(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, search
 	if err != nil {
 		return 0, errors.Wrap(err, "top-k")
 	}
-	st := loader.Start(0, 0)
-	defer st.Close()
 	seen := 0
-	for {
-		b, err := st.Next()
-		if err == io.EOF {
-			return seen, nil
-		}
-		if err != nil {
-			return 0, errors.Wrapf(err, "top-k: streaming %s", src.Name())
-		}
+	err = loader.Each(func(b *data.Batch) error {
 		if _, err := d.Forward(b.X); err != nil {
-			return 0, errors.Wrap(err, "top-k: pass 1")
+			return errors.Wrap(err, "top-k: pass 1")
 		}
 		for _, s := range searches {
 			if err := s.offer(d, b); err != nil {
-				return 0, err
+				return err
 			}
 		}
 		seen += b.Valid
-		st.Recycle(b)
 		step(seen)
+		return nil
+	})
+	if err != nil {
+		return 0, errors.Wrap(err, "top-k")
 	}
+	return seen, nil
 }
 
 // projectAllWinners is pass 2: every search's winners, in example order,
@@ -246,18 +240,9 @@ func projectWinners(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, la
 	size := g.Size()
 	hits := make([]Hit, len(ws))
 	got := make([]bool, len(ws))
-	st := loader.Start(0, 0)
-	defer st.Close()
-	for {
-		b, err := st.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, errors.Wrapf(err, "top-k: reloading the winners of %s", layer)
-		}
+	err = loader.Each(func(b *data.Batch) error {
 		if _, err := d.Forward(b.X); err != nil {
-			return nil, errors.Wrap(err, "top-k: pass 2")
+			return errors.Wrap(err, "top-k: pass 2")
 		}
 		targets := make([]deconvnet.Target, b.Valid)
 		for r := 0; r < b.Valid; r++ {
@@ -266,18 +251,18 @@ func projectWinners(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, la
 		}
 		projs, picked, err := d.ProjectTargets(layer, targets, opt)
 		if err != nil {
-			return nil, errors.Wrapf(err, "top-k: projecting the winners of %s", layer)
+			return errors.Wrapf(err, "top-k: projecting the winners of %s", layer)
 		}
 		for r := 0; r < b.Valid; r++ {
 			j := b.Indices[r]
 			w := ws[j]
 			if v, want := picked[r].Value, w.e.value; math.Abs(float64(v-want)) > 1e-3*math.Abs(float64(want))+1e-5 {
-				return nil, errors.Errorf("top-k: example %d gives activation %g at %s map %d (%d, %d) on the second pass, %g on the first: the source or preprocessing is not deterministic",
+				return errors.Errorf("top-k: example %d gives activation %g at %s map %d (%d, %d) on the second pass, %g on the first: the source or preprocessing is not deterministic",
 					w.e.index, v, layer, targets[r].Map, w.e.y, w.e.x, want)
 			}
 			f, err := deconvnet.ReceptiveField(d.Model, layer, w.e.y, w.e.x)
 			if err != nil {
-				return nil, errors.Wrap(err, "top-k")
+				return errors.Wrap(err, "top-k")
 			}
 			x := b.X[r*size : (r+1)*size]
 			hits[j] = Hit{Value: w.e.value, Index: w.e.index, Label: w.e.label, Y: w.e.y, X: w.e.x, Field: f,
@@ -286,7 +271,10 @@ func projectWinners(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, la
 			got[j] = true
 		}
 		step(b.Valid)
-		st.Recycle(b)
+		return nil
+	})
+	if err != nil {
+		return nil, errors.Wrapf(err, "top-k: reloading the winners of %s", layer)
 	}
 	for j, ok := range got {
 		if !ok {

@@ -2,7 +2,6 @@ package index
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -95,18 +94,9 @@ func drawHits(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, l Layer,
 	if err != nil {
 		return errors.Wrap(err, "index")
 	}
-	st := loader.Start(0, 0)
-	defer st.Close()
 	g := cfg.Pre.Geometry
 	size := g.Size()
-	for {
-		b, err := st.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return errors.Wrapf(err, "index: reloading the examples of %s", l.Name)
-		}
+	err = loader.Each(func(b *data.Batch) error {
 		if _, err := d.Forward(b.X); err != nil {
 			return err
 		}
@@ -134,8 +124,9 @@ func drawHits(d *deconvnet.Net, src data.Source, cfg data.LoaderConfig, l Layer,
 				Projection: f.Crop(projs[r], g.C, g.H, g.W),
 				Patch:      experiments.CropPatch(data.ToImage(x, g, cfg.Mean), f.Window)}
 		}
-		st.Recycle(b)
-	}
+		return nil
+	})
+	return errors.Wrapf(err, "index: reloading the examples of %s", l.Name)
 }
 
 func joinNames(ls []Layer) string {
