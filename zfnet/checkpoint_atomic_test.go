@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/zfnet/zfnet/data"
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // smallCheckpoint is a checkpoint of a tiny linear model whose weights
@@ -30,22 +31,7 @@ func smallCheckpoint(t *testing.T, v float32) *Checkpoint {
 // the bytes it had, loadable with the weights and step of the first save.
 func assertOnlyCheckpoint(t *testing.T, dir, path string, before []byte, v float32) {
 	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ents) != 1 || ents[0].Name() != filepath.Base(path) {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Errorf("the folder holds %v, want only %s (no temporary file left behind)", names, filepath.Base(path))
-	}
-	after, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(before, after) {
+	if after := testenv.OnlyFile(t, dir, path); !bytes.Equal(before, after) {
 		t.Errorf("the previous checkpoint changed (%d bytes, now %d)", len(before), len(after))
 	}
 	ck, err := LoadCheckpoint(path)

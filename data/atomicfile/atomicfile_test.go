@@ -7,27 +7,14 @@ import (
 	"testing"
 
 	"github.com/pkg/errors"
+
+	"github.com/zfnet/zfnet/data/testenv"
 )
 
 // onlyFile checks that dir holds exactly path, with the content want.
 func onlyFile(t *testing.T, dir, path, want string) {
 	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ents) != 1 || ents[0].Name() != filepath.Base(path) {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Errorf("the folder holds %v, want only %s (no temporary file left behind)", names, filepath.Base(path))
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != want {
+	if got := testenv.OnlyFile(t, dir, path); string(got) != want {
 		t.Errorf("%s holds %q, want %q", path, got, want)
 	}
 }
