@@ -65,7 +65,7 @@ func NewFeatureExtractor(m *Model, batch int, layers []string) (*FeatureExtracto
 		s := m.shapes[i]
 		f.Dims = append(f.Dims, s[0]*s[1]*s[2])
 	}
-	p, err := NewPredictor(m, batch, true)
+	p, err := NewOutputPredictor(m, batch)
 	if err != nil {
 		return nil, err
 	}

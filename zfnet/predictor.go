@@ -26,6 +26,21 @@ type Predictor struct {
 
 // NewPredictor builds the inference graph for batches of the given size.
 func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
+	return newPredictor(m, batch, record, record)
+}
+
+// NewOutputPredictor builds an inference graph whose layer outputs Output
+// reads, without the deconvnet's records (no copy of every ReLU output, no
+// LRN input kept): what reading activations needs (an activation index, a
+// feature extractor), at the cost of a plain forward pass.
+// RecordedActivation returns nil.
+func NewOutputPredictor(m *Model, batch int) (*Predictor, error) {
+	return newPredictor(m, batch, false, true)
+}
+
+// newPredictor builds the graph; record adds the deconvnet's records,
+// outputs keeps the layer output nodes for Output.
+func newPredictor(m *Model, batch int, record, outputs bool) (*Predictor, error) {
 	if batch < 1 {
 		return nil, errors.Errorf("batch size must be positive, got %d", batch)
 	}
@@ -40,7 +55,7 @@ func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
 		return nil, err
 	}
 	G.Read(logits, &p.logitVal)
-	if record {
+	if outputs {
 		p.outputs = outs
 	}
 	p.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, in[0], in[1], in[2]))
@@ -93,13 +108,13 @@ func (p *Predictor) Logits(x []float32) ([]float32, error) {
 }
 
 // Output is a layer's output (N, C, H, W) or (N, features) from the latest
-// batch of a recording predictor: the op's own output tensor, no copy. It
+// batch of a recording or output predictor: the op's own output tensor, no copy. It
 // stays valid until the next batch and must not be modified.
 func (p *Predictor) Output(layer string) (*tensor.Dense, error) {
 	n, ok := p.outputs[layer]
 	if !ok {
 		if p.outputs == nil {
-			return nil, errors.New("the predictor does not record layer outputs (create it with record set)")
+			return nil, errors.New("the predictor does not keep layer outputs (create it with record set, or with NewOutputPredictor)")
 		}
 		return nil, errors.Errorf("%s has no layer %q", p.Model.Arch.Name, layer)
 	}
