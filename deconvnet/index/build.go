@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -202,7 +202,7 @@ type builder struct {
 	// next is the first batch of the shard to run (after a checkpoint);
 	// every the checkpoint interval in batches (0: none); lastSaved the
 	// batches the latest checkpoint covers; selected the batches the
-	// selector has seen (read only after the selection goroutine ends).
+	// selector has seen.
 	next, every, lastSaved, selected int
 	total, resumed                   int // examples of the shard; already done at the start
 	start                            time.Time
@@ -244,151 +244,84 @@ func newBuilder(d *deconvnet.Net, src data.Source, opt Options) (*builder, error
 	return b, nil
 }
 
-// work is one batch's activations on their way from the forward pass to
-// the selector.
-type work struct {
-	acts     [][]float32
-	examples []int
-	batch    int // batches done once this one is selected
-}
-
-// run streams the shard: the forward pass runs here; the selection in a
-// second goroutine on a copy of the activations, so it overlaps the next
-// batch's forward pass (and the loader's workers decode ahead of both).
-// Cancelling ctx checkpoints what was selected.
+// run streams the shard: each batch runs forward, then the selector reads
+// the layers' outputs where the forward pass left them (no copy), its
+// units split over the cores; then the batch is checkpointed and reported.
+// The loader's workers decode the next batches meanwhile. (An earlier
+// version selected in a second goroutine on a copy of the activations,
+// overlapping the next forward pass; with the forward pass already on
+// every core, that goroutine stalled it, and the copy cost as much as it
+// hid: 0.78-0.97 of a bare forward pass's throughput, median 0.86,
+// against a median of 0.94 now; BENCHMARKS.md.) Cancelling ctx
+// checkpoints what was selected.
 func (b *builder) run(ctx context.Context, loader *data.Loader) (*Index, error) {
-	free := make(chan *work, 2)
-	for range 2 {
-		w := &work{acts: make([][]float32, len(b.h.Layers))}
-		for i, l := range b.h.Layers {
-			w.acts[i] = make([]float32, b.d.Batch*l.Units*l.Height*l.Width)
-		}
-		free <- w
-	}
-	todo := make(chan *work, 1)
-	selErr := make(chan error, 1)
-	var failed atomic.Bool
 	b.start = time.Now()
-	go func() { selErr <- b.selectAll(todo, free, &failed) }()
-	runErr := b.forwardAll(ctx, loader, todo, free, &failed)
-	close(todo)
-	if err := <-selErr; err != nil {
-		return nil, err
-	}
-	if runErr != nil {
-		if ctx.Err() != nil && runErr == ctx.Err() {
+	st := loader.Start(0, b.next)
+	defer st.Close()
+	for bi := b.next; ; bi++ {
+		if err := ctx.Err(); err != nil {
 			// Cancelled (an interrupt): keep what was selected, with the
 			// number of batches it covers, so a resumed build counts none twice.
 			if serr := b.save(b.selected); serr != nil {
 				return nil, serr
 			}
+			return nil, err
 		}
-		return nil, runErr
+		batch, err := st.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "index: reading %s", b.src.Name())
+		}
+		if _, err := b.fwd.Logits(batch.X); err != nil {
+			return nil, errors.Wrap(err, "index: forward pass")
+		}
+		examples := make([]int, batch.Valid)
+		for r := range examples {
+			examples[r] = b.shard.From + batch.Indices[r]
+		}
+		if err := b.selectBatch(bi+1, examples); err != nil {
+			return nil, err
+		}
+		st.Recycle(batch)
 	}
 	return finish(b.d.Model, b.src, b.h, b.shard, b.sel)
 }
 
-// forwardAll runs the shard's batches from b.next through the network and
-// hands their activations to the selector, until the data end, ctx ends or
-// the selector fails (its error is returned by run).
-func (b *builder) forwardAll(ctx context.Context, loader *data.Loader, todo chan<- *work, free chan *work, failed *atomic.Bool) error {
-	st := loader.Start(0, b.next)
-	defer st.Close()
-	for bi := b.next; ; bi++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if failed.Load() {
-			return nil // the selector's error is returned by run
-		}
-		batch, err := st.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return errors.Wrapf(err, "index: reading %s", b.src.Name())
-		}
-		if _, err := b.fwd.Logits(batch.X); err != nil {
-			return errors.Wrap(err, "index: forward pass")
-		}
-		var w *work
-		select {
-		case w = <-free:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if err := b.copyActivations(w); err != nil {
-			free <- w
-			return err
-		}
-		w.examples = w.examples[:0]
-		for r := 0; r < batch.Valid; r++ {
-			w.examples = append(w.examples, b.shard.From+batch.Indices[r])
-		}
-		w.batch = bi + 1
-		st.Recycle(batch)
-		todo <- w
-	}
-}
-
-// copyActivations copies the indexed layers' outputs of the latest
-// forward pass into w.
-func (b *builder) copyActivations(w *work) error {
+// selectBatch offers the latest forward pass's outputs (batch number
+// done-1, rows examples) to the selector, then checkpoints and reports as
+// configured.
+func (b *builder) selectBatch(done int, examples []int) error {
 	for li, l := range b.h.Layers {
 		a, err := b.fwd.Output(l.Output)
 		if err != nil {
 			return errors.Wrap(err, "index")
 		}
-		v := a.Data().([]float32)
-		if len(v) != len(w.acts[li]) {
-			return errors.Errorf("index: %s's output has %d values per batch; expected %d (%d units of %dx%d)", l.Name, len(v), len(w.acts[li]), l.Units, l.Height, l.Width)
+		act := a.Data().([]float32)
+		if len(act) != b.d.Batch*l.Units*l.Height*l.Width {
+			return errors.Errorf("index: %s's output has %d values per batch; expected %d (%d units of %dx%d)", l.Name, len(act), b.d.Batch*l.Units*l.Height*l.Width, l.Units, l.Height, l.Width)
 		}
-		copy(w.acts[li], v)
-	}
-	return nil
-}
-
-// selectAll offers every batch from todo to the selector, checkpoints and
-// reports progress, and returns each work to free. After the first error
-// it only drains todo (marking failed, which stops forwardAll).
-func (b *builder) selectAll(todo <-chan *work, free chan<- *work, failed *atomic.Bool) error {
-	var err error
-	for w := range todo {
-		if err == nil {
-			err = b.selectBatch(w)
-		}
-		if err != nil {
-			failed.Store(true)
-		}
-		free <- w
-	}
-	return err
-}
-
-// selectBatch offers one batch to the selector, then checkpoints and
-// reports as configured.
-func (b *builder) selectBatch(w *work) error {
-	b.selected = w.batch
-	for li, l := range b.h.Layers {
-		if err := b.sel.Offer(li, w.acts[li], l.Height*l.Width, l.Width, w.examples); err != nil {
+		if err := b.sel.OfferParallel(li, act, l.Height*l.Width, l.Width, examples, runtime.GOMAXPROCS(0)); err != nil {
 			return errors.Wrapf(err, "index: layer %s", l.Name)
 		}
 	}
-	if b.every > 0 && w.batch%b.every == 0 {
-		if err := b.save(w.batch); err != nil {
+	b.selected = done
+	if b.every > 0 && done%b.every == 0 {
+		if err := b.save(done); err != nil {
 			return err
 		}
 	}
 	if b.opt.afterBatch != nil {
-		b.opt.afterBatch(w.batch)
+		b.opt.afterBatch(done)
 	}
 	if b.opt.Progress != nil {
-		done := min(w.batch*b.d.Batch, b.total)
+		n := min(done*b.d.Batch, b.total)
 		el := time.Since(b.start)
-		p := Progress{Done: done, Total: b.total, Resumed: b.resumed, Elapsed: el}
-		if s := el.Seconds(); s > 0 && done > b.resumed {
-			p.ImagesPerSec = float64(done-b.resumed) / s
-			p.ETA = time.Duration(float64(b.total-done) / p.ImagesPerSec * float64(time.Second))
+		p := Progress{Done: n, Total: b.total, Resumed: b.resumed, Elapsed: el}
+		if s := el.Seconds(); s > 0 && n > b.resumed {
+			p.ImagesPerSec = float64(n-b.resumed) / s
+			p.ETA = time.Duration(float64(b.total-n) / p.ImagesPerSec * float64(time.Second))
 		}
 		b.opt.Progress(p)
 	}

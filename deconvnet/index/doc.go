@@ -25,10 +25,10 @@
 // the Beam pipeline give the same bytes as one uninterrupted build.
 //
 // Memory is layers x units x K entries (20 bytes each) plus the loader's
-// few batches, whatever the number of examples. The forward pass runs
-// batch after batch; selection runs in a second goroutine on a copy of the
-// activations, overlapping the next forward pass, and the loader's workers
-// decode ahead of both.
+// few batches, whatever the number of examples. The forward pass (a plain
+// one: no deconvnet records) runs batch after batch; after each, the
+// selection reads the layers' outputs in place, its units split over the
+// cores, while the loader's workers decode the next batches.
 //
 // # Shards and checkpoints
 //

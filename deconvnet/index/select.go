@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/pkg/errors"
 )
@@ -132,11 +133,45 @@ func NewSelector(mode Mode, k int, units []int) (*Selector, error) {
 // that are not positive are ignored (a unit that does not fire says
 // nothing); a NaN is an error.
 func (s *Selector) Offer(layer int, act []float32, hw, w int, examples []int) error {
+	return s.offerUnits(layer, act, hw, w, examples, 0, s.Units[layer])
+}
+
+// OfferParallel is Offer with the layer's units split into parts ranges
+// offered at once (each unit's entries are its own, and each still sees
+// the examples in order, so the selection is Offer's, bit for bit). Of
+// several NaN errors it returns the one of the lowest unit range, as
+// Offer would for that range.
+func (s *Selector) OfferParallel(layer int, act []float32, hw, w int, examples []int, parts int) error {
+	units := s.Units[layer]
+	parts = max(1, min(parts, units))
+	if parts == 1 {
+		return s.Offer(layer, act, hw, w, examples)
+	}
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[p] = s.offerUnits(layer, act, hw, w, examples, p*units/parts, (p+1)*units/parts)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offerUnits is Offer for units [u0, u1) of the layer.
+func (s *Selector) offerUnits(layer int, act []float32, hw, w int, examples []int, u0, u1 int) error {
 	units := s.Units[layer]
 	tops := s.tops[layer]
 	k := s.K
 	for r, ex := range examples {
-		for u := 0; u < units; u++ {
+		for u := u0; u < u1; u++ {
 			plane := act[(r*units+u)*hw : (r*units+u+1)*hw]
 			t := &tops[u]
 			// thr: values below it cannot enter (the worst kept once the
