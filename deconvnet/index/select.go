@@ -179,14 +179,7 @@ func (s *Selector) offerUnits(layer int, act []float32, hw, w int, examples []in
 			// comparison per activation; a NaN fails it and is caught below.
 			thr := t.threshold(k)
 			if s.Mode == PerImage {
-				below := true
-				for _, v := range plane {
-					if !(v < thr) {
-						below = false
-						break
-					}
-				}
-				if below {
+				if allBelow(plane, thr) {
 					continue
 				}
 				best := 0
@@ -219,6 +212,25 @@ func (s *Selector) offerUnits(layer int, act []float32, hw, w int, examples []in
 		}
 	}
 	return nil
+}
+
+// allBelow says whether every value of plane is below thr (a NaN is not),
+// the common case once a unit's K places are taken: eight values per
+// branch, the scan for the maximum only where it fails.
+func allBelow(plane []float32, thr float32) bool {
+	i := 0
+	for ; i+8 <= len(plane); i += 8 {
+		p := plane[i : i+8 : i+8]
+		if !(p[0] < thr && p[1] < thr && p[2] < thr && p[3] < thr && p[4] < thr && p[5] < thr && p[6] < thr && p[7] < thr) {
+			return false
+		}
+	}
+	for ; i < len(plane); i++ {
+		if !(plane[i] < thr) {
+			return false
+		}
+	}
+	return true
 }
 
 // threshold is the least value that may still enter.
