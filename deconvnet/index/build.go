@@ -252,7 +252,7 @@ func newBuilder(d *deconvnet.Net, src data.Source, opt Options) (*builder, error
 // overlapping the next forward pass; with the forward pass already on
 // every core, that goroutine stalled it, and the copy cost as much as it
 // hid: 0.78-0.97 of a bare forward pass's throughput, median 0.86,
-// against a median of 0.94 now; BENCHMARKS.md.) Cancelling ctx
+// against 0.79-1.00, median 0.9, now; BENCHMARKS.md.) Cancelling ctx
 // checkpoints what was selected.
 func (b *builder) run(ctx context.Context, loader *data.Loader) (*Index, error) {
 	b.start = time.Now()
