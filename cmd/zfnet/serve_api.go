@@ -548,25 +548,14 @@ func filterOfMap(conv *nn.Conv2d, m int) image.Image {
 	in := conv.In / conv.GroupCount()
 	k := conv.Kernel
 	f := wt[m*in*k*k : (m+1)*in*k*k]
-	var peak float64
-	for _, v := range f {
-		peak = math.Max(peak, math.Abs(float64(v)))
-	}
-	if peak == 0 {
-		peak = 1
-	}
-	val := func(v float32) uint8 { return uint8(math.Round(255 * (0.5 + 0.5*float64(v)/peak))) }
 	factor := max(1, 48/k)
 	if in == 3 { // the channels on one scale: a projection's rendering
 		return figure.Scale(figure.ProjectionImage(f, 3, k, k), factor)
 	}
+	peak := figure.Peak(f)
 	tiles := make([]image.Image, in)
 	for c := range tiles {
-		g := image.NewGray(image.Rect(0, 0, k, k))
-		for i := 0; i < k*k; i++ {
-			g.Pix[i] = val(f[c*k*k+i])
-		}
-		tiles[c] = figure.Scale(g, factor)
+		tiles[c] = figure.Scale(figure.SignedGray(f[c*k*k:(c+1)*k*k], k, k, peak), factor)
 	}
 	cols := int(math.Ceil(math.Sqrt(float64(in))))
 	return figure.Grid(tiles, cols, 2, color.RGBA{40, 40, 40, 255})

@@ -14,6 +14,26 @@ import (
 
 // ProjectionImage renders one projection (C x H x W, C = 1 or 3).
 func ProjectionImage(p []float32, c, h, w int) image.Image {
+	m := Peak(p)
+	if c == 1 {
+		return SignedGray(p[:h*w], h, w, m)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			o := img.PixOffset(x, y)
+			for ch := 0; ch < 3; ch++ {
+				img.Pix[o+ch] = signedLevel(p[(ch*h+y)*w+x], m)
+			}
+			img.Pix[o+3] = 255
+		}
+	}
+	return img
+}
+
+// Peak is the largest magnitude in p, the scale a projection or a filter is
+// drawn on; 1 when p is all zeros (drawn flat gray).
+func Peak(p []float32) float64 {
 	var m float64
 	for _, v := range p {
 		m = math.Max(m, math.Abs(float64(v)))
@@ -21,25 +41,23 @@ func ProjectionImage(p []float32, c, h, w int) image.Image {
 	if m == 0 {
 		m = 1
 	}
-	val := func(v float32) uint8 { return uint8(math.Round(255 * (0.5 + 0.5*float64(v)/m))) }
-	if c == 1 {
-		img := image.NewGray(image.Rect(0, 0, w, h))
-		for i, v := range p[:h*w] {
-			img.Pix[i] = val(v)
-		}
-		return img
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			o := img.PixOffset(x, y)
-			for ch := 0; ch < 3; ch++ {
-				img.Pix[o+ch] = val(p[(ch*h+y)*w+x])
-			}
-			img.Pix[o+3] = 255
-		}
+	return m
+}
+
+// SignedGray draws an h x w plane on the scale peak: zero at mid-gray,
+// +peak white, -peak black. Several planes drawn with one peak (a filter's
+// input channels) stay comparable.
+func SignedGray(p []float32, h, w int, peak float64) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i, v := range p[:h*w] {
+		img.Pix[i] = signedLevel(v, peak)
 	}
 	return img
+}
+
+// signedLevel is v's 8-bit level on the scale peak: 0.5 + 0.5 * v / peak.
+func signedLevel(v float32, peak float64) uint8 {
+	return uint8(math.Round(255 * (0.5 + 0.5*float64(v)/peak)))
 }
 
 // MagnitudeMap is the per-pixel magnitude of a C x H x W attribution, the
