@@ -200,6 +200,10 @@ func addTo[T float](dst, src []T) {
 // (each group of an image) is one GEMM, W (O x CKK) times its columns
 // (CKK x OH*OW), which lands directly in NCHW order: no transpose.
 func convForward[T float](g convGeom, x, w, b, y []T) {
+	if useWinograd[T](g) {
+		winogradForward(g, x, w, b, y)
+		return
+	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows // one group's slice of x, y, w
 	cols, giveCols := borrowSet[T](workers(g.N*g.Groups), g.colRows*g.colLn)
@@ -237,6 +241,10 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 // (CKK x O) times dy (O x OH*OW), folded back with col2im. It is also the
 // transposed convolution the deconvnet filters with.
 func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
+	if useWinograd[T](g) {
+		winogradBackwardInput(g, dy, w, dx)
+		return
+	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows
 	cols, giveCols := borrowSet[T](workers(g.N*g.Groups), g.colRows*g.colLn)
@@ -275,6 +283,10 @@ const weightGradParts = 2
 // its own maps). Each part sums a fixed, contiguous range of images into its
 // own buffer, the parts run in parallel, and the buffers are added in order.
 func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
+	if useWinograd[T](g) {
+		winogradBackwardWeight(g, x, dy, dw)
+		return
+	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows
 	p := min(g.N, weightGradParts)

@@ -49,11 +49,14 @@
 //     rewritten by the next forward run, so read them before it.
 //
 // Kernels: the convolutions and linear layers go through an SGEMM (AVX-512
-// or AVX2 assembly on amd64, a Go fallback elsewhere; BLAS says which). A
-// Winograd F(2x2, 3x3) kernel (winograd.go) is written and tested but not
-// yet taken by the convolutions. Work is split over goroutines by output
-// block, each block summed in a fixed order: the same inputs give the same
-// bits whatever the number of goroutines.
+// or AVX2 assembly on amd64, a Go fallback elsewhere; BLAS says which).
+// float32 3x3 stride-1 convolutions of at least 128 input and output maps
+// (zfnet's and AlexNet's conv3-5) run Winograd F(2x2, 3x3) forward and
+// backward (winograd.go): 1.94 times fewer multiply-adds on 13x13 maps,
+// within 1e-6 of the float64 direct convolution relative to the output's
+// largest magnitude; ZFNET_CONV=direct turns it off. Work is split over
+// goroutines by output block, each block summed in a fixed order: the same
+// inputs give the same bits whatever the number of goroutines.
 //
 // The package knows nothing of ZFNet; nn builds layers from these ops.
 package graph

@@ -126,7 +126,10 @@ func BenchmarkOpConv(b *testing.B) {
 // BenchmarkOpConvZFNet times each convolution of zfnet (the seed table) at
 // batch 8 through ConvBench, what `zfnet bench --mode layer` runs: forward
 // (with bias) and backward (input, weight and bias gradients; GFLOP/s
-// counts twice the forward's FLOPs). ZFNET_SGEMM picks the SGEMM path.
+// counts twice the forward's FLOPs). ZFNET_SGEMM picks the SGEMM path;
+// conv3-5 run Winograd F(2x2, 3x3), ZFNET_CONV=direct times the direct
+// convolution instead (GFLOP/s always counts the direct convolution's
+// FLOPs, so the two compare as times).
 func BenchmarkOpConvZFNet(b *testing.B) {
 	for _, l := range []struct {
 		name                    string
@@ -159,25 +162,4 @@ func BenchmarkOpConvZFNet(b *testing.B) {
 
 func denseOf(x []float32, s opShape) *tensor.Dense {
 	return tensor.New(tensor.WithShape(s.n, s.c, s.h, s.w), tensor.WithBacking(x))
-}
-
-// BenchmarkOpWinogradZFNet times winogradForward (F(2x2, 3x3)) on zfnet's
-// 3x3 layers at batch 8, reporting the effective GFLOP/s (the direct
-// convolution's FLOPs over the time), to set beside OpConvZFNet's forward.
-func BenchmarkOpWinogradZFNet(b *testing.B) {
-	for _, l := range []struct {
-		name string
-		c, o int
-	}{{"conv3", 256, 512}, {"conv4", 512, 1024}, {"conv5", 1024, 512}} {
-		cb, err := NewConvBench(8, l.c, 13, 13, l.o, 3, 1, 1, 1, 1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(l.name+"/forward", func(b *testing.B) {
-			for b.Loop() {
-				winogradForward(cb.g, cb.x, cb.w, cb.b, cb.y)
-			}
-			b.ReportMetric(cb.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
 }

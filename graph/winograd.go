@@ -1,178 +1,236 @@
 package graph
 
+import "os"
+
 // Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (issue 14, item 3):
 // each 2x2 block of outputs of a map comes from a 4x4 tile of inputs with 16
 // multiplications per (output map, input map) pair instead of 36, so the
 // work is 16 GEMMs of O x C times C x T (T tiles of the whole batch) where
 // the direct convolution is one of O x 9C times 9C x 4T: 2.25 times fewer
 // multiply-adds on whole tiles (1.94 on zfnet's 13x13 maps, whose 7x7 tiles
-// cover 14x14 outputs). The transforms (Lavin and Gray, 2015):
+// cover 14x14 outputs). The transforms (Lavin and Gray, "Fast Algorithms
+// for Convolutional Neural Networks", CVPR 2016):
 //
 //	U = G g G^T         (filter, 3x3 -> 4x4)
 //	V = B^T d B         (input tile, 4x4)
 //	Y = A^T (U .* V) A  (output block, 2x2; the sum over input maps is the GEMM)
 //
 // with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0;
-// 0 -1 1 0; 0 1 0 -1] and A^T = [1 1 1 0; 0 1 -1 -1]. The result differs from
-// the direct convolution by rounding only (winograd_test.go bounds it); it is
-// the same to the bit from run to run for a given SGEMM path and thread
-// count.
+// 0 -1 1 0; 0 1 0 -1] and A^T = [1 1 1 0; 0 1 -1 -1].
 //
-// Nothing calls it yet: as written (scalar Go transforms, the filter
-// transform redone per call) it runs at 0.7 to 0.9 of the direct
-// convolution's speed on zfnet's conv3-5 with the AVX-512 SGEMM (the
-// transforms and their memory traffic take about half its time;
-// BENCHMARKS.md). It needs vectorized transforms, and filters transformed
-// once per batch in the op, before convForward (conv_kernels.go) should
-// take it for winogradOK geometries (and the input gradient through
-// winogradTransposedWeights).
+// Why the transforms are GEMMs too: each is a fixed linear map of a few
+// values (16 -> 16 for a tile, 9 -> 16 for a filter, 16 -> 4 for a block),
+// applied to millions of tiles. Written as a small coefficient matrix times
+// the tiles laid out one value per row (a gather, like im2col), they run on
+// the same vectorized SGEMM as the products, on every SGEMM path, instead
+// of scalar Go loops (which took half the time: the first version ran at
+// 0.7-0.9 of the direct convolution's speed). The gathers and the final
+// scatter only copy.
+//
+// The backward pass reuses the forward's pieces:
+//   - the input gradient is the forward convolution of dy with the filters
+//     rotated by 180 degrees and transposed, padding 2 - pad; rotating g
+//     swaps rows 0 and 3 of G g (and columns of G g G^T), so its transform
+//     is U itself, read transposed at the permuted index (winogradFlip);
+//   - the weight gradient is G^T (sum over tiles of (A dy A^T) .* V) G: 16
+//     GEMMs of O x T times T x C over the same tiles V, then the 16 -> 9 map.
+//
+// The result differs from the direct convolution by rounding only
+// (winograd_test.go bounds it against the float64 direct convolution); it
+// is the same to the bit from run to run, for any thread count, for a given
+// SGEMM path: every step is a copy or an SGEMM, whose parallel split never
+// changes a sum's order.
 
-// winogradOK says whether g is a convolution F(2x2, 3x3) computes: 3x3
-// kernel, stride 1, one group.
+// winogradOn is false when ZFNET_CONV=direct asks for the direct
+// convolution everywhere (to compare, or to reproduce an older run).
+var winogradOn = os.Getenv("ZFNET_CONV") != "direct"
+
+// winogradMinMaps is the fewest input and output maps for which Winograd
+// pays: the transforms cost per map, the GEMMs per pair of maps. zfnet's
+// and AlexNet's 3x3 layers (256-1024 maps) are above it; the 28x28
+// networks' (32-96 maps) below, where the direct convolution is as fast
+// and the default MNIST run keeps its bits.
+const winogradMinMaps = 128
+
+// winogradOK says whether g is a convolution F(2x2, 3x3) computes, forward
+// and backward: 3x3 kernel, stride 1, one group, padding at most 2 (the
+// input gradient's convolution has padding 2 - pad).
 func winogradOK(g convGeom) bool {
-	return g.KH == 3 && g.KW == 3 && g.Stride == 1 && groupsOf(g.Groups) == 1
+	return g.KH == 3 && g.KW == 3 && g.Stride == 1 && groupsOf(g.Groups) == 1 && g.Pad <= 2
+}
+
+// useWinograd says whether the kernels of convForward, convBackwardInput
+// and convBackwardWeight take Winograd for g: float32 (float64 is the
+// reference the gradient checks use), winogradOK and wide enough.
+func useWinograd[T float](g convGeom) bool {
+	var z T
+	_, f32 := any(z).(float32)
+	return f32 && winogradOn && winogradOK(g) && g.C >= winogradMinMaps && g.O >= winogradMinMaps
+}
+
+// The transforms as coefficient matrices, row-major: winogradKin (16 x 16)
+// maps a 4x4 tile d (row i*4+j) to V; winogradKf (16 x 9) a filter g to U;
+// winogradKout (4 x 16) a product m to the 2x2 block Y. Each is the
+// Kronecker product of a 1-D transform with itself.
+var (
+	winogradBt = [][]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	winogradG  = [][]float64{{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}}
+	winogradAt = [][]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+)
+
+// kron returns the Kronecker product of a with itself, row-major: row
+// r1*R+r2, column c1*C+c2 holds a[r1][c1]*a[r2][c2].
+func kron[T float](a [][]float64) []T {
+	r, c := len(a), len(a[0])
+	k := make([]T, r*r*c*c)
+	for r1 := range r {
+		for r2 := range r {
+			for c1 := range c {
+				for c2 := range c {
+					k[(r1*r+r2)*c*c+c1*c+c2] = T(a[r1][c1] * a[r2][c2])
+				}
+			}
+		}
+	}
+	return k
+}
+
+// winogradFlip is the index of U that holds the transform of a filter
+// rotated by 180 degrees: G rot(g) = P G g with P swapping rows 0 and 3.
+var winogradFlip = [16]int{15, 13, 14, 12, 7, 5, 6, 4, 11, 9, 10, 8, 3, 1, 2, 0}
+
+// winogradTiles gives the tile grid of g's output: th x tw tiles of 2x2
+// outputs per image, t tiles in the batch.
+func winogradTiles(g convGeom) (th, tw, t int) {
+	th, tw = (g.OH+1)/2, (g.OW+1)/2
+	return th, tw, g.N * th * tw
 }
 
 // winogradForward computes y = conv(x, w) + b (b may be nil) for a
 // winogradOK geometry, like convForward.
 func winogradForward[T float](g convGeom, x, w, b, y []T) {
-	if !winogradOK(g) {
-		panic("winogradForward: not a 3x3 stride-1 ungrouped convolution")
-	}
-	th, tw := (g.OH+1)/2, (g.OW+1)/2
-	tiles := g.N * th * tw
 	u, giveU := borrowPtr[T](16 * g.O * g.C)
 	defer giveU()
-	v, giveV := borrowPtr[T](16 * g.C * tiles)
-	defer giveV()
-	m, giveM := borrowPtr[T](16 * g.O * tiles)
-	defer giveM()
-	U, V, M := *u, *v, *m
-	oc, ct, ot := g.O*g.C, g.C*tiles, g.O*tiles
-	winogradFilters(g, w, U)
-	winogradInputs(g, x, V, th, tw)
-	// M[xi] = U[xi] V[xi]: 16 independent products, each split by the
-	// SGEMM over the spare cores.
-	for xi := 0; xi < 16; xi++ {
-		gemm(true, false, g.O, tiles, g.C, 1, U[xi*oc:(xi+1)*oc], g.O, V[xi*ct:(xi+1)*ct], tiles, 0, M[xi*ot:(xi+1)*ot], tiles)
+	winogradFilters(g.O, g.C, w, *u)
+	winogradConv(g, x, *u, false, b, y)
+}
+
+// winogradBackwardInput computes dx = conv^T(dy, w), like
+// convBackwardInput: the forward convolution of dy (O maps of OH x OW)
+// with the rotated, transposed filters, padding 2 - pad, read from w's own
+// transform.
+func winogradBackwardInput[T float](g convGeom, dy, w, dx []T) {
+	gt, err := newConvGeom(g.N, g.O, g.OH, g.OW, g.C, 3, 3, 1, 2-g.Pad)
+	if err != nil || gt.OH != g.H || gt.OW != g.W {
+		panic("winogradBackwardInput: geometry not winogradOK") // useWinograd rules it out
 	}
-	winogradOutputs(g, M, b, y, th, tw)
+	u, giveU := borrowPtr[T](16 * g.O * g.C)
+	defer giveU()
+	winogradFilters(g.O, g.C, w, *u)
+	winogradConv(gt, dy, *u, true, nil, dx)
 }
 
-// winogradFilters transforms every filter into U (16 x C x O).
-func winogradFilters[T float](g convGeom, w, U []T) {
-	oc := g.O * g.C
-	// U[xi][c][o] = (G w[o][c] G^T)[xi], stored C x O so that the SGEMM
-	// packs it (op(A) = U^T) by contiguous copies.
-	half := T(0.5) // x*0.5 is x/2 exactly
-	parallelFor(g.C, func(_, c int) {
-		for o := 0; o < g.O; o++ {
-			f := w[(o*g.C+c)*9:][:9]
-			var t [12]T // G f: 4x3
-			for j := 0; j < 3; j++ {
-				f0, f1, f2 := f[j], f[3+j], f[6+j]
-				t[j] = f0
-				t[3+j] = (f0 + f1 + f2) * half
-				t[6+j] = (f0 - f1 + f2) * half
-				t[9+j] = f2
-			}
-			for i := 0; i < 4; i++ {
-				r0, r1, r2 := t[i*3], t[i*3+1], t[i*3+2]
-				base := i*4*oc + c*g.O + o
-				U[base] = r0
-				U[base+oc] = (r0 + r1 + r2) * half
-				U[base+2*oc] = (r0 - r1 + r2) * half
-				U[base+3*oc] = r2
-			}
+// winogradFilters transforms the o x c filters w (o x c x 3 x 3) into U
+// (16 x o x c): U[xi] = Kf w^T, one SGEMM.
+func winogradFilters[T float](o, c int, w, U []T) {
+	gemm(false, true, 16, o*c, 9, 1, kron[T](winogradG), 9, w, 9, 0, U, o*c)
+}
+
+// winogradConv computes y = conv(x, w) + b from w's transform U: U[xi]
+// (O x C) when !flip; when flip, U is the transform of the convolution
+// whose input gradient this is (16 x C x O) and the product reads
+// U[winogradFlip[xi]] transposed.
+func winogradConv[T float](g convGeom, x, U []T, flip bool, b, y []T) {
+	th, tw, nt := winogradTiles(g)
+	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
+	v, giveV := borrowPtr[T](16 * ct)
+	defer giveV()
+	winogradInputs(g, x, th, tw, *v)
+	m, giveM := borrowPtr[T](16 * ot)
+	defer giveM()
+	V, M := *v, *m
+	// One product per worker at a time, not each split over the cores:
+	// each core then packs and keeps its own operands (U[xi] and V[xi], a
+	// few MB) in its own cache, with no hand-off inside a product.
+	parallelFor(16, func(_, xi int) {
+		if flip {
+			gemm(true, false, g.O, nt, g.C, 1, U[winogradFlip[xi]*oc:][:oc], g.O, V[xi*ct:][:ct], nt, 0, M[xi*ot:][:ot], nt)
+		} else {
+			gemm(false, false, g.O, nt, g.C, 1, U[xi*oc:][:oc], g.C, V[xi*ct:][:ct], nt, 0, M[xi*ot:][:ot], nt)
 		}
 	})
+	y4, giveY4 := borrowPtr[T](4 * ot)
+	defer giveY4()
+	gemm(false, false, 4, ot, 16, 1, kron[T](winogradAt), 16, M, ot, 0, *y4, ot) // blocks = Kout M
+	winogradScatter(g, *y4, b, y, th, tw)
 }
 
-// winogradInputs transforms every 4x4 input tile (th x tw tiles per image,
-// zero outside the padded input) into V (16 x C x tiles).
-func winogradInputs[T float](g convGeom, x, V []T, th, tw int) {
-	tiles := g.N * th * tw
-	ct := g.C * tiles
-	// V[xi][c][t] = (B^T d B)[xi] for the 4x4 input tile d of tile t.
-	parallelFor(g.N*g.C, func(_, nc int) {
-		n, c := nc/g.C, nc%g.C
-		plane := x[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
-		var d [16]T
-		for ty := 0; ty < th; ty++ {
-			for tx := 0; tx < tw; tx++ {
-				y0, x0 := 2*ty-g.Pad, 2*tx-g.Pad
-				if y0 >= 0 && x0 >= 0 && y0+4 <= g.H && x0+4 <= g.W {
-					for i := 0; i < 4; i++ {
-						copy(d[i*4:i*4+4], plane[(y0+i)*g.W+x0:])
-					}
-				} else {
-					for i := 0; i < 4; i++ {
-						for j := 0; j < 4; j++ {
-							yy, xx := y0+i, x0+j
-							if yy >= 0 && yy < g.H && xx >= 0 && xx < g.W {
-								d[i*4+j] = plane[yy*g.W+xx]
-							} else {
-								d[i*4+j] = 0
-							}
-						}
-					}
-				}
-				var s [16]T // B^T d
-				for j := 0; j < 4; j++ {
-					d0, d1, d2, d3 := d[j], d[4+j], d[8+j], d[12+j]
-					s[j] = d0 - d2
-					s[4+j] = d1 + d2
-					s[8+j] = d2 - d1
-					s[12+j] = d1 - d3
-				}
-				t := (n*th+ty)*tw + tx
-				base := c*tiles + t
-				for i := 0; i < 4; i++ {
-					s0, s1, s2, s3 := s[i*4], s[i*4+1], s[i*4+2], s[i*4+3]
-					o := i*4*ct + base
-					V[o] = s0 - s2
-					V[o+ct] = s1 + s2
-					V[o+2*ct] = s2 - s1
-					V[o+3*ct] = s1 - s3
+// winogradBackwardWeight computes dw = the gradient of sum(dy .* conv(x,
+// w)) with respect to w, like convBackwardWeight: dU[xi] = Yhat[xi]
+// V[xi]^T summed over the batch's tiles, with Yhat = A dy A^T per 2x2
+// block of dy, then dw = G^T dU G.
+func winogradBackwardWeight[T float](g convGeom, x, dy, dw []T) {
+	th, tw, nt := winogradTiles(g)
+	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
+	v, giveV := borrowPtr[T](16 * ct)
+	defer giveV()
+	winogradInputs(g, x, th, tw, *v)
+	blocks, giveBlocks := borrowPtr[T](4 * ot)
+	winogradPatches(g.N, g.O, g.OH, g.OW, dy, 2, 0, th, tw, *blocks)
+	yh, giveYh := borrowPtr[T](16 * ot)
+	defer giveYh()
+	gemm(true, false, 16, ot, 4, 1, kron[T](winogradAt), 16, *blocks, ot, 0, *yh, ot) // Yhat = Kout^T blocks
+	giveBlocks()
+	du, giveDU := borrowPtr[T](16 * oc)
+	defer giveDU()
+	V, Yh, DU := *v, *yh, *du
+	parallelFor(16, func(_, xi int) { // as in winogradConv
+		gemm(false, true, g.O, g.C, nt, 1, Yh[xi*ot:][:ot], nt, V[xi*ct:][:ct], nt, 0, DU[xi*oc:][:oc], g.C)
+	})
+	gemm(true, false, oc, 9, 16, 1, DU, oc, kron[T](winogradG), 9, 0, dw, 9) // dw = DU^T Kf
+}
+
+// winogradInputs transforms every 4x4 input tile of x (N x C x H x W; tile
+// (ty, tx) of an image starts at row 2*ty-pad, column 2*tx-pad, zero
+// outside the map) into V (16 x C x tiles): V[xi] = B^T d B. Each map is
+// first copied into a zero-padded plane, so that the two 1-D passes (along
+// rows, then along columns of tiles) run without bounds tests: 28 adds per
+// tile instead of the 16 x 16 multiply-adds of the transform as one
+// matrix, and no gathered copy of the tiles.
+func winogradInputs[T float](g convGeom, x []T, th, tw int, V []T) {
+	nt := g.N * th * tw
+	ldv := g.C * nt
+	hp, wp := 2*th+2, 2*tw+2 // padded plane: every tile inside, the input too
+	parallelRange(g.N*g.C, func(lo, hi int) {
+		pp, giveP := borrowPtr[T](hp*wp + 4*hp*tw)
+		defer giveP()
+		P, S := (*pp)[:hp*wp], (*pp)[hp*wp:]
+		for nc := lo; nc < hi; nc++ {
+			img, ci := nc/g.C, nc%g.C
+			clear(P)
+			plane := x[nc*g.H*g.W:][:g.H*g.W]
+			for r := range min(g.H, hp-g.Pad) {
+				copy(P[(r+g.Pad)*wp+g.Pad:][:min(g.W, wp-g.Pad)], plane[r*g.W:])
+			}
+			// Along rows: S[b][r][tx] = sum_j Bt[b][j] P[r][2tx+j].
+			for r := range hp {
+				row := P[r*wp:][:wp]
+				s0, s1, s2, s3 := S[r*tw:][:tw], S[(hp+r)*tw:][:tw], S[(2*hp+r)*tw:][:tw], S[(3*hp+r)*tw:][:tw]
+				for tx := range tw {
+					d := row[2*tx:][:4]
+					s0[tx], s1[tx], s2[tx], s3[tx] = d[0]-d[2], d[1]+d[2], d[2]-d[1], d[1]-d[3]
 				}
 			}
-		}
-	})
-}
-
-// winogradOutputs transforms M (16 x O x tiles) back into output blocks,
-// adds the bias (b may be nil) and clips the blocks to the output.
-func winogradOutputs[T float](g convGeom, M, b, y []T, th, tw int) {
-	tiles := g.N * th * tw
-	ot := g.O * tiles
-	// y block = A^T M A, plus the bias, clipped to the output.
-	outSz := g.O * g.OH * g.OW
-	parallelFor(g.N*g.O, func(_, no int) {
-		n, o := no/g.O, no%g.O
-		yo := y[n*outSz+o*g.OH*g.OW:][:g.OH*g.OW]
-		var bo T
-		if b != nil {
-			bo = b[o]
-		}
-		for ty := 0; ty < th; ty++ {
-			for tx := 0; tx < tw; tx++ {
-				t := (n*th+ty)*tw + tx
-				var mm [16]T
-				for xi := range mm {
-					mm[xi] = M[xi*ot+o*tiles+t]
-				}
-				var a [8]T // A^T mm: 2x4
-				for j := 0; j < 4; j++ {
-					a[j] = mm[j] + mm[4+j] + mm[8+j]
-					a[4+j] = mm[4+j] - mm[8+j] - mm[12+j]
-				}
-				r, cidx := 2*ty, 2*tx
-				for i := 0; i < 2 && r+i < g.OH; i++ {
-					row := yo[(r+i)*g.OW:]
-					v0 := a[i*4] + a[i*4+1] + a[i*4+2]
-					row[cidx] = v0 + bo
-					if cidx+1 < g.OW {
-						row[cidx+1] = a[i*4+1] - a[i*4+2] - a[i*4+3] + bo
+			// Along columns: V[a*4+b] = sum_i Bt[a][i] S[b][2ty+i].
+			base := ci*nt + img*th*tw
+			for b := range 4 {
+				sb := S[b*hp*tw:][:hp*tw]
+				for ty := range th {
+					r0, r1, r2, r3 := sb[2*ty*tw:][:tw], sb[(2*ty+1)*tw:][:tw], sb[(2*ty+2)*tw:][:tw], sb[(2*ty+3)*tw:][:tw]
+					o := base + ty*tw
+					v0, v1, v2, v3 := V[b*ldv+o:][:tw], V[(4+b)*ldv+o:][:tw], V[(8+b)*ldv+o:][:tw], V[(12+b)*ldv+o:][:tw]
+					for tx := range tw {
+						v0[tx], v1[tx], v2[tx], v3[tx] = r0[tx]-r2[tx], r1[tx]+r2[tx], r2[tx]-r1[tx], r1[tx]-r3[tx]
 					}
 				}
 			}
@@ -180,18 +238,95 @@ func winogradOutputs[T float](g convGeom, M, b, y []T, th, tw int) {
 	})
 }
 
-// winogradTransposedWeights returns, for a 3x3 stride-1 convolution's
-// weights w (O x C x 3 x 3), those of the convolution that computes its
-// input gradient: w'[c][o] = w[o][c] rotated by 180 degrees, with padding
-// 2 - pad. The input gradient is then winogradForward(g', dy, w', nil, dx)
-// with g' the geometry of that convolution (O maps of OH x OW in, C out).
-func winogradTransposedWeights[T float](o, c int, w, dst []T) {
-	for i := 0; i < o; i++ {
-		for j := 0; j < c; j++ {
-			src := w[(i*c+j)*9:][:9]
-			d := dst[(j*o+i)*9:][:9]
-			for k := 0; k < 9; k++ {
-				d[k] = src[8-k]
+// winogradPatches gathers size x size patches at stride 2 from the c maps
+// (h x w) of each of n images in src, the patch of tile (ty, tx) starting
+// at row 2*ty+off, column 2*tx+off (zero outside the map), into dst laid
+// out one patch value per row: dst[(i*size+j)][map][tile], tile =
+// (image*th+ty)*tw+tx. It is im2col for the tiles of F(2x2, 3x3): 4x4 input
+// tiles (off = -pad), and 2x2 gradient blocks (off = 0).
+func winogradPatches[T float](n, c, h, w int, src []T, size, off, th, tw int, dst []T) {
+	nt := n * th * tw
+	// Contiguous ranges of maps per worker: the 16 (or 4) runs of a map
+	// continue those of the map before, so no cache line of dst is
+	// written by two cores.
+	parallelRange(n*c, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			winogradPatchesOf(nc, c, h, w, src, size, off, th, tw, nt, dst)
+		}
+	})
+}
+
+// winogradPatchesOf gathers the patches of map nc (image nc/c, map nc%c)
+// for winogradPatches.
+func winogradPatchesOf[T float](nc, c, h, w int, src []T, size, off, th, tw, nt int, dst []T) {
+	img, ci := nc/c, nc%c
+	plane := src[nc*h*w:][:h*w]
+	for i := range size {
+		for j := range size {
+			out := dst[((i*size+j)*c+ci)*nt+img*th*tw:][:th*tw]
+			for ty := range th {
+				row := out[ty*tw:][:tw]
+				yy := 2*ty + i + off
+				if yy < 0 || yy >= h {
+					clear(row)
+					continue
+				}
+				// Tiles lo..hi-1 lie inside the row; zero the others.
+				x0 := j + off // column of tile 0's value
+				lo, hi := 0, tw
+				for lo < hi && 2*lo+x0 < 0 {
+					row[lo] = 0
+					lo++
+				}
+				for hi > lo && 2*(hi-1)+x0 >= w {
+					row[hi-1] = 0
+					hi--
+				}
+				if lo < hi {
+					in := plane[yy*w+2*lo+x0:][:2*(hi-lo)-1]
+					for k := range hi - lo {
+						row[lo+k] = in[2*k]
+					}
+				}
+			}
+		}
+	}
+}
+
+// winogradScatter places the 2x2 output blocks (blocks[(p*2+q)][map][tile])
+// into y (N x O x OH x OW), clipped to the output, adding the bias b (nil:
+// none): the inverse of winogradPatches with size 2, off 0.
+func winogradScatter[T float](g convGeom, blocks, b, y []T, th, tw int) {
+	nt := g.N * th * tw
+	parallelRange(g.N*g.O, func(lo, hi int) { // contiguous, as in winogradPatches
+		for no := lo; no < hi; no++ {
+			winogradScatterOf(g, no, blocks, b, y, th, tw, nt)
+		}
+	})
+}
+
+// winogradScatterOf places the blocks of output map no (image no/O, map
+// no%O) for winogradScatter.
+func winogradScatterOf[T float](g convGeom, no int, blocks, b, y []T, th, tw, nt int) {
+	img, o := no/g.O, no%g.O
+	var bo T
+	if b != nil {
+		bo = b[o]
+	}
+	yo := y[no*g.OH*g.OW:][:g.OH*g.OW]
+	for p := range 2 {
+		for q := range 2 {
+			in := blocks[((p*2+q)*g.O+o)*nt+img*th*tw:][:th*tw]
+			for ty := range th {
+				yy := 2*ty + p
+				if yy >= g.OH {
+					break
+				}
+				n := (g.OW - q + 1) / 2 // blocks whose column q is inside
+				row := yo[yy*g.OW+q:][:2*n-1]
+				for tx, v := range in[ty*tw:][:n] {
+					row[2*tx] = v + bo
+				}
 			}
 		}
 	}

@@ -40,16 +40,17 @@ func convDirect64(g convGeom, x, w, b []float64) []float64 {
 	return y
 }
 
-// TestWinogradForward: F(2x2, 3x3) in float32 against the float64 direct
-// convolution, under every SGEMM path, on odd and even maps and paddings 0
-// to 2: the largest error relative to the output's largest magnitude stays
-// under 1e-5 (the bound; oneDNN's Winograd is about 1e-7 in L2).
-// The input gradient through winogradTransposedWeights is checked the same
-// way against convBackwardInput in float64.
-func TestWinogradForward(t *testing.T) {
+// TestWinograd: F(2x2, 3x3) in float32 against the float64 direct
+// convolution (convForward, convBackwardInput and convBackwardWeight take
+// the direct path for float64), under every SGEMM path, on odd and even
+// maps and paddings 0 to 2: forward, input gradient and weight gradient.
+// The largest error relative to the result's largest magnitude stays under
+// 1e-5 (the bound; oneDNN's Winograd is about 1e-7 in L2); the
+// float32 direct convolution's own is about 1e-7.
+func TestWinograd(t *testing.T) {
 	forPaths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewSource(7))
-		for _, s := range [][6]int{{2, 5, 13, 7, 1, 1}, {1, 3, 8, 4, 0, 0}, {3, 16, 9, 20, 2, 1}, {2, 64, 13, 24, 1, 1}, {1, 2, 1, 3, 1, 0}} {
+		for _, s := range [][6]int{{2, 5, 13, 7, 1, 1}, {1, 3, 8, 4, 0, 0}, {3, 16, 9, 20, 2, 1}, {2, 64, 13, 24, 1, 1}, {1, 2, 1, 3, 1, 0}, {2, 130, 6, 129, 1, 1}} {
 			n, c, h, o, pad, bias := s[0], s[1], s[2], s[3], s[4], s[5]
 			g, err := newConvGeom(n, c, h, h+1, o, 3, 3, 1, pad)
 			if err != nil {
@@ -64,24 +65,61 @@ func TestWinogradForward(t *testing.T) {
 			winogradForward(g, f32(x64), f32(w64), f32(b64), y)
 			checkRel(t, "forward", s, y, want)
 
-			// Input gradient: dx = conv(dy, rot180(w)^T) with padding 2 - pad.
-			if pad > 2 {
-				continue
-			}
 			dy := randF64(rng, n*o*g.OH*g.OW)
-			dx64 := make([]float64, n*c*h*(h+1))
+			dx64 := make([]float64, len(x64))
 			convBackwardInput(g, dy, w64, dx64)
-			gt, err := newConvGeom(n, o, g.OH, g.OW, c, 3, 3, 1, 2-pad)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wt := make([]float32, len(w64))
-			winogradTransposedWeights(o, c, f32(w64), wt)
 			dx := make([]float32, len(dx64))
-			winogradForward(gt, f32(dy), wt, nil, dx)
+			winogradBackwardInput(g, f32(dy), f32(w64), dx)
 			checkRel(t, "input gradient", s, dx, dx64)
+
+			dw64 := make([]float64, len(w64))
+			convBackwardWeight(g, x64, dy, dw64)
+			dw := make([]float32, len(dw64))
+			winogradBackwardWeight(g, f32(x64), f32(dy), dw)
+			checkRel(t, "weight gradient", s, dw, dw64)
 		}
 	})
+}
+
+// TestWinogradChoice: the kernels take Winograd exactly for float32 3x3
+// stride-1 ungrouped convolutions with padding <= 2 and at least
+// winogradMinMaps maps on both sides (zfnet's conv3-5, not zfnet-small's
+// layers, whose default MNIST run keeps its bits), and not at all with
+// ZFNET_CONV=direct (winogradOn false).
+func TestWinogradChoice(t *testing.T) {
+	geom := func(c, h, o, k, stride, pad, groups int) convGeom {
+		g, err := newGroupedConvGeom(8, c, h, h, o, k, k, stride, pad, groups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	for _, c := range []struct {
+		name string
+		g    convGeom
+		want bool
+	}{
+		{"zfnet conv3", geom(256, 13, 512, 3, 1, 1, 1), true},
+		{"zfnet conv4", geom(512, 13, 1024, 3, 1, 1, 1), true},
+		{"zfnet conv5", geom(1024, 13, 512, 3, 1, 1, 1), true},
+		{"zfnet conv2 (5x5/2)", geom(96, 55, 256, 5, 2, 0, 1), false},
+		{"zfnet-small conv5 (96 maps)", geom(96, 7, 64, 3, 1, 1, 1), false},
+		{"grouped (AlexNet conv4)", geom(384, 13, 384, 3, 1, 1, 2), false},
+		{"pad 3", geom(256, 13, 256, 3, 1, 3, 1), false},
+		{"stride 2", geom(256, 13, 256, 3, 2, 1, 1), false},
+	} {
+		if got := useWinograd[float32](c.g); got != c.want {
+			t.Errorf("%s: useWinograd[float32] = %v, want %v", c.name, got, c.want)
+		}
+		if useWinograd[float64](c.g) {
+			t.Errorf("%s: useWinograd[float64] = true, want false (the float64 reference stays direct)", c.name)
+		}
+	}
+	defer func(on bool) { winogradOn = on }(winogradOn)
+	winogradOn = false
+	if useWinograd[float32](geom(512, 13, 1024, 3, 1, 1, 1)) {
+		t.Error("ZFNET_CONV=direct: useWinograd = true on zfnet conv4")
+	}
 }
 
 func randF64(rng *rand.Rand, n int) []float64 {
