@@ -26,7 +26,7 @@ func benchProject(b *testing.B, arch, layer string, batch int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := deconvnet.New(m, batch)
+	d, err := deconvnet.NewUpTo(m, batch, layer)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -68,6 +68,7 @@ type Net struct {
 	Batch int
 
 	fwd   *zfnet.Predictor
+	top   int // index of the last layer the forward pass runs
 	projs map[projKey]*projection
 }
 
@@ -93,7 +94,27 @@ func New(m *zfnet.Model, batch int) (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Net{Model: m, Batch: batch, fwd: p, projs: map[projKey]*projection{}}, nil
+	return &Net{Model: m, Batch: batch, fwd: p, top: m.NumLayers() - 1, projs: map[projKey]*projection{}}, nil
+}
+
+// NewUpTo is New with the forward pass stopped at layer (named as in
+// Activation: "conv5" is its rectified output, "pool5"), for projections
+// from that layer or below: the layers above it cost nothing, as in
+// PyTorch's deconvnets over model.features (at one image per batch,
+// ZFNet's fully connected layers are a sixth of a projection from pool5).
+// Forward then returns layer's output (Batch first) instead of the logits;
+// activations and projections of the layers above it are errors.
+func NewUpTo(m *zfnet.Model, batch int, layer string) (*Net, error) {
+	name, err := Resolve(m, layer)
+	if err != nil {
+		return nil, err
+	}
+	p, err := zfnet.NewPredictorUpTo(m, batch, true, name)
+	if err != nil {
+		return nil, err
+	}
+	_, top := m.Layer(name)
+	return &Net{Model: m, Batch: batch, fwd: p, top: top, projs: map[projKey]*projection{}}, nil
 }
 
 // Close releases the machines.
@@ -105,7 +126,8 @@ func (d *Net) Close() error {
 }
 
 // Forward runs a batch (Batch x C x H x W, NCHW, preprocessed) through the
-// model, recording activations and pooling switches, and returns the logits.
+// model, recording activations and pooling switches, and returns the logits
+// (from NewUpTo: the top layer's output).
 func (d *Net) Forward(x []float32) ([]float32, error) { return d.fwd.Logits(x) }
 
 // Activation is a layer's output for the latest batch: (Batch, C, H, W)
@@ -226,6 +248,9 @@ func (d *Net) projection(layer, stop string, opt Options) (*projection, error) {
 	}
 	m := d.Model
 	_, top := m.Layer(layer)
+	if top > d.top {
+		return nil, errors.Errorf("project from %s: it lies above %s, where this deconvnet's forward pass stops (NewUpTo)", layer, m.LayerAt(d.top).Name())
+	}
 	bottom := -1
 	if stop != "" {
 		_, bottom = m.Layer(stop)

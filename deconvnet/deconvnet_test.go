@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -726,5 +728,61 @@ func checkThroughLRN(t *testing.T, m *zfnet.Model, layer string) {
 	dcClose(t, "Saliency through LRN vs autodiff gradient", proj[Options{Rule: Saliency, ThroughLRN: true}], grad, dcTol32)
 	if diff := dcMaxDiff(proj[Options{Rule: Saliency}], grad); diff < 1e-3*dcMaxAbs(grad) {
 		t.Errorf("Saliency skipping LRN equals the gradient (max diff %g): LRN should matter", diff)
+	}
+}
+
+// TestNewUpTo: a deconvnet whose forward pass stops at pool2 gives the
+// same bits as the whole network's for every projection from pool2 or
+// below and every activation up to it, returns pool2's output from
+// Forward, and refuses the layers above it (activation and projection)
+// with an error naming where it stops; an unknown layer is an error.
+func TestNewUpTo(t *testing.T) {
+	m := dcLRNModel(t)
+	const batch = 2
+	in := m.Arch.Input
+	x := dcRand(rand.New(rand.NewSource(5)), batch*in[0]*in[1]*in[2], 0, 1)
+	whole := dcNet(t, m, batch)
+	up, err := NewUpTo(m, batch, "pool2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	if _, err := whole.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	out, err := up.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool2, err := whole.Activation("pool2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out, pool2.Data().([]float32)) {
+		t.Error("NewUpTo(pool2).Forward differs from the whole network's pool2 output")
+	}
+	for _, layer := range []string{"conv1", "pool2"} {
+		a, _ := whole.Activation(layer)
+		b, err := up.Activation(layer)
+		if err != nil || !slices.Equal(a.Data().([]float32), b.Data().([]float32)) {
+			t.Errorf("activation %s: differs or fails (%v)", layer, err)
+		}
+		targets := []Target{{Map: 0, Strongest: true}, {Map: 1, Strongest: true}}
+		for _, opt := range []Options{{Rule: Deconvnet}, {Rule: Saliency, ThroughLRN: true}} {
+			want, _ := dcProject(t, whole, layer, targets, opt)
+			got, _ := dcProject(t, up, layer, targets, opt)
+			if !slices.Equal(dcFlat(got), dcFlat(want)) {
+				t.Errorf("project from %s %+v: NewUpTo differs from New", layer, opt)
+			}
+		}
+	}
+	if _, err := up.Activation("fc3"); err == nil || !strings.Contains(err.Error(), "pool2") {
+		t.Errorf("activation of fc3 above pool2: err %v, want one naming pool2", err)
+	}
+	if _, _, err := up.ProjectTargets("fc3", []Target{{Map: 0}, {Map: 1}}, Options{}); err == nil || !strings.Contains(err.Error(), "pool2") {
+		t.Errorf("projection from fc3 above pool2: err %v, want one naming pool2", err)
+	}
+	if _, err := NewUpTo(m, batch, "conv9"); err == nil || !strings.Contains(err.Error(), "conv9") {
+		t.Errorf("NewUpTo(conv9): err %v, want one naming conv9", err)
 	}
 }

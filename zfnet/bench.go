@@ -92,15 +92,17 @@ const (
 )
 
 // FLOPsPerItem is the floating point operations (2 per multiply-add) of one
-// image (train, forward) or one projection from layer index top (deconv,
-// which includes the forward pass that records the switches).
+// image (train, forward) or one projection from layer index top (deconv:
+// the forward pass up to top that records the switches, as
+// deconvnet.NewUpTo runs it, and the projection down, as many multiply-adds
+// again).
 func (m *Model) FLOPsPerItem(mode BenchMode, top int) float64 {
 	fwd := 2 * float64(m.MultiplyAdds())
 	switch mode {
 	case BenchTrain:
 		return 3 * fwd
 	case BenchDeconv:
-		return fwd + 2*float64(m.ConvMultiplyAdds(top))
+		return 4 * float64(m.ConvMultiplyAdds(top))
 	}
 	return fwd
 }

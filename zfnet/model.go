@@ -102,6 +102,16 @@ func (m *Model) InputShape() [3]int { return m.Arch.Input }
 // Build adds the network after x (N, C, H, W) to b's graph and returns the
 // logits (N, classes) and each layer's output node by layer name.
 func (m *Model) Build(b *nn.Builder, x *G.Node) (*G.Node, map[string]*G.Node, error) {
+	return m.BuildUpTo(b, x, "")
+}
+
+// BuildUpTo is Build stopping after layer top ("": the whole network),
+// whose output it returns in place of the logits. An unknown top is an
+// error listing the layers.
+func (m *Model) BuildUpTo(b *nn.Builder, x *G.Node, top string) (*G.Node, map[string]*G.Node, error) {
+	if _, i := m.Layer(top); top != "" && i < 0 {
+		return nil, nil, missingLayer(m, top)
+	}
 	outs := make(map[string]*G.Node, len(m.layers))
 	h := x
 	for _, l := range m.layers {
@@ -110,6 +120,9 @@ func (m *Model) Build(b *nn.Builder, x *G.Node) (*G.Node, map[string]*G.Node, er
 			return nil, nil, errors.Wrapf(err, "building %s", m.Arch.Name)
 		}
 		outs[l.Name()] = h
+		if l.Name() == top {
+			break
+		}
 	}
 	return h, outs, nil
 }

@@ -18,6 +18,7 @@ type Predictor struct {
 	Batch int
 
 	b        *nn.Builder
+	top      string // the last layer built ("": the whole network)
 	x        *tensor.Dense
 	logitVal G.Value
 	outputs  map[string]*G.Node // with record: every layer's output node
@@ -26,7 +27,20 @@ type Predictor struct {
 
 // NewPredictor builds the inference graph for batches of the given size.
 func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
-	return newPredictor(m, batch, record, record)
+	return newPredictor(m, batch, record, record, "")
+}
+
+// NewPredictorUpTo is NewPredictor for the layers up to and including top
+// only: what projecting from a convolutional layer needs (PyTorch's
+// model.features), without the fully connected layers' work (at one image
+// per batch, reading fc6's 302 MB of weights costs a sixth of a ZFNet
+// projection). Logits then returns top's output, and Output errs for the
+// layers above top.
+func NewPredictorUpTo(m *Model, batch int, record bool, top string) (*Predictor, error) {
+	if _, i := m.Layer(top); i < 0 {
+		return nil, missingLayer(m, top)
+	}
+	return newPredictor(m, batch, record, record, top)
 }
 
 // NewOutputPredictor builds an inference graph whose layer outputs Output
@@ -35,22 +49,22 @@ func NewPredictor(m *Model, batch int, record bool) (*Predictor, error) {
 // feature extractor), at the cost of a plain forward pass.
 // RecordedActivation returns nil.
 func NewOutputPredictor(m *Model, batch int) (*Predictor, error) {
-	return newPredictor(m, batch, false, true)
+	return newPredictor(m, batch, false, true, "")
 }
 
-// newPredictor builds the graph; record adds the deconvnet's records,
-// outputs keeps the layer output nodes for Output.
-func newPredictor(m *Model, batch int, record, outputs bool) (*Predictor, error) {
+// newPredictor builds the graph up to top ("": all of it); record adds
+// the deconvnet's records, outputs keeps the layer output nodes for Output.
+func newPredictor(m *Model, batch int, record, outputs bool, top string) (*Predictor, error) {
 	if batch < 1 {
 		return nil, errors.Errorf("batch size must be positive, got %d", batch)
 	}
 	if err := CheckFiniteWeights(m); err != nil {
 		return nil, err
 	}
-	p := &Predictor{Model: m, Batch: batch, b: nn.NewBuilder(false, record, 0)}
+	p := &Predictor{Model: m, Batch: batch, b: nn.NewBuilder(false, record, 0), top: top}
 	in := m.Arch.Input
 	xn := p.b.Input("x", batch, in[0], in[1], in[2])
-	logits, outs, err := m.Build(p.b, xn)
+	logits, outs, err := m.BuildUpTo(p.b, xn, top)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +97,8 @@ func (p *Predictor) Switches(layer string) *graph.Switches { return p.b.Switches
 func (p *Predictor) RecordedActivation(key string) *graph.Activation { return p.b.Activations[key] }
 
 // Logits runs a batch (Batch*C*H*W floats, NCHW) and returns a copy of the
-// logits (Batch x classes). A NaN or infinite input value is an error naming
+// logits (Batch x classes; from NewPredictorUpTo, the top layer's output,
+// Batch first). A NaN or infinite input value is an error naming
 // its position (the network's ReLU would turn NaN into 0 and hide it: see
 // data/finite.go), and so are non-finite logits (from non-finite weights).
 func (p *Predictor) Logits(x []float32) ([]float32, error) {
@@ -101,7 +116,11 @@ func (p *Predictor) Logits(x []float32) ([]float32, error) {
 		return nil, errors.Wrap(err, "forward pass")
 	}
 	logits := append([]float32(nil), p.logitVal.(*tensor.Dense).Data().([]float32)...)
-	if err := CheckFiniteScores("forward pass: logits", logits, p.Model.Arch.Classes); err != nil {
+	what, k := "forward pass: logits", p.Model.Arch.Classes
+	if p.top != "" {
+		what, k = "forward pass: output of "+p.top, len(logits)/p.Batch
+	}
+	if err := CheckFiniteScores(what, logits, k); err != nil {
 		return nil, err
 	}
 	return logits, nil
@@ -115,6 +134,9 @@ func (p *Predictor) Output(layer string) (*tensor.Dense, error) {
 	if !ok {
 		if p.outputs == nil {
 			return nil, errors.New("the predictor does not keep layer outputs (create it with record set, or with NewOutputPredictor)")
+		}
+		if _, i := p.Model.Layer(layer); i >= 0 && p.top != "" {
+			return nil, errors.Errorf("layer %s lies above %s, where this predictor's forward pass stops", layer, p.top)
 		}
 		return nil, errors.Errorf("%s has no layer %q", p.Model.Arch.Name, layer)
 	}

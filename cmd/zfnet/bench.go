@@ -22,7 +22,8 @@ const benchAbout = "Times K steps after a warm-up on a seeded model and a random
 	"  images_per_s=<float>            (train, forward; projections_per_s= for deconv)\n" +
 	"  peak_rss_mb=<float> gflops=<float>\n" +
 	"gflops is the achieved rate: multiply-adds from the layer table x 2, and x 3 for a\n" +
-	"training step. deconv runs, per step, a recording forward pass of the batch, picks each\n" +
+	"training step. deconv runs, per step, a recording forward pass of the batch up to --layer\n" +
+	"(no layer above it, as the peer), picks each\n" +
 	"image's strongest activation at --layer (the strongest map, then its strongest unit) and\n" +
 	"projects it to pixels in one ProjectTargets call: one projection per image, as\n" +
 	"benchmarks/torch_zfnet.py deconv does for one image. layer times one convolution\n" +
@@ -175,7 +176,7 @@ func convTop(m *zfnet.Model) string {
 // peer chooses it: the map with the largest maximum, then its largest unit.
 // It returns the index of the projected layer, for the FLOP count.
 func benchDeconv(m *zfnet.Model, layer string, batch, warmup, steps int, seed int64) (zfnet.BenchResult, int, error) {
-	d, err := deconvnet.New(m, batch)
+	d, err := deconvnet.NewUpTo(m, batch, layer) // as the peer: no layer above it runs
 	if err != nil {
 		return zfnet.BenchResult{}, -1, err
 	}
