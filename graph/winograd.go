@@ -242,8 +242,8 @@ func winogradInputs[T float](g convGeom, x []T, th, tw int, V []T) {
 // (h x w) of each of n images in src, the patch of tile (ty, tx) starting
 // at row 2*ty+off, column 2*tx+off (zero outside the map), into dst laid
 // out one patch value per row: dst[(i*size+j)][map][tile], tile =
-// (image*th+ty)*tw+tx. It is im2col for the tiles of F(2x2, 3x3): 4x4 input
-// tiles (off = -pad), and 2x2 gradient blocks (off = 0).
+// (image*th+ty)*tw+tx: im2col for the tiles of F(2x2, 3x3). The weight
+// gradient gathers dy's 2x2 blocks with it (size 2, off 0).
 func winogradPatches[T float](n, c, h, w int, src []T, size, off, th, tw int, dst []T) {
 	nt := n * th * tw
 	// Contiguous ranges of maps per worker: the 16 (or 4) runs of a map
@@ -323,6 +323,9 @@ func winogradScatterOf[T float](g convGeom, no int, blocks, b, y []T, th, tw, nt
 					break
 				}
 				n := (g.OW - q + 1) / 2 // blocks whose column q is inside
+				if n == 0 {
+					break
+				}
 				row := yo[yy*g.OW+q:][:2*n-1]
 				for tx, v := range in[ty*tw:][:n] {
 					row[2*tx] = v + bo

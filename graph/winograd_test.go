@@ -50,33 +50,35 @@ func convDirect64(g convGeom, x, w, b []float64) []float64 {
 func TestWinograd(t *testing.T) {
 	forPaths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewSource(7))
-		for _, s := range [][6]int{{2, 5, 13, 7, 1, 1}, {1, 3, 8, 4, 0, 0}, {3, 16, 9, 20, 2, 1}, {2, 64, 13, 24, 1, 1}, {1, 2, 1, 3, 1, 0}, {2, 130, 6, 129, 1, 1}} {
-			n, c, h, o, pad, bias := s[0], s[1], s[2], s[3], s[4], s[5]
-			g, err := newConvGeom(n, c, h, h+1, o, 3, 3, 1, pad)
+		// n, c, h, o, pad, bias, and the width minus the height
+		for _, s := range [][7]int{{2, 5, 13, 7, 1, 1, 1}, {1, 3, 8, 4, 0, 0, 1}, {3, 16, 9, 20, 2, 1, 1}, {2, 64, 13, 24, 1, 1, 1}, {1, 2, 1, 3, 1, 0, 1}, {1, 3, 4, 2, 0, 1, -1}, {2, 130, 6, 129, 1, 1, 1}} {
+			n, c, h, o, pad, bias, w := s[0], s[1], s[2], s[3], s[4], s[5], s[2]+s[6]
+			g, err := newConvGeom(n, c, h, w, o, 3, 3, 1, pad)
 			if err != nil {
 				t.Fatal(err)
 			}
-			x64, w64, b64 := randF64(rng, n*c*h*(h+1)), randF64(rng, o*c*9), randF64(rng, o)
+			x64, w64, b64 := randF64(rng, n*c*h*w), randF64(rng, o*c*9), randF64(rng, o)
 			if bias == 0 {
 				b64 = nil
 			}
 			want := convDirect64(g, x64, w64, b64)
 			y := make([]float32, len(want))
 			winogradForward(g, f32(x64), f32(w64), f32(b64), y)
-			checkRel(t, "forward", s, y, want)
+			id := [6]int(s[:6])
+			checkRel(t, "forward", id, y, want)
 
 			dy := randF64(rng, n*o*g.OH*g.OW)
 			dx64 := make([]float64, len(x64))
 			convBackwardInput(g, dy, w64, dx64)
 			dx := make([]float32, len(dx64))
 			winogradBackwardInput(g, f32(dy), f32(w64), dx)
-			checkRel(t, "input gradient", s, dx, dx64)
+			checkRel(t, "input gradient", id, dx, dx64)
 
 			dw64 := make([]float64, len(w64))
 			convBackwardWeight(g, x64, dy, dw64)
 			dw := make([]float32, len(dw64))
 			winogradBackwardWeight(g, f32(x64), f32(dy), dw)
-			checkRel(t, "weight gradient", s, dw, dw64)
+			checkRel(t, "weight gradient", id, dw, dw64)
 		}
 	})
 }
@@ -107,10 +109,12 @@ func TestWinogradChoice(t *testing.T) {
 		{"grouped (AlexNet conv4)", geom(384, 13, 384, 3, 1, 1, 2), false},
 		{"pad 3", geom(256, 13, 256, 3, 1, 3, 1), false},
 		{"stride 2", geom(256, 13, 256, 3, 2, 1, 1), false},
+		{"zfnet conv1 (7x7/2)", geom(3, 224, 96, 7, 2, 1, 1), false},
 	} {
 		if got := useWinograd[float32](c.g); got != c.want {
 			t.Errorf("%s: useWinograd[float32] = %v, want %v", c.name, got, c.want)
 		}
+
 		if useWinograd[float64](c.g) {
 			t.Errorf("%s: useWinograd[float64] = true, want false (the float64 reference stays direct)", c.name)
 		}
