@@ -159,10 +159,7 @@ func winogradConv[T float](g convGeom, x, U []T, flip bool, b, y []T) {
 			gemm(false, false, g.O, nt, g.C, 1, U[xi*oc:][:oc], g.C, V[xi*ct:][:ct], nt, 0, M[xi*ot:][:ot], nt)
 		}
 	})
-	y4, giveY4 := borrowPtr[T](4 * ot)
-	defer giveY4()
-	gemm(false, false, 4, ot, 16, 1, kron[T](winogradAt), 16, M, ot, 0, *y4, ot) // blocks = Kout M
-	winogradScatter(g, *y4, b, y, th, tw)
+	winogradOutputs(g, M, b, y, th, tw)
 }
 
 // winogradBackwardWeight computes dw = the gradient of sum(dy .* conv(x,
@@ -200,42 +197,54 @@ func winogradBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 func winogradInputs[T float](g convGeom, x []T, th, tw int, V []T) {
 	nt := g.N * th * tw
 	ldv := g.C * nt
-	hp, wp := 2*th+2, 2*tw+2 // padded plane: every tile inside, the input too
-	parallelRange(g.N*g.C, func(lo, hi int) {
-		pp, giveP := borrowPtr[T](hp*wp + 4*hp*tw)
+	// The padded plane holds every tile, and its rows the reads of the
+	// 16-tile chunks of winogradInputsAsm (32 columns and 2 more).
+	hp, wpad := 2*th+2, 32*((tw+15)/16)+2
+	parallelRange(g.N*g.C, func(lo, hi int) { // contiguous, as in winogradOutputs
+		pp, giveP := borrowPtr[T](hp*wpad + 4*hp*max(tw, 16))
 		defer giveP()
-		P, S := (*pp)[:hp*wp], (*pp)[hp*wp:]
+		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:]
 		for nc := lo; nc < hi; nc++ {
 			img, ci := nc/g.C, nc%g.C
 			clear(P)
 			plane := x[nc*g.H*g.W:][:g.H*g.W]
-			for r := range min(g.H, hp-g.Pad) {
-				copy(P[(r+g.Pad)*wp+g.Pad:][:min(g.W, wp-g.Pad)], plane[r*g.W:])
+			for r := range g.H {
+				copy(P[(r+g.Pad)*wpad+g.Pad:][:g.W], plane[r*g.W:])
 			}
-			// Along rows: S[b][r][tx] = sum_j Bt[b][j] P[r][2tx+j].
-			for r := range hp {
-				row := P[r*wp:][:wp]
-				s0, s1, s2, s3 := S[r*tw:][:tw], S[(hp+r)*tw:][:tw], S[(2*hp+r)*tw:][:tw], S[(3*hp+r)*tw:][:tw]
-				for tx := range tw {
-					d := row[2*tx:][:4]
-					s0[tx], s1[tx], s2[tx], s3[tx] = d[0]-d[2], d[1]+d[2], d[2]-d[1], d[1]-d[3]
-				}
-			}
-			// Along columns: V[a*4+b] = sum_i Bt[a][i] S[b][2ty+i].
-			base := ci*nt + img*th*tw
-			for b := range 4 {
-				sb := S[b*hp*tw:][:hp*tw]
-				for ty := range th {
-					r0, r1, r2, r3 := sb[2*ty*tw:][:tw], sb[(2*ty+1)*tw:][:tw], sb[(2*ty+2)*tw:][:tw], sb[(2*ty+3)*tw:][:tw]
-					o := base + ty*tw
-					v0, v1, v2, v3 := V[b*ldv+o:][:tw], V[(4+b)*ldv+o:][:tw], V[(8+b)*ldv+o:][:tw], V[(12+b)*ldv+o:][:tw]
-					for tx := range tw {
-						v0[tx], v1[tx], v2[tx], v3[tx] = r0[tx]-r2[tx], r1[tx]+r2[tx], r2[tx]-r1[tx], r1[tx]-r3[tx]
-					}
-				}
+			v := V[ci*nt+img*th*tw:]
+			if !winogradInputsAsm(P, wpad, hp, th, tw, S, v, ldv) {
+				winogradInputsOf(P, wpad, hp, th, tw, S, v, ldv)
 			}
 		}
 	})
+}
+
+// winogradInputsOf is winogradInputs for one padded plane P (hp rows of
+// wpad): v holds the plane's first tile for xi = 0, the others ldv apart;
+// S is scratch of 4*hp*tw. winogradInputsAsm computes the same values with
+// the same operations (the same bits).
+func winogradInputsOf[T float](P []T, wpad, hp, th, tw int, S, v []T, ldv int) {
+	// Along rows: S[b][r][tx] = sum_j Bt[b][j] P[r][2tx+j].
+	for r := range hp {
+		row := P[r*wpad:][:wpad]
+		s0, s1, s2, s3 := S[r*tw:][:tw], S[(hp+r)*tw:][:tw], S[(2*hp+r)*tw:][:tw], S[(3*hp+r)*tw:][:tw]
+		for tx := range tw {
+			d := row[2*tx:][:4]
+			s0[tx], s1[tx], s2[tx], s3[tx] = d[0]-d[2], d[1]+d[2], d[2]-d[1], d[1]-d[3]
+		}
+	}
+	// Along columns: V[a*4+b] = sum_i Bt[a][i] S[b][2ty+i].
+	for b := range 4 {
+		sb := S[b*hp*tw:][:hp*tw]
+		for ty := range th {
+			r0, r1, r2, r3 := sb[2*ty*tw:][:tw], sb[(2*ty+1)*tw:][:tw], sb[(2*ty+2)*tw:][:tw], sb[(2*ty+3)*tw:][:tw]
+			o := ty * tw
+			v0, v1, v2, v3 := v[b*ldv+o:][:tw], v[(4+b)*ldv+o:][:tw], v[(8+b)*ldv+o:][:tw], v[(12+b)*ldv+o:][:tw]
+			for tx := range tw {
+				v0[tx], v1[tx], v2[tx], v3[tx] = r0[tx]-r2[tx], r1[tx]+r2[tx], r2[tx]-r1[tx], r1[tx]-r3[tx]
+			}
+		}
+	}
 }
 
 // winogradPatches gathers size x size patches at stride 2 from the c maps
@@ -293,42 +302,64 @@ func winogradPatchesOf[T float](nc, c, h, w int, src []T, size, off, th, tw, nt 
 	}
 }
 
-// winogradScatter places the 2x2 output blocks (blocks[(p*2+q)][map][tile])
-// into y (N x O x OH x OW), clipped to the output, adding the bias b (nil:
-// none): the inverse of winogradPatches with size 2, off 0.
-func winogradScatter[T float](g convGeom, blocks, b, y []T, th, tw int) {
+// winogradOutputs transforms the products M (16 x O x tiles) into the 2x2
+// output blocks Y = A^T m A, adds the bias b (nil: none) and places them
+// into y (N x O x OH x OW), clipped to the output: along each block row,
+// then along its columns, 12 adds per block output row instead of the 4 x
+// 16 coefficient matrix, and no intermediate copy of the blocks.
+func winogradOutputs[T float](g convGeom, M, b, y []T, th, tw int) {
 	nt := g.N * th * tw
-	parallelRange(g.N*g.O, func(lo, hi int) { // contiguous, as in winogradPatches
+	ldm := g.O * nt
+	// Contiguous ranges of maps per worker: no cache line of y is written
+	// by two cores.
+	parallelRange(g.N*g.O, func(lo, hi int) {
 		for no := lo; no < hi; no++ {
-			winogradScatterOf(g, no, blocks, b, y, th, tw, nt)
+			img, o := no/g.O, no%g.O
+			var bo T
+			if b != nil {
+				bo = b[o]
+			}
+			m := M[o*nt+img*th*tw:]
+			yo := y[no*g.OH*g.OW:][:g.OH*g.OW]
+			if !winogradOutputsAsm(g, m, ldm, bo, yo, th, tw) {
+				winogradOutputsOf(g, m, ldm, bo, yo, th, tw)
+			}
 		}
 	})
 }
 
-// winogradScatterOf places the blocks of output map no (image no/O, map
-// no%O) for winogradScatter.
-func winogradScatterOf[T float](g convGeom, no int, blocks, b, y []T, th, tw, nt int) {
-	img, o := no/g.O, no%g.O
-	var bo T
-	if b != nil {
-		bo = b[o]
-	}
-	yo := y[no*g.OH*g.OW:][:g.OH*g.OW]
-	for p := range 2 {
-		for q := range 2 {
-			in := blocks[((p*2+q)*g.O+o)*nt+img*th*tw:][:th*tw]
-			for ty := range th {
-				yy := 2*ty + p
-				if yy >= g.OH {
-					break
-				}
-				n := (g.OW - q + 1) / 2 // blocks whose column q is inside
-				if n == 0 {
-					break
-				}
-				row := yo[yy*g.OW+q:][:2*n-1]
-				for tx, v := range in[ty*tw:][:n] {
-					row[2*tx] = v + bo
+// winogradOutputsOf is winogradOutputs for one output map: m holds its
+// first tile's product for xi = 0, the others ldm apart; yo is the map.
+// winogradOutputsAsm computes the same values with the same operations in
+// the same order (the same bits).
+func winogradOutputsOf[T float](g convGeom, m []T, ldm int, bo T, yo []T, th, tw int) {
+	for ty := range th {
+		var r [16][]T
+		for xi := range r {
+			r[xi] = m[xi*ldm+ty*tw:][:tw]
+		}
+		y0 := yo[2*ty*g.OW:][:g.OW]
+		var y1 []T
+		if 2*ty+1 < g.OH {
+			y1 = yo[(2*ty+1)*g.OW:][:g.OW]
+		}
+		for tx := range tw {
+			// Along the block's columns: R_q[a] = sum_b At[q][b] m[a][b].
+			var r0, r1 [4]T
+			for a := range 4 {
+				m0, m1, m2, m3 := r[a*4][tx], r[a*4+1][tx], r[a*4+2][tx], r[a*4+3][tx]
+				r0[a], r1[a] = m0+m1+m2, m1-m2-m3
+			}
+			// Along its rows: Y[p][q] = sum_a At[p][a] R_q[a], plus the bias.
+			x := 2 * tx
+			y0[x] = r0[0] + r0[1] + r0[2] + bo
+			if x+1 < g.OW {
+				y0[x+1] = r1[0] + r1[1] + r1[2] + bo
+			}
+			if y1 != nil {
+				y1[x] = r0[1] - r0[2] - r0[3] + bo
+				if x+1 < g.OW {
+					y1[x+1] = r1[1] - r1[2] - r1[3] + bo
 				}
 			}
 		}

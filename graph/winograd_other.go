@@ -1,0 +1,12 @@
+//go:build !amd64
+
+package graph
+
+// Without assembly, the Winograd transforms run in Go (winogradInputsOf,
+// winogradOutputsOf).
+
+func winogradInputsAsm[T float](P []T, wpad, hp, th, tw int, S, v []T, ldv int) bool { return false }
+
+func winogradOutputsAsm[T float](g convGeom, m []T, ldm int, bo T, yo []T, th, tw int) bool {
+	return false
+}
