@@ -28,7 +28,7 @@ func winogradInputsAsm[T float](P []T, wpad, hp, th, tw int, S, v []T, ldv int) 
 		return false
 	}
 	s32, v32 := any(S).([]float32), any(v).([]float32)
-	_ = p32[hp*wpad-1]  // the chunks read rows of wpad = 32*chunks+2
+	_ = p32[hp*wpad-1]      // the chunks read rows of wpad = 32*chunks+2
 	_ = v32[15*ldv+tw*th-1] // and write v's 16 rows of th*tw
 	for k := 0; 16*k < tw; k++ {
 		winogradInAVX512(&p32[32*k], wpad, hp, th, &s32[0], &v32[16*k], ldv, tw, lanes(min(16, tw-16*k)))
