@@ -204,6 +204,10 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 		winogradForward(g, x, w, b, y)
 		return
 	}
+	if usePhaseWinograd[T](g) {
+		phaseForward(g, x, w, b, y)
+		return
+	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows // one group's slice of x, y, w
 	cols, giveCols := borrowSet[T](workers(g.N*g.Groups), g.colRows*g.colLn)
@@ -243,6 +247,10 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 	if useWinograd[T](g) {
 		winogradBackwardInput(g, dy, w, dx)
+		return
+	}
+	if usePhaseWinograd[T](g) {
+		phaseBackwardInput(g, dy, w, dx)
 		return
 	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
@@ -285,6 +293,10 @@ const weightGradParts = 2
 func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	if useWinograd[T](g) {
 		winogradBackwardWeight(g, x, dy, dw)
+		return
+	}
+	if usePhaseWinograd[T](g) {
+		phaseBackwardWeight(g, x, dy, dw)
 		return
 	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn

@@ -52,9 +52,12 @@
 // or AVX2 assembly on amd64, a Go fallback elsewhere; BLAS says which).
 // float32 3x3 stride-1 convolutions of at least 128 input and output maps
 // (zfnet's and AlexNet's conv3-5) run Winograd F(2x2, 3x3) forward and
-// backward (winograd.go): 1.94 times fewer multiply-adds on 13x13 maps,
-// within 1e-6 of the float64 direct convolution relative to the output's
-// largest magnitude; ZFNET_CONV=direct turns it off. Work is split over
+// backward (winograd.go, with AVX-512 transforms where the SGEMM path is
+// avx512): 1.94 times fewer multiply-adds on 13x13 maps; stride-2 5x5 and
+// 6x6 ones (zfnet's conv2) run it on their four polyphase components
+// (winograd_stride2.go): 1.56 times fewer. Both stay within 1e-6 of the
+// float64 direct convolution relative to the output's largest magnitude;
+// ZFNET_CONV=direct turns them off. Work is split over
 // goroutines by output block, each block summed in a fixed order: the same
 // inputs give the same bits whatever the number of goroutines.
 //

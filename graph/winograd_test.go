@@ -86,7 +86,8 @@ func TestWinograd(t *testing.T) {
 // TestWinogradChoice: the kernels take Winograd exactly for float32 3x3
 // stride-1 ungrouped convolutions with padding <= 2 and at least
 // winogradMinMaps maps on both sides (zfnet's conv3-5, not zfnet-small's
-// layers, whose default MNIST run keeps its bits), and not at all with
+// layers, whose default MNIST run keeps its bits), its phase form for
+// stride-2 5x5 and 6x6 ones as wide (zfnet's conv2), and neither with
 // ZFNET_CONV=direct (winogradOn false).
 func TestWinogradChoice(t *testing.T) {
 	geom := func(c, h, o, k, stride, pad, groups int) convGeom {
@@ -110,9 +111,14 @@ func TestWinogradChoice(t *testing.T) {
 		{"pad 3", geom(256, 13, 256, 3, 1, 3, 1), false},
 		{"stride 2", geom(256, 13, 256, 3, 2, 1, 1), false},
 		{"zfnet conv1 (7x7/2)", geom(3, 224, 96, 7, 2, 1, 1), false},
+		{"AlexNet conv1 (11x11/4)", geom(3, 224, 64, 11, 4, 2, 1), false},
+		{"5x5/2 of 16 maps", geom(16, 28, 32, 5, 2, 0, 1), false},
 	} {
 		if got := useWinograd[float32](c.g); got != c.want {
 			t.Errorf("%s: useWinograd[float32] = %v, want %v", c.name, got, c.want)
+		}
+		if got, want := usePhaseWinograd[float32](c.g), c.name == "zfnet conv2 (5x5/2)"; got != want {
+			t.Errorf("%s: usePhaseWinograd[float32] = %v, want %v", c.name, got, want)
 		}
 
 		if useWinograd[float64](c.g) {
@@ -121,8 +127,8 @@ func TestWinogradChoice(t *testing.T) {
 	}
 	defer func(on bool) { winogradOn = on }(winogradOn)
 	winogradOn = false
-	if useWinograd[float32](geom(512, 13, 1024, 3, 1, 1, 1)) {
-		t.Error("ZFNET_CONV=direct: useWinograd = true on zfnet conv4")
+	if useWinograd[float32](geom(512, 13, 1024, 3, 1, 1, 1)) || usePhaseWinograd[float32](geom(96, 55, 256, 5, 2, 0, 1)) {
+		t.Error("ZFNET_CONV=direct: Winograd still taken on zfnet conv4 or conv2")
 	}
 }
 
