@@ -141,6 +141,28 @@ func winogradFilters[T float](o, c int, w, U []T) {
 // whose input gradient this is (16 x C x O) and the product reads
 // U[winogradFlip[xi]] transposed.
 func winogradConv[T float](g convGeom, x, U []T, flip bool, b, y []T) {
+	// Images in chunks whose tiles and products fit winogradMaxBuf: the
+	// same bits as one chunk (a product's sums run over maps, not tiles).
+	th, tw, _ := winogradTiles(g)
+	perImage := 16 * max(g.C, g.O) * th * tw
+	chunk := max(1, min(g.N, winogradMaxBuf/perImage))
+	inSz, outSz := g.C*g.H*g.W, g.O*g.OH*g.OW
+	for n0 := 0; n0 < g.N; n0 += chunk {
+		gc := g
+		gc.N = min(chunk, g.N-n0)
+		winogradConvChunk(gc, x[n0*inSz:][:gc.N*inSz], U, flip, b, y[n0*outSz:][:gc.N*outSz])
+	}
+}
+
+// winogradMaxBuf bounds (in floats) the tiles and products winogradConv
+// holds at once: 32 MB each. Without it the input gradient of zfnet's
+// conv2 in phase form (28x28 maps of 384) took a 64 MB buffer, which the
+// scratch pools then kept, and a training step's peak memory passed
+// PyTorch's.
+var winogradMaxBuf = 1 << 23 // a variable for the tests
+
+// winogradConvChunk is winogradConv for images that fit winogradMaxBuf.
+func winogradConvChunk[T float](g convGeom, x, U []T, flip bool, b, y []T) {
 	th, tw, nt := winogradTiles(g)
 	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
 	v, giveV := borrowPtr[T](16 * ct)

@@ -164,3 +164,39 @@ func checkRel(t *testing.T, what string, s [6]int, got []float32, want []float64
 		t.Errorf("%s %v: max error %.3g of max |y| %.3g (relative %.3g), want < 1e-5", what, s, maxErr, maxAbs, rel)
 	}
 }
+
+// TestWinogradChunks: splitting the batch's images into chunks (as
+// winogradMaxBuf asks for large layers) gives the same bits, forward and
+// input gradient, with chunks of one image and of two out of three.
+func TestWinogradChunks(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	g, err := newConvGeom(3, 6, 9, 11, 5, 3, 3, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, w, b := f32(randF64(rng, 3*6*9*11)), f32(randF64(rng, 5*6*9)), f32(randF64(rng, 5))
+	dy := f32(randF64(rng, 3*5*g.OH*g.OW))
+	run := func() ([]float32, []float32) {
+		y, dx := make([]float32, len(dy)), make([]float32, len(x))
+		winogradForward(g, x, w, b, y)
+		winogradBackwardInput(g, dy, w, dx)
+		return y, dx
+	}
+	y, dx := run()
+	defer func(m int) { winogradMaxBuf = m }(winogradMaxBuf)
+	_, tw, _ := winogradTiles(g)
+	for _, imgs := range []int{1, 2} {
+		winogradMaxBuf = imgs * 16 * 6 * ((g.OH + 1) / 2) * tw // 6 = max(C, O) both ways
+		yc, dxc := run()
+		for i := range y {
+			if math.Float32bits(yc[i]) != math.Float32bits(y[i]) {
+				t.Fatalf("chunks of %d images: forward differs at %d: %v vs %v", imgs, i, yc[i], y[i])
+			}
+		}
+		for i := range dx {
+			if math.Float32bits(dxc[i]) != math.Float32bits(dx[i]) {
+				t.Fatalf("chunks of %d images: input gradient differs at %d: %v vs %v", imgs, i, dxc[i], dx[i])
+			}
+		}
+	}
+}
