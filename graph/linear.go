@@ -106,7 +106,9 @@ func (op *linearOp) Do(vs ...G.Value) (G.Value, error) {
 }
 
 func linearForward[T float](n, in, out int, x, w, b, y []T) {
-	gemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out)
+	if !linearForwardSmall(n, in, out, x, w, y) {
+		gemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out)
+	}
 	if b == nil {
 		return
 	}
