@@ -170,7 +170,7 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 	var keys [][]int32
 	if isF32 {
 		var give func()
-		keys, give = borrowSet[int32](workers(sw.N*sw.C), in)
+		keys, give = borrowSet[int32](workers(sw.N*sw.C), in+poolKeyPad)
 		defer give()
 	}
 	parallelFor(sw.N*sw.C, func(wk int, p int) {
@@ -213,12 +213,26 @@ func maxPool[T float](op *maxPoolOp, x, y []T) error {
 // key, the first in row-major order on ties.
 func poolArgmax[K ~int32 | ~float32 | ~float64](op *maxPoolOp, key []K, ip []int32) {
 	sw := op.Sw
+	k32, isKeys := any(key).([]int32)
 	for oh := 0; oh < sw.OH; oh++ {
 		h0 := oh*op.S - op.P
 		hlo, hhi := max(h0, 0), min(h0+op.K, sw.H)
+		// The paper's 3x3/2 pooling: the row's windows that lie inside the
+		// plane go 16 at a time through pool3x3s2AVX512 where it runs.
+		lo, hi := 0, 0
+		if isKeys && op.K == 3 && op.S == 2 && h0 >= 0 && h0+3 <= sw.H && sw.W+op.P >= 3 {
+			lo, hi = (op.P+1)/2, min(sw.OW, (sw.W+op.P-3)/2+1)
+			if lo >= hi || !poolRow3x3s2(k32, sw.W, hi-lo, int32(h0*sw.W+2*lo-op.P), ip[oh*sw.OW+lo:]) {
+				lo, hi = 0, 0
+			}
+		}
 		for ow := 0; ow < sw.OW; ow++ {
+			if ow == lo && lo < hi {
+				ow = hi - 1
+				continue
+			}
 			w0 := ow*op.S - op.P
-			if k32, ok := any(key).([]int32); ok && op.K == 3 && w0 >= 0 && w0+3 <= sw.W && h0 >= 0 && h0+3 <= sw.H {
+			if isKeys && op.K == 3 && w0 >= 0 && w0+3 <= sw.W && h0 >= 0 && h0+3 <= sw.H {
 				ip[oh*sw.OW+ow] = int32(h0*sw.W+w0) + argmax3x3(k32[h0*sw.W+w0:], sw.W)
 				continue
 			}
@@ -260,6 +274,9 @@ func argmax3x3(k []int32, w int) int32 {
 // branch mispredicts about every other new maximum. It reports whether the
 // plane holds a NaN (whose keys order nothing).
 func orderKeys32(plane []float32, key []int32) (hasNaN bool) {
+	if nan, ok := orderKeysAsm(plane, key); ok {
+		return nan
+	}
 	key = key[:len(plane)]
 	var nan int32
 	for i, v := range plane {
