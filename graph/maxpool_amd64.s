@@ -5,41 +5,6 @@
 // orderKeys32, the same choice as argmax3x3 (the largest key, the first in
 // row-major order on ties).
 
-DATA poolEven<>+0(SB)/4, $0
-DATA poolEven<>+4(SB)/4, $2
-DATA poolEven<>+8(SB)/4, $4
-DATA poolEven<>+12(SB)/4, $6
-DATA poolEven<>+16(SB)/4, $8
-DATA poolEven<>+20(SB)/4, $10
-DATA poolEven<>+24(SB)/4, $12
-DATA poolEven<>+28(SB)/4, $14
-DATA poolEven<>+32(SB)/4, $16
-DATA poolEven<>+36(SB)/4, $18
-DATA poolEven<>+40(SB)/4, $20
-DATA poolEven<>+44(SB)/4, $22
-DATA poolEven<>+48(SB)/4, $24
-DATA poolEven<>+52(SB)/4, $26
-DATA poolEven<>+56(SB)/4, $28
-DATA poolEven<>+60(SB)/4, $30
-GLOBL poolEven<>(SB), RODATA|NOPTR, $64
-
-DATA poolOdd<>+0(SB)/4, $1
-DATA poolOdd<>+4(SB)/4, $3
-DATA poolOdd<>+8(SB)/4, $5
-DATA poolOdd<>+12(SB)/4, $7
-DATA poolOdd<>+16(SB)/4, $9
-DATA poolOdd<>+20(SB)/4, $11
-DATA poolOdd<>+24(SB)/4, $13
-DATA poolOdd<>+28(SB)/4, $15
-DATA poolOdd<>+32(SB)/4, $17
-DATA poolOdd<>+36(SB)/4, $19
-DATA poolOdd<>+40(SB)/4, $21
-DATA poolOdd<>+44(SB)/4, $23
-DATA poolOdd<>+48(SB)/4, $25
-DATA poolOdd<>+52(SB)/4, $27
-DATA poolOdd<>+56(SB)/4, $29
-DATA poolOdd<>+60(SB)/4, $31
-GLOBL poolOdd<>(SB), RODATA|NOPTR, $64
 // Columns 2i, 2i+1, 2i+2 (i = 0..15) of the key row at ptr into c0, c1, c2
 // (Z0, Z1, Z2), from two unaligned pairs of loads split into even and odd
 // columns.
@@ -73,11 +38,11 @@ TEXT ·pool3x3s2AVX512(SB), NOSPLIT, $0-40
 	SHLQ $2, R8
 	MOVQ n+16(FP), CX
 	MOVQ out+32(FP), DI
-	VMOVDQU32 poolEven<>(SB), Z30
-	VMOVDQU32 poolOdd<>(SB), Z31
+	VMOVDQU32 ·lanesEven(SB), Z30
+	VMOVDQU32 ·lanesOdd(SB), Z31
 	MOVL base+24(FP), BX
 	VPBROADCASTD BX, Z20
-	VPADDD Z30, Z20, Z20 // base + 2i (poolEven is 0, 2, ..., 30)
+	VPADDD Z30, Z20, Z20 // base + 2i (lanesEven is 0, 2, ..., 30)
 	MOVL $32, BX
 	VPBROADCASTD BX, Z21
 	MOVL $1, BX

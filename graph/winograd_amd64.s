@@ -5,41 +5,43 @@
 // bias and placement. Same operations, same order as the Go loops of
 // winograd.go, so the same bits.
 
-DATA winoEven<>+0(SB)/4, $0
-DATA winoEven<>+4(SB)/4, $2
-DATA winoEven<>+8(SB)/4, $4
-DATA winoEven<>+12(SB)/4, $6
-DATA winoEven<>+16(SB)/4, $8
-DATA winoEven<>+20(SB)/4, $10
-DATA winoEven<>+24(SB)/4, $12
-DATA winoEven<>+28(SB)/4, $14
-DATA winoEven<>+32(SB)/4, $16
-DATA winoEven<>+36(SB)/4, $18
-DATA winoEven<>+40(SB)/4, $20
-DATA winoEven<>+44(SB)/4, $22
-DATA winoEven<>+48(SB)/4, $24
-DATA winoEven<>+52(SB)/4, $26
-DATA winoEven<>+56(SB)/4, $28
-DATA winoEven<>+60(SB)/4, $30
-GLOBL winoEven<>(SB), RODATA|NOPTR, $64
+// lanesEven and lanesOdd pick the even and the odd lanes of a pair of
+// vectors (VPERMT2PS, VPERMT2D); maxpool_amd64.s uses them too.
+DATA ·lanesEven+0(SB)/4, $0
+DATA ·lanesEven+4(SB)/4, $2
+DATA ·lanesEven+8(SB)/4, $4
+DATA ·lanesEven+12(SB)/4, $6
+DATA ·lanesEven+16(SB)/4, $8
+DATA ·lanesEven+20(SB)/4, $10
+DATA ·lanesEven+24(SB)/4, $12
+DATA ·lanesEven+28(SB)/4, $14
+DATA ·lanesEven+32(SB)/4, $16
+DATA ·lanesEven+36(SB)/4, $18
+DATA ·lanesEven+40(SB)/4, $20
+DATA ·lanesEven+44(SB)/4, $22
+DATA ·lanesEven+48(SB)/4, $24
+DATA ·lanesEven+52(SB)/4, $26
+DATA ·lanesEven+56(SB)/4, $28
+DATA ·lanesEven+60(SB)/4, $30
+GLOBL ·lanesEven(SB), RODATA|NOPTR, $64
 
-DATA winoOdd<>+0(SB)/4, $1
-DATA winoOdd<>+4(SB)/4, $3
-DATA winoOdd<>+8(SB)/4, $5
-DATA winoOdd<>+12(SB)/4, $7
-DATA winoOdd<>+16(SB)/4, $9
-DATA winoOdd<>+20(SB)/4, $11
-DATA winoOdd<>+24(SB)/4, $13
-DATA winoOdd<>+28(SB)/4, $15
-DATA winoOdd<>+32(SB)/4, $17
-DATA winoOdd<>+36(SB)/4, $19
-DATA winoOdd<>+40(SB)/4, $21
-DATA winoOdd<>+44(SB)/4, $23
-DATA winoOdd<>+48(SB)/4, $25
-DATA winoOdd<>+52(SB)/4, $27
-DATA winoOdd<>+56(SB)/4, $29
-DATA winoOdd<>+60(SB)/4, $31
-GLOBL winoOdd<>(SB), RODATA|NOPTR, $64
+DATA ·lanesOdd+0(SB)/4, $1
+DATA ·lanesOdd+4(SB)/4, $3
+DATA ·lanesOdd+8(SB)/4, $5
+DATA ·lanesOdd+12(SB)/4, $7
+DATA ·lanesOdd+16(SB)/4, $9
+DATA ·lanesOdd+20(SB)/4, $11
+DATA ·lanesOdd+24(SB)/4, $13
+DATA ·lanesOdd+28(SB)/4, $15
+DATA ·lanesOdd+32(SB)/4, $17
+DATA ·lanesOdd+36(SB)/4, $19
+DATA ·lanesOdd+40(SB)/4, $21
+DATA ·lanesOdd+44(SB)/4, $23
+DATA ·lanesOdd+48(SB)/4, $25
+DATA ·lanesOdd+52(SB)/4, $27
+DATA ·lanesOdd+56(SB)/4, $29
+DATA ·lanesOdd+60(SB)/4, $31
+GLOBL ·lanesOdd(SB), RODATA|NOPTR, $64
 
 DATA winoLo<>+0(SB)/4, $0
 DATA winoLo<>+4(SB)/4, $16
@@ -109,8 +111,8 @@ TEXT ·winogradInAVX512(SB), NOSPLIT, $0-66
 	SHLQ $2, R8
 	MOVQ hp+16(FP), CX
 	MOVQ s+32(FP), DI
-	VMOVUPS winoEven<>(SB), Z30
-	VMOVUPS winoOdd<>(SB), Z31
+	VMOVUPS ·lanesEven(SB), Z30
+	VMOVUPS ·lanesOdd(SB), Z31
 
 inrows:
 	VMOVUPS (SI), Z0

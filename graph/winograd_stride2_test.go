@@ -24,25 +24,7 @@ func TestPhaseWinograd(t *testing.T) {
 			if !phaseOK(g) {
 				t.Fatalf("%v: not phaseOK", s)
 			}
-			id := [6]int{n, c, h, o, k, pad}
-			x64, w64, b64 := randF64(rng, n*c*h*w), randF64(rng, o*c*k*k), randF64(rng, o)
-			want := convDirect64(g, x64, w64, b64)
-			y := make([]float32, len(want))
-			phaseForward(g, f32(x64), f32(w64), f32(b64), y)
-			checkRel(t, "forward", id, y, want)
-
-			dy := randF64(rng, n*o*g.OH*g.OW)
-			dx64 := make([]float64, len(x64))
-			convBackwardInput(g, dy, w64, dx64)
-			dx := make([]float32, len(dx64))
-			phaseBackwardInput(g, f32(dy), f32(w64), dx)
-			checkRel(t, "input gradient", id, dx, dx64)
-
-			dw64 := make([]float64, len(w64))
-			convBackwardWeight(g, x64, dy, dw64)
-			dw := make([]float32, len(dw64))
-			phaseBackwardWeight(g, f32(x64), f32(dy), dw)
-			checkRel(t, "weight gradient", id, dw, dw64)
+			checkAgainstDirect(t, rng, g, [6]int{n, c, h, o, k, pad}, true, phaseForward[float32], phaseBackwardInput[float32], phaseBackwardWeight[float32])
 		}
 	})
 }

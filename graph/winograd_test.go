@@ -57,30 +57,40 @@ func TestWinograd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x64, w64, b64 := randF64(rng, n*c*h*w), randF64(rng, o*c*9), randF64(rng, o)
-			if bias == 0 {
-				b64 = nil
-			}
-			want := convDirect64(g, x64, w64, b64)
-			y := make([]float32, len(want))
-			winogradForward(g, f32(x64), f32(w64), f32(b64), y)
-			id := [6]int(s[:6])
-			checkRel(t, "forward", id, y, want)
-
-			dy := randF64(rng, n*o*g.OH*g.OW)
-			dx64 := make([]float64, len(x64))
-			convBackwardInput(g, dy, w64, dx64)
-			dx := make([]float32, len(dx64))
-			winogradBackwardInput(g, f32(dy), f32(w64), dx)
-			checkRel(t, "input gradient", id, dx, dx64)
-
-			dw64 := make([]float64, len(w64))
-			convBackwardWeight(g, x64, dy, dw64)
-			dw := make([]float32, len(dw64))
-			winogradBackwardWeight(g, f32(x64), f32(dy), dw)
-			checkRel(t, "weight gradient", id, dw, dw64)
+			checkAgainstDirect(t, rng, g, [6]int(s[:6]), bias == 1, winogradForward[float32], winogradBackwardInput[float32], winogradBackwardWeight[float32])
 		}
 	})
+}
+
+// checkAgainstDirect runs a float32 convolution's forward pass (fwd),
+// input gradient (in) and weight gradient (wt) for g on random operands
+// and compares each with the float64 direct convolution (convDirect64, and
+// convBackwardInput and convBackwardWeight, which take the direct path for
+// float64) under checkRel's bound; id names the case.
+func checkAgainstDirect(t *testing.T, rng *rand.Rand, g convGeom, id [6]int, bias bool,
+	fwd func(g convGeom, x, w, b, y []float32), in func(g convGeom, dy, w, dx []float32), wt func(g convGeom, x, dy, dw []float32)) {
+	t.Helper()
+	x64, w64, b64 := randF64(rng, g.N*g.C*g.H*g.W), randF64(rng, g.O*g.C*g.KH*g.KW), randF64(rng, g.O)
+	if !bias {
+		b64 = nil
+	}
+	want := convDirect64(g, x64, w64, b64)
+	y := make([]float32, len(want))
+	fwd(g, f32(x64), f32(w64), f32(b64), y)
+	checkRel(t, "forward", id, y, want)
+
+	dy := randF64(rng, g.N*g.O*g.OH*g.OW)
+	dx64 := make([]float64, len(x64))
+	convBackwardInput(g, dy, w64, dx64)
+	dx := make([]float32, len(dx64))
+	in(g, f32(dy), f32(w64), dx)
+	checkRel(t, "input gradient", id, dx, dx64)
+
+	dw64 := make([]float64, len(w64))
+	convBackwardWeight(g, x64, dy, dw64)
+	dw := make([]float32, len(dw64))
+	wt(g, f32(x64), f32(dy), dw)
+	checkRel(t, "weight gradient", id, dw, dw64)
 }
 
 // TestWinogradChoice: the kernels take Winograd exactly for float32 3x3
