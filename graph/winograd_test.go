@@ -100,6 +100,8 @@ func checkAgainstDirect(t *testing.T, rng *rand.Rand, g convGeom, id [6]int, bia
 // stride-2 5x5 and 6x6 ones as wide (zfnet's conv2), and neither with
 // ZFNET_CONV=direct (winogradOn false).
 func TestWinogradChoice(t *testing.T) {
+	defer func(on bool) { winogradOn = on }(winogradOn)
+	winogradOn = true // the rule itself, whatever ZFNET_CONV says for this run
 	geom := func(c, h, o, k, stride, pad, groups int) convGeom {
 		g, err := newGroupedConvGeom(8, c, h, h, o, k, k, stride, pad, groups)
 		if err != nil {
@@ -135,7 +137,6 @@ func TestWinogradChoice(t *testing.T) {
 			t.Errorf("%s: useWinograd[float64] = true, want false (the float64 reference stays direct)", c.name)
 		}
 	}
-	defer func(on bool) { winogradOn = on }(winogradOn)
 	winogradOn = false
 	if useWinograd[float32](geom(512, 13, 1024, 3, 1, 1, 1)) || usePhaseWinograd[float32](geom(96, 55, 256, 5, 2, 0, 1)) {
 		t.Error("ZFNET_CONV=direct: Winograd still taken on zfnet conv4 or conv2")
