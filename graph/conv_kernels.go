@@ -88,13 +88,24 @@ func im2colAny[T float](g convGeom, x, col []T) {
 						}
 						continue
 					}
-					for ow := range dst {
+					ow := 0
+					if g.Stride == 2 {
+						// Zero the outputs left of the plane, then copy
+						// whole chunks in AVX-512 where it runs.
+						for ; ow < g.OW && iw < 0; ow, iw = ow+1, iw+2 {
+							dst[ow] = 0
+						}
+						if ow < g.OW && iw >= 0 && iw < g.W {
+							n := stride2Copy(dst[ow:], src[iw:])
+							ow, iw = ow+n, iw+2*n
+						}
+					}
+					for ; ow < g.OW; ow, iw = ow+1, iw+g.Stride {
 						if iw >= 0 && iw < g.W {
 							dst[ow] = src[iw]
 						} else {
 							dst[ow] = 0
 						}
-						iw += g.Stride
 					}
 				}
 			}
@@ -231,11 +242,7 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 		gemmPrepacked(pres[gi], false, false, g.og, g.colLn, g.colRows, 1, wg, g.colRows, col, g.colLn, 0, yi, g.colLn)
 		if b != nil {
 			for o := 0; o < g.og; o++ {
-				bo := b[gi*g.og+o]
-				row := yi[o*g.colLn : (o+1)*g.colLn]
-				for i := range row {
-					row[i] += bo
-				}
+				addScalar(yi[o*g.colLn:(o+1)*g.colLn], b[gi*g.og+o])
 			}
 		}
 	})
