@@ -175,9 +175,7 @@ func lrnRun[T float](op *lrnOp, s tensor.Shape, ts []*tensor.Dense, out []T) {
 			backwardFn(op.P, c, l, x[lo:hi], sliceOf[T](ts[1])[lo:hi], out[lo:hi], pwi, si, ws)
 		} else {
 			scaleFn(op.P, c, l, x[lo:hi], pwi, si, ws)
-			for j, v := range x[lo:hi] {
-				out[lo+j] = v * pwi[j]
-			}
+			product(x[lo:hi], pwi, out[lo:hi])
 		}
 	})
 }

@@ -13,6 +13,9 @@ func squareAVX(x, sq *float32, n int)
 func backwardTermsAVX(dy, x, pw, scale, t, dx *float32, n int)
 
 //go:noescape
+func productAVX(x, y, out *float32, n int)
+
+//go:noescape
 func backwardCrossAVX(dx, x *float32, sums *float64, n int, f float64)
 
 // The dispatchers run the AVX loop over the largest multiple of its width
@@ -61,4 +64,13 @@ func backwardCross32(dx, x []float32, sums []float64, f float64) {
 		dx, x, sums = dx[m:], x[m:], sums[m:]
 	}
 	backwardCrossGo(dx, x, sums, f)
+}
+
+func product32(x, y, out []float32) {
+	if n, m := len(x), len(x)&^7; sgemmAsmOK && m > 0 {
+		_, _ = y[n-1], out[n-1]
+		productAVX(&x[0], &y[0], &out[0], m)
+		x, y, out = x[m:], y[m:], out[m:]
+	}
+	productGo(x, y, out)
 }

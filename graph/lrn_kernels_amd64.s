@@ -45,23 +45,22 @@ TEXT ·scale075AVX(SB), NOSPLIT, $0-48
 	MOVQ         scale+32(FP), DI
 	MOVQ         pw+40(FP), DX
 	VXORPD       Y8, Y8, Y8
-	MOVQ         $0x3FF0000000000000, AX // 1.0
+	MOVL         $0x3F800000, AX // float32 1.0
 	MOVQ         AX, X9
-	VBROADCASTSD X9, Y9
+	VBROADCASTSS X9, X9
 
 scaleloop:
 	VMOVUPD    (SI), Y0
 	VMAXPD     Y0, Y8, Y0 // max(0, s): s itself when s is NaN, as Go's max
 	VMULPD     Y7, Y0, Y0
 	VADDPD     Y6, Y0, Y0 // sc = k + a*s
-	VCVTPD2PSY Y0, X1
+	VCVTPD2PSY Y0, X1     // scale, rounded to float32
 	VMOVUPS    X1, (DI)
-	VSQRTPD    Y0, Y2     // r = sqrt(sc)
-	VSQRTPD    Y2, Y3
-	VMULPD     Y3, Y2, Y3 // r*sqrt(r)
-	VDIVPD     Y3, Y9, Y3 // 1/(r*sqrt(r))
-	VCVTPD2PSY Y3, X4
-	VMOVUPS    X4, (DX)
+	VSQRTPS    X1, X2     // r = sqrt(scale), in float32 as pow075
+	VSQRTPS    X2, X3
+	VMULPS     X3, X2, X3 // r*sqrt(r)
+	VDIVPS     X3, X9, X3 // 1/(r*sqrt(r))
+	VMOVUPS    X3, (DX)
 	ADDQ       $32, SI
 	ADDQ       $16, DI
 	ADDQ       $16, DX
@@ -137,5 +136,24 @@ crossloop:
 	ADDQ       $32, DX
 	SUBQ       $4, CX
 	JNZ        crossloop
+	VZEROUPPER
+	RET
+
+// func productAVX(x, y, out *float32, n int)
+TEXT ·productAVX(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ n+24(FP), CX
+
+prodloop:
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     prodloop
 	VZEROUPPER
 	RET

@@ -80,6 +80,11 @@ func TestLRNKernelsAVXMatchGo(t *testing.T) {
 		same32("terms t", n, ta, tb)
 		same32("terms dx", n, da, db)
 
+		oa, ob := make([]float32, n), make([]float32, n)
+		productAVX(&v[0], &dy[0], &oa[0], n)
+		productGo(v, dy, ob)
+		same32("product", n, oa, ob)
+
 		dxa, dxb := f32(n, false), make([]float32, n)
 		copy(dxb, dxa)
 		backwardCrossAVX(&dxa[0], &v[0], &sums[0], n, 1.5e-5)
@@ -96,6 +101,10 @@ func TestLRNKernelsAVXMatchGo(t *testing.T) {
 		scale075(sums, 2, 2e-5, sa, pa)
 		scaleGo(sums, 2, 2e-5, 0.75, sb, pb)
 		same32("scale075", n, pa, pb)
+		x, y, oa, ob := f32(n, false), f32(n, false), make([]float32, n), make([]float32, n)
+		product32(x, y, oa)
+		productGo(x, y, ob)
+		same32("product32", n, oa, ob)
 		v, a := f32(n, false), f64(n)
 		b := append([]float64(nil), a...)
 		accumulate(a, v, true)

@@ -15,3 +15,5 @@ func square32(x, sq []float32) { squareGo(x, sq) }
 func backwardTerms32(dy, x, pw, scale, t, dx []float32) { backwardTermsGo(dy, x, pw, scale, t, dx) }
 
 func backwardCross32(dx, x []float32, sums []float64, f float64) { backwardCrossGo(dx, x, sums, f) }
+
+func product32(x, y, out []float32) { productGo(x, y, out) }

@@ -94,7 +94,7 @@ func relu[T float](x, y []T) {
 	})
 }
 
-// keepPositive32 sets y[i] = x[i] where m[i] > 0 and 0 elsewhere (NaN in m
+// keepPositiveGo32 sets y[i] = x[i] where m[i] > 0 and 0 elsewhere (NaN in m
 // counts as not positive): ReLU with m = x, its gradient with m = the
 // output. Mapping NaN to 0 is deliberate (PyTorch's relu passes NaN on):
 // the select stays branch-free, and NaN is kept from reaching ReLU instead
@@ -103,7 +103,7 @@ func relu[T float](x, y []T) {
 // the Predictor. It selects on the bits, without a branch: after a convolution
 // about half the signs are random, and a branch on them mispredicts half
 // the time, which made these passes 10x slower than memory.
-func keepPositive32(m, x, y []float32) {
+func keepPositiveGo32(m, x, y []float32) {
 	x, y = x[:len(m)], y[:len(m)]
 	for i, v := range m {
 		// m > 0 exactly when its bits, as an integer, lie in

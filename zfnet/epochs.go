@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/pkg/errors"
@@ -195,7 +196,7 @@ func (r *epochRun) endEpoch() error {
 	em := EpochMetrics{Epoch: st.Epoch + 1, TrainLoss: st.EpochLoss / float64(st.EpochN), TrainAcc: float64(st.EpochCorrect) / float64(st.EpochN),
 		ValLoss: ev.Loss, ValTop1: ev.Top1, ValTop5: ev.Top5, LR: r.tr.SGD.LR, ImagesPerSec: float64(st.EpochN) / st.EpochSeconds, Seconds: st.EpochSeconds}
 	st.History = append(st.History, em)
-	r.anneal(ev.Loss)
+	r.anneal(st.Epoch+1, ev.Loss)
 	if r.hooks.Epoch != nil {
 		r.hooks.Epoch(em)
 	}
@@ -209,11 +210,19 @@ func (r *epochRun) endEpoch() error {
 	return err
 }
 
-// anneal multiplies the learning rate by LRFactor (not below MinLR) when
-// the validation loss has not improved by 0.1% for more than Patience
-// epochs, as the paper anneals "when the validation error plateaus".
-func (r *epochRun) anneal(valLoss float64) {
+// anneal multiplies the learning rate by LRFactor (not below MinLR) after
+// the epochs listed in AnnealAt or, without that list, when the validation
+// loss has not improved by 0.1% for more than Patience epochs, as the paper
+// anneals "when the validation error plateaus".
+func (r *epochRun) anneal(epoch int, valLoss float64) {
 	st, cfg := r.st, r.cfg
+	if len(cfg.AnnealAt) > 0 {
+		if slices.Contains(cfg.AnnealAt, epoch) {
+			r.tr.SGD.LR = math.Max(r.tr.SGD.LR*cfg.LRFactor, cfg.MinLR)
+			r.hooks.logf("scheduled annealing after epoch %d: learning rate now %g", epoch, r.tr.SGD.LR)
+		}
+		return
+	}
 	if valLoss < st.BestValLoss*(1-1e-3) {
 		st.BestValLoss, st.BadEpochs = valLoss, 0
 	} else if st.BadEpochs++; st.BadEpochs > cfg.Patience {

@@ -17,6 +17,12 @@ type RunConfig struct {
 	LR          float64
 	LRFactor    float64 // the learning rate is multiplied by this on a plateau
 	Patience    int     // epochs without a better validation loss before annealing
+	// AnnealAt, when set, replaces the plateau rule by a fixed schedule:
+	// after each listed epoch (1-based, increasing) the learning rate is
+	// multiplied by LRFactor (not below MinLR), whatever the validation
+	// loss does. A fixed schedule anneals on the same epochs in every run,
+	// where the plateau rule reacts to one noisy validation epoch.
+	AnnealAt []int `json:",omitempty"`
 	MinLR       float64
 	Momentum    float64
 	WeightDecay float64
@@ -111,6 +117,11 @@ func (cfg RunConfig) validate() error {
 		return errors.Errorf("unknown pipeline %q: expected auto, %s or %s", cfg.Pipeline, PipelineSmall, PipelineImageNet)
 	case cfg.InputSize < 0 || cfg.InputSize > 4096:
 		return errors.Errorf("input size must be between 1 and 4096 pixels (0: from the data), got %d", cfg.InputSize)
+	}
+	for i, e := range cfg.AnnealAt {
+		if e < 1 || (i > 0 && e <= cfg.AnnealAt[i-1]) {
+			return errors.Errorf("anneal-at epochs must be increasing and >= 1, got %v", cfg.AnnealAt)
+		}
 	}
 	for _, e := range cfg.Snapshots {
 		if e < 0 {

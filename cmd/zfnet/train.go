@@ -18,16 +18,17 @@ func init() {
 }
 
 // trainFlags are the flags of `zfnet train`: most go straight into cfg,
-// the rest (init, snaps, scales, resume) are folded in by settle.
+// the rest (init, snaps, anneal-at, scales, resume) are folded in by settle.
 type trainFlags struct {
-	cfg     zfnet.RunConfig
-	init    string
-	snaps   intList
-	scales  stringList
-	resume  string
-	threads int
-	quiet   bool
-	profile func() (func(), error)
+	cfg      zfnet.RunConfig
+	init     string
+	snaps    intList
+	annealAt intList
+	scales   stringList
+	resume   string
+	threads  int
+	quiet    bool
+	profile  func() (func(), error)
 }
 
 // parseTrainFlags defines and parses the flags of `zfnet train` into a run
@@ -58,6 +59,8 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	fs.StringVar(&cfg.Pipeline, "pipeline", "auto", "how pictures become inputs: auto (decided from the data set's picture sizes, printed at the start),\n"+
 		"small (each picture resized whole to the input size) or imagenet (shorter side resized, centre square, crops)")
 	fs.IntVar(&cfg.InputSize, "input-size", 0, "square model input of this side in pixels (0: decided from the data set and the architecture)")
+	f.annealAt = intList(cfg.AnnealAt)
+	fs.Var(&f.annealAt, "anneal-at", "epochs after which the learning rate is multiplied by --lr-factor (a fixed schedule: 5,7); empty: on a plateau (--patience)")
 	f.snaps = intList(cfg.Snapshots)
 	fs.Var(&f.snaps, "snapshots", "epochs whose weights are kept in snapshots/ (feature evolution)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder (default runs/ARCH-DATA, e.g. runs/zfnet-small-mnist)")
@@ -90,7 +93,7 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 // configuration wins (--epochs counts only when given).
 func (f *trainFlags) settle(fs *flag.FlagSet) {
 	cfg := &f.cfg
-	cfg.Init, cfg.Snapshots = zfnet.Init(f.init), f.snaps
+	cfg.Init, cfg.Snapshots, cfg.AnnealAt = zfnet.Init(f.init), f.snaps, f.annealAt
 	cfg.LRScale = strings.Join(f.scales, ",")
 	if cfg.InitFrom != "" && !flagSet(fs, "arch") {
 		cfg.Arch = "" // the file's
