@@ -11,18 +11,18 @@ import (
 // RunConfig is a training run: data, architecture and recipe. The zero
 // value is not useful; start from DefaultRunConfig.
 type RunConfig struct {
-	Data, Arch  string
-	Epochs      int
-	Batch       int
-	LR          float64
-	LRFactor    float64 // the learning rate is multiplied by this on a plateau
-	Patience    int     // epochs without a better validation loss before annealing
+	Data, Arch string
+	Epochs     int
+	Batch      int
+	LR         float64
+	LRFactor   float64 // the learning rate is multiplied by this on a plateau
+	Patience   int     // epochs without a better validation loss before annealing
 	// AnnealAt, when set, replaces the plateau rule by a fixed schedule:
 	// after each listed epoch (1-based, increasing) the learning rate is
 	// multiplied by LRFactor (not below MinLR), whatever the validation
 	// loss does. A fixed schedule anneals on the same epochs in every run,
 	// where the plateau rule reacts to one noisy validation epoch.
-	AnnealAt []int `json:",omitempty"`
+	AnnealAt    []int `json:",omitempty"`
 	MinLR       float64
 	Momentum    float64
 	WeightDecay float64
