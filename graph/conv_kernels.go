@@ -47,22 +47,27 @@ func newGroupedConvGeom(n, c, h, w, o, kh, kw, stride, pad, groups int) (convGeo
 
 // im2col lays out one group of one image's receptive fields (cg maps) as columns: row
 // (c*KH+kh)*KW+kw, column oh*OW+ow holds x[c, oh*s-p+kh, ow*s-p+kw], zero
-// where that falls in the padding.
-func im2col[T float](g convGeom, x, col []T) {
-	if g.Stride == 1 && g.OW == g.W && g.OH == g.H {
-		im2colSame(g, x, col)
+// where that falls in the padding. Rows start ld elements apart (ld >=
+// colLn: colLn for one image, more where several images share the matrix
+// side by side, conv_batched.go).
+func im2col[T float](g convGeom, x, col []T, ld int) {
+	if im2colPadded(g, x, col, ld) {
 		return
 	}
-	im2colAny(g, x, col)
+	if g.Stride == 1 && g.OW == g.W && g.OH == g.H {
+		im2colSame(g, x, col, ld)
+		return
+	}
+	im2colAny(g, x, col, ld)
 }
 
 // im2colAny is im2col for every geometry, row by row.
-func im2colAny[T float](g convGeom, x, col []T) {
+func im2colAny[T float](g convGeom, x, col []T, ld int) {
 	for c := 0; c < g.cg; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
-				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
+				row := col[((c*g.KH+kh)*g.KW+kw)*ld:][:g.colLn]
 				for oh := 0; oh < g.OH; oh++ {
 					dst := row[oh*g.OW : (oh+1)*g.OW]
 					ih := oh*g.Stride - g.Pad + kh
@@ -117,7 +122,7 @@ func im2colAny[T float](g convGeom, x, col []T) {
 // as the input). Then each row of col is the plane shifted by
 // (kh-Pad)*W + kw-Pad: one copy of the rows that exist, and zeros where a
 // shifted row wraps around into its neighbour or falls off the plane.
-func im2colSame[T float](g convGeom, x, col []T) {
+func im2colSame[T float](g convGeom, x, col []T, ld int) {
 	w, h := g.W, g.H
 	for c := 0; c < g.cg; c++ {
 		plane := x[c*h*w : (c+1)*h*w]
@@ -127,7 +132,7 @@ func im2colSame[T float](g convGeom, x, col []T) {
 			oh1 := max(min(h, h-dh), oh0)
 			for kw := 0; kw < g.KW; kw++ {
 				dw := kw - g.Pad
-				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
+				row := col[((c*g.KH+kh)*g.KW+kw)*ld:][:g.colLn]
 				clear(row[:oh0*w])
 				clear(row[oh1*w:])
 				if oh0 >= oh1 {
@@ -164,13 +169,17 @@ func im2colSame[T float](g convGeom, x, col []T) {
 }
 
 // col2im is im2col's adjoint: it adds every column entry back onto the
-// input position it was read from. x must be zeroed by the caller.
-func col2im[T float](g convGeom, col, x []T) {
+// input position it was read from (rows ld apart, as im2col's). x must be
+// zeroed by the caller.
+func col2im[T float](g convGeom, col, x []T, ld int) {
+	if col2imPadded(g, col, x, ld) {
+		return
+	}
 	for c := 0; c < g.cg; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
-				row := col[((c*g.KH+kh)*g.KW+kw)*g.colLn:][:g.colLn]
+				row := col[((c*g.KH+kh)*g.KW+kw)*ld:][:g.colLn]
 				for oh := 0; oh < g.OH; oh++ {
 					ih := oh*g.Stride - g.Pad + kh
 					if ih < 0 || ih >= g.H {
@@ -219,6 +228,10 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 		phaseForward(g, x, w, b, y)
 		return
 	}
+	if per := imagesPerGEMM(g); per > 1 {
+		convForwardBatched(g, x, w, b, y, per)
+		return
+	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows // one group's slice of x, y, w
 	cols, giveCols := borrowSet[T](workers(g.N*g.Groups), g.colRows*g.colLn)
@@ -237,7 +250,7 @@ func convForward[T float](g convGeom, x, w, b, y []T) {
 		if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
 			col = xi
 		} else {
-			im2col(g, xi, col)
+			im2col(g, xi, col, g.colLn)
 		}
 		gemmPrepacked(pres[gi], false, false, g.og, g.colLn, g.colRows, 1, wg, g.colRows, col, g.colLn, 0, yi, g.colLn)
 		if b != nil {
@@ -258,6 +271,10 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 	}
 	if usePhaseWinograd[T](g) {
 		phaseBackwardInput(g, dy, w, dx)
+		return
+	}
+	if per := imagesPerGEMM(g); per > 1 {
+		convBackwardInputBatched(g, dy, w, dx, per)
 		return
 	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
@@ -282,7 +299,7 @@ func convBackwardInput[T float](g convGeom, dy, w, dx []T) {
 		col := cols[wk]
 		gemmPrepacked(pres[gi], true, false, g.colRows, g.colLn, g.og, 1, wg, g.colRows, dyi, g.colLn, 0, col, g.colLn)
 		clear(dxi)
-		col2im(g, col, dxi)
+		col2im(g, col, dxi, g.colLn)
 	})
 }
 
@@ -306,6 +323,10 @@ func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 		phaseBackwardWeight(g, x, dy, dw)
 		return
 	}
+	if per := imagesPerGEMM(g); per > 1 {
+		convBackwardWeightBatched(g, x, dy, dw, per)
+		return
+	}
 	inSz, outSz := g.C*g.H*g.W, g.O*g.colLn
 	gin, gout, gw := g.cg*g.H*g.W, g.og*g.colLn, g.og*g.colRows
 	p := min(g.N, weightGradParts)
@@ -323,7 +344,7 @@ func convBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 				if g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 {
 					c = xi
 				} else {
-					im2col(g, xi, c)
+					im2col(g, xi, c, g.colLn)
 				}
 				gemm(false, true, g.og, g.colRows, g.colLn, 1, dy[n*outSz+gi*gout:][:gout], g.colLn, c, g.colLn, 1, parts[w][gi*gw:(gi+1)*gw], g.colRows)
 			}

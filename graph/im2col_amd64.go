@@ -37,3 +37,42 @@ func addScalar[T float](row []T, v T) {
 		row[i] += v
 	}
 }
+
+//go:noescape
+func copyRowsAVX512(dst, src *float32, rows, w, dstStride, srcStride int)
+
+//go:noescape
+func addRowsAVX512(dst, src *float32, rows, w, dstStride, srcStride int)
+
+// rowsOn is false in tests that hold the padded-plane loops to the others.
+var rowsOn = true
+
+// rowsAvailable reports whether copyRows and addRows run (the avx512
+// SGEMM path).
+func rowsAvailable() bool { return rowsOn && dot8Available() }
+
+// rowsInside panics unless rows rows of w values, strides ds and ss apart,
+// lie inside dst and src: the assembly checks nothing.
+func rowsInside(dst, src []float32, rows, w, ds, ss int) bool {
+	if rows <= 0 || w <= 0 {
+		return false
+	}
+	if (rows-1)*ds+w > len(dst) || (rows-1)*ss+w > len(src) {
+		panic("graph: strided rows outside their slices")
+	}
+	return true
+}
+
+// copyRows copies a rows x w block: dst[r*ds+j] = src[r*ss+j].
+func copyRows(dst, src []float32, rows, w, ds, ss int) {
+	if rowsInside(dst, src, rows, w, ds, ss) {
+		copyRowsAVX512(&dst[0], &src[0], rows, w, ds, ss)
+	}
+}
+
+// addRows adds a rows x w block: dst[r*ds+j] += src[r*ss+j].
+func addRows(dst, src []float32, rows, w, ds, ss int) {
+	if rowsInside(dst, src, rows, w, ds, ss) {
+		addRowsAVX512(&dst[0], &src[0], rows, w, ds, ss)
+	}
+}

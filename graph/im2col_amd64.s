@@ -1,5 +1,27 @@
 #include "textflag.h"
 
+// ROWS2D_SETUP loads the arguments of copyRowsAVX512 and addRowsAVX512:
+// DI, SI the first rows of dst and src, R8 the rows, R10 and R11 the
+// strides in bytes, R12 the whole chunks of 16 per row, CX = w%16 and K1
+// the mask of that tail.
+#define ROWS2D_SETUP \
+	MOVQ dst+0(FP), DI; \
+	MOVQ src+8(FP), SI; \
+	MOVQ rows+16(FP), R8; \
+	MOVQ w+24(FP), R9; \
+	MOVQ dstStride+32(FP), R10; \
+	MOVQ srcStride+40(FP), R11; \
+	SHLQ $2, R10; \
+	SHLQ $2, R11; \
+	MOVQ R9, CX; \
+	ANDQ $15, CX; \
+	MOVQ $1, BX; \
+	SHLQ CX, BX; \
+	DECQ BX; \
+	KMOVW BX, K1; \
+	MOVQ R9, R12; \
+	SHRQ $4, R12
+
 // func stride2AVX512(dst, src *float32, chunks int)
 //
 // dst[i] = src[2i] for i < 16*chunks: im2col's rows of a stride-2
@@ -52,5 +74,91 @@ addfull:
 	JG addloop
 
 adddone:
+	VZEROUPPER
+	RET
+
+// func copyRowsAVX512(dst, src *float32, rows, w, dstStride, srcStride int)
+//
+// dst[r*dstStride+j] = src[r*srcStride+j] for r < rows, j < w: a strided
+// 2-D block copy (im2col's rows from a padded plane), 16 values per move,
+// each row's tail masked.
+TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48
+	ROWS2D_SETUP
+	TESTQ R8, R8
+	JLE   cpdone
+
+cprow:
+	MOVQ  DI, AX
+	MOVQ  SI, DX
+	MOVQ  R12, R13
+	TESTQ R13, R13
+	JZ    cptail
+
+cpfull:
+	VMOVUPS (DX), Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $64, AX
+	ADDQ    $64, DX
+	DECQ    R13
+	JNZ     cpfull
+
+cptail:
+	TESTQ CX, CX
+	JZ    cpnext
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+cpnext:
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JNZ  cprow
+
+cpdone:
+	VZEROUPPER
+	RET
+
+// func addRowsAVX512(dst, src *float32, rows, w, dstStride, srcStride int)
+//
+// dst[r*dstStride+j] += src[r*srcStride+j] for r < rows, j < w (col2im onto
+// a padded plane): one rounding per element, dst the first operand, as
+// Go's dst[i] += v.
+TEXT ·addRowsAVX512(SB), NOSPLIT, $0-48
+	ROWS2D_SETUP
+	TESTQ R8, R8
+	JLE   addrdone
+
+addrrow:
+	MOVQ  DI, AX
+	MOVQ  SI, DX
+	MOVQ  R12, R13
+	TESTQ R13, R13
+	JZ    addrtail
+
+addrfull:
+	VMOVUPS (AX), Z0
+	VMOVUPS (DX), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $64, AX
+	ADDQ    $64, DX
+	DECQ    R13
+	JNZ     addrfull
+
+addrtail:
+	TESTQ CX, CX
+	JZ    addrnext
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+addrnext:
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JNZ  addrrow
+
+addrdone:
 	VZEROUPPER
 	RET

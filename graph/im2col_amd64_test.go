@@ -33,7 +33,7 @@ func TestIm2colStride2Asm(t *testing.T) {
 					for j := range cols[i] {
 						cols[i][j] = float32(math.NaN()) // every value must be written
 					}
-					im2colAny(g, x, cols[i])
+					im2colAny(g, x, cols[i], g.colLn)
 					restore()
 				}
 				for j := range cols[0] {

@@ -11,3 +11,10 @@ func addScalar[T float](row []T, v T) {
 		row[i] += v
 	}
 }
+
+// Without the assembly the padded-plane im2col does not run.
+var rowsOn = false
+
+func rowsAvailable() bool                              { return false }
+func copyRows(dst, src []float32, rows, w, ds, ss int) { panic("graph: copyRows without AVX-512") }
+func addRows(dst, src []float32, rows, w, ds, ss int)  { panic("graph: addRows without AVX-512") }

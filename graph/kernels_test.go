@@ -136,8 +136,8 @@ func TestIm2colSameMatchesRowByRow(t *testing.T) {
 			}
 			x := benchData(g.C*g.H*g.W, uint64(k))
 			a, b := benchData(g.colRows*g.colLn, 9), benchData(g.colRows*g.colLn, 10) // garbage to overwrite
-			im2col(g, x, a)
-			im2colAny(g, x, b)
+			im2col(g, x, a, g.colLn)
+			im2colAny(g, x, b, g.colLn)
 			// Both against the definition: row (c, kh, kw), column (oh, ow)
 			// holds x[c, oh-p+kh, ow-p+kw], zero off the plane.
 			for c := 0; c < g.C; c++ {
