@@ -259,6 +259,7 @@ def main():
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--lr-factor", type=float, default=0.1)
     p.add_argument("--patience", type=int, default=0)
+    p.add_argument("--anneal-at", default="", help="epochs after which lr is multiplied by --lr-factor (zfnet train --anneal-at; empty: on a plateau)")
     p.add_argument("--min-lr", type=float, default=1e-5)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=5e-4)
@@ -324,14 +325,18 @@ def main():
         vloss, vacc = evaluate(model, xv, yv, a.batch)
         print(f"epoch {epoch}: train loss {tot_loss / len(xtr):.4f} acc {100 * correct / len(xtr):.2f}% | "
               f"val loss {vloss:.4f} top-1 {100 * vacc:.2f}% | lr {lr:g} | {len(xtr) / secs:.0f} img/s, {secs:.1f}s", flush=True)
-        if vloss < best * (1 - 1e-3):
+        schedule = [int(e) for e in a.anneal_at.split(",") if e.strip()]
+        if schedule:
+            if epoch in schedule:
+                lr = max(lr * a.lr_factor, a.min_lr)
+        elif vloss < best * (1 - 1e-3):
             best, bad = vloss, 0
         else:
             bad += 1
             if bad > a.patience:
                 lr, bad = max(lr * a.lr_factor, a.min_lr), 0
-                for group in opt.param_groups:
-                    group["lr"] = lr
+        for group in opt.param_groups:
+            group["lr"] = lr
     tloss, tacc = evaluate(model, xte, yte, a.batch)
     print(f"test_top1={100 * tacc:.2f} test_loss={tloss:.4f}")
     print(f"train_seconds={train_seconds:.1f} wall_seconds={time.perf_counter() - t0:.1f}")

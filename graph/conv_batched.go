@@ -76,8 +76,13 @@ func gatherMaps[T float](dy, db []T, o, l, ld, n0, n1 int) {
 }
 
 // convBackwardInputBatched is convBackwardInput for imagesPerGEMM(g) = per > 1:
-// W^T times the gathered dy of per images, then col2im per image.
+// for stride 1 the forward convolution of dy with the flipped, transposed
+// filters (flippedConv); otherwise W^T times the gathered dy of per images,
+// then col2im per image.
 func convBackwardInputBatched[T float](g convGeom, dy, w, dx []T, per int) {
+	if flippedConv(g, dy, w, dx) {
+		return
+	}
 	inSz, l, ld := g.C*g.H*g.W, g.colLn, per*g.colLn
 	tasks := (g.N + per - 1) / per
 	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.O)*ld)
@@ -124,4 +129,40 @@ func convBackwardWeightBatched[T float](g convGeom, x, dy, dw []T, per int) {
 	for _, part := range parts[1:] {
 		addTo(dw, part)
 	}
+}
+
+// flippedConv computes the input gradient of a stride-1 convolution as the
+// forward convolution of dy (O maps of OH x OW) with the filters flipped in
+// space and transposed (C x O x KH x KW: w'[c][o][kh][kw] =
+// w[o][c][KH-1-kh][KW-1-kw]) and padding K-1-Pad, which lands exactly on
+// the H x W input. Where the input gradient is W^T times dy followed by
+// col2im (an addition per column entry), this is a copy per column entry
+// (im2col of dy) and one GEMM reducing over O*KH*KW instead of O. false
+// (nothing written) for strides above 1, non-square kernels and paddings
+// over K-1.
+func flippedConv[T float](g convGeom, dy, w, dx []T) bool {
+	if g.Stride != 1 || g.KH != g.KW || g.Pad > g.KH-1 || g.Groups != 1 {
+		return false
+	}
+	gt, err := newConvGeom(g.N, g.O, g.OH, g.OW, g.C, g.KH, g.KW, 1, g.KH-1-g.Pad)
+	if err != nil || gt.OH != g.H || gt.OW != g.W {
+		return false
+	}
+	buf, give := borrowPtr[T](len(w))
+	defer give()
+	wt, kk := *buf, g.KH*g.KW
+	for o := 0; o < g.O; o++ {
+		for c := 0; c < g.C; c++ {
+			src, dst := w[(o*g.C+c)*kk:][:kk], wt[(c*g.O+o)*kk:][:kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
+		}
+	}
+	if per := imagesPerGEMM(gt); per > 1 {
+		convForwardBatched(gt, dy, wt, nil, dx, per)
+	} else {
+		convForward(gt, dy, wt, nil, dx)
+	}
+	return true
 }

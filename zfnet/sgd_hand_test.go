@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zfnet/zfnet/nn"
@@ -145,6 +146,40 @@ func TestPlateauAnnealing(t *testing.T) {
 	for i := range want {
 		if !near(lrs[i], want[i], 1e-6*want[i]) {
 			t.Fatalf("learning rates by epoch %v, want %v", lrs, want)
+		}
+	}
+}
+
+// TestScheduledAnnealing: with AnnealAt the learning rate falls by
+// LRFactor after exactly the listed epochs, whatever the validation loss
+// does (here it improves every epoch, which the plateau rule would never
+// anneal on), down to MinLR; and the list is checked.
+func TestScheduledAnnealing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains")
+	}
+	cfg := DefaultRunConfig()
+	cfg.Out = filepath.Join(t.TempDir(), "schedule")
+	cfg.Epochs, cfg.Batch, cfg.TrainLimit, cfg.EvalLimit, cfg.ValFraction = 5, 16, 64, 16, 0.01
+	cfg.LR, cfg.LRFactor, cfg.Patience, cfg.MinLR, cfg.AnnealAt = 0.01, 0.1, 0, 5e-5, []int{2, 3, 4}
+	cfg.Snapshots = nil
+	var lrs []float64
+	if _, err := Train(context.Background(), cfg, false, Hooks{Epoch: func(m EpochMetrics) { lrs = append(lrs, m.LR) }}); err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0.01, 0.01, 0.001, 1e-4, 5e-5}
+	if len(lrs) != len(want) {
+		t.Fatalf("%d epochs reported, want %d", len(lrs), len(want))
+	}
+	for i := range want {
+		if !near(lrs[i], want[i], 1e-9*want[i]) {
+			t.Fatalf("learning rates by epoch %v, want %v", lrs, want)
+		}
+	}
+	for _, bad := range [][]int{{0}, {3, 2}, {2, 2}} {
+		cfg.AnnealAt = bad
+		if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "anneal-at") {
+			t.Errorf("AnnealAt %v: error %v, want one naming anneal-at", bad, err)
 		}
 	}
 }
