@@ -16,14 +16,15 @@ The recipe, as zfnet.DefaultRunConfig and the Go trainer apply it:
     max pool per stage, fc -> ReLU -> dropout for fc6 and fc7 (by default the
     copy below; --table reads `zfnet arch` output so the two cannot drift);
   - weights N(0, 2/fan_in) (He; --init paper: N(0, 0.01^2)), biases zero;
-  - SGD, momentum 0.9, lr 0.01, weight decay 5e-4 on weights only, PyTorch's
+  - SGD, momentum 0.9, lr 0.02, weight decay 5e-4 on weights only, PyTorch's
     formulation (v = mu v + g + wd w; w -= lr v), batch 128;
   - no filter renormalization: zfnet train takes the architecture's radius,
     which is off for zfnet-small (its He-initialized 7x7x1 filters start at
     RMS 0.2); --filter-radius 0.1 applies the paper's after every step;
   - 1/12 of the training set held out for validation (stratified by class,
-    seeded); lr x0.1 when the validation loss does not improve by 0.1%
-    (patience 0), never below 1e-5;
+    seeded); lr x0.1 after epochs 6 and 9 of 10 (--anneal-at; with
+    --anneal-at '' when the validation loss does not improve by 0.1%,
+    --patience 0), never below 1e-5;
   - input pixel/255 minus the per-pixel mean of the training part; training
     crops are random 28x28 windows of the mean-subtracted picture zero-padded
     by --pad-crop pixels (2 here; `zfnet train --pad-crop 2`);
@@ -253,13 +254,13 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default="", help="mnist (GoMNIST in the Go module cache, or $ZFNET_MNIST_DIR), fashion-mnist, or a folder with the four IDX files")
     p.add_argument("--table", default="", help="`zfnet arch` output to build the network from (default: the built-in zfnet-small)")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--lr", type=float, default=0.02)
     p.add_argument("--lr-factor", type=float, default=0.1)
     p.add_argument("--patience", type=int, default=0)
-    p.add_argument("--anneal-at", default="", help="epochs after which lr is multiplied by --lr-factor (zfnet train --anneal-at; empty: on a plateau)")
+    p.add_argument("--anneal-at", default="6,9", help="epochs after which lr is multiplied by --lr-factor (zfnet train --anneal-at; empty: on a plateau)")
     p.add_argument("--min-lr", type=float, default=1e-5)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=5e-4)

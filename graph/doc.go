@@ -60,7 +60,13 @@
 // ZFNET_CONV=direct turns them off. A fully connected layer on at most 8
 // images dots its weight rows with the inputs (dot8AVX512) instead of
 // packing them for the SGEMM, and 3x3/2 max pooling takes 16 windows at a
-// time (the same switches as the Go loop). Work is split over
+// time (the same switches as the Go loop). On small maps (under 256
+// positions: the 28x28 and 32x32 networks' conv2-5) several images share
+// one GEMM (conv_batched.go) and a stride-1 input gradient is the forward
+// convolution of dy with the flipped, transposed filters; stride-1 im2col
+// and col2im copy rows out of a padded plane 16 values at a time
+// (im2col_padded.go). ReLU and its mask select in AVX-512, and LRN takes
+// scale^-0.75 in float32 (within 2.7e-7 of the exact power). Work is split over
 // goroutines by output block, each block summed in a fixed order: the same
 // inputs give the same bits whatever the number of goroutines.
 //

@@ -65,12 +65,17 @@ type RunConfig struct {
 	LRScale string `json:",omitempty"`
 }
 
-// DefaultRunConfig is the paper's recipe applied to zfnet-small on MNIST,
-// sized to finish on a 2-core machine within 15 minutes.
+// DefaultRunConfig is the paper's recipe (SGD with momentum 0.9, weight
+// decay, dropout 0.5 on fc6 and fc7, the learning rate divided by 10 as
+// training levels off) applied to zfnet-small on MNIST, sized to finish on
+// a 2-core machine within 10 minutes: 10 epochs at 0.02, annealed after
+// epochs 6 and 9 on a fixed schedule (AnnealAt). It reached 99.40-99.48%
+// test top-1 in the runs of 2026-12-01 (BENCHMARKS.md), where 12 epochs at
+// 0.01 with annealing on plateaus reached 99.31% on the same machine.
 func DefaultRunConfig() RunConfig {
 	return RunConfig{
-		Data: "mnist", Arch: "zfnet-small", Epochs: 12, Batch: 128,
-		LR: 0.01, LRFactor: 0.1, Patience: 0, MinLR: 1e-5, Momentum: 0.9, WeightDecay: 5e-4,
+		Data: "mnist", Arch: "zfnet-small", Epochs: 10, Batch: 128,
+		LR: 0.02, LRFactor: 0.1, Patience: 0, AnnealAt: []int{6, 9}, MinLR: 1e-5, Momentum: 0.9, WeightDecay: 5e-4,
 		FilterRadius: -1, Dropout: 0.5, Init: InitHe, Seed: 1, ValFraction: 1.0 / 12, PadCrop: 2,
 		Snapshots: []int{0, 1, 2, 5, 10, 20, 30, 40, 64}, Out: "runs/zfnet-small-mnist",
 	}

@@ -133,7 +133,7 @@ func TestPlateauAnnealing(t *testing.T) {
 	cfg := DefaultRunConfig()
 	cfg.Out = filepath.Join(t.TempDir(), "plateau")
 	cfg.Epochs, cfg.Batch, cfg.TrainLimit, cfg.EvalLimit, cfg.ValFraction = 6, 16, 16, 16, 0.01
-	cfg.LR, cfg.LRFactor, cfg.Patience, cfg.MinLR = 1e-8, 0.1, 1, 3e-10
+	cfg.LR, cfg.LRFactor, cfg.Patience, cfg.MinLR, cfg.AnnealAt = 1e-8, 0.1, 1, 3e-10, nil
 	cfg.Snapshots = nil
 	var lrs []float64
 	if _, err := Train(context.Background(), cfg, false, Hooks{Epoch: func(m EpochMetrics) { lrs = append(lrs, m.LR) }}); err != nil {

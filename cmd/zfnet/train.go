@@ -45,7 +45,7 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "batch size")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "initial learning rate")
 	fs.Float64Var(&cfg.LRFactor, "lr-factor", cfg.LRFactor, "learning rate multiplier when the validation loss plateaus")
-	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "epochs without validation improvement before annealing")
+	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "epochs without validation improvement before annealing (the plateau rule; giving it without --anneal-at turns the schedule off)")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "SGD momentum")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "L2 weight decay (weights, not biases)")
 	fs.Float64Var(&cfg.FilterRadius, "filter-radius", cfg.FilterRadius, "renormalize conv filters whose RMS exceeds this (0: off; -1: the architecture's: 0.1 for the 224 models, off for the He-initialized small ones)")
@@ -60,7 +60,7 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		"small (each picture resized whole to the input size) or imagenet (shorter side resized, centre square, crops)")
 	fs.IntVar(&cfg.InputSize, "input-size", 0, "square model input of this side in pixels (0: decided from the data set and the architecture)")
 	f.annealAt = intList(cfg.AnnealAt)
-	fs.Var(&f.annealAt, "anneal-at", "epochs after which the learning rate is multiplied by --lr-factor (a fixed schedule: 5,7); empty: on a plateau (--patience)")
+	fs.Var(&f.annealAt, "anneal-at", "epochs after which the learning rate is multiplied by --lr-factor (a fixed schedule); empty (--anneal-at ''): on a plateau (--patience)")
 	f.snaps = intList(cfg.Snapshots)
 	fs.Var(&f.snaps, "snapshots", "epochs whose weights are kept in snapshots/ (feature evolution)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder (default runs/ARCH-DATA, e.g. runs/zfnet-small-mnist)")
@@ -94,6 +94,9 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 func (f *trainFlags) settle(fs *flag.FlagSet) {
 	cfg := &f.cfg
 	cfg.Init, cfg.Snapshots, cfg.AnnealAt = zfnet.Init(f.init), f.snaps, f.annealAt
+	if flagSet(fs, "patience") && !flagSet(fs, "anneal-at") {
+		cfg.AnnealAt = nil // --patience asks for the plateau rule
+	}
 	cfg.LRScale = strings.Join(f.scales, ",")
 	if cfg.InitFrom != "" && !flagSet(fs, "arch") {
 		cfg.Arch = "" // the file's
