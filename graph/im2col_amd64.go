@@ -1,5 +1,7 @@
 package graph
 
+import "sync"
+
 //go:noescape
 func stride2AVX512(dst, src *float32, chunks int)
 
@@ -75,4 +77,69 @@ func addRows(dst, src []float32, rows, w, ds, ss int) {
 	if rowsInside(dst, src, rows, w, ds, ss) {
 		addRowsAVX512(&dst[0], &src[0], rows, w, ds, ss)
 	}
+}
+
+//go:noescape
+func windowAVX512(dst, src *float32, chunks int, starts, idx *int32, tail uint16)
+
+// windowPlan is how windowAVX512 reads an oh x ow window whose rows lie wp
+// apart: per chunk of 16 outputs the offset of its first source value and
+// each output's offset from it. ok is false where a chunk's sources span
+// more than 32 values (rows of 16 or more: copyRows serves those).
+type windowPlan struct {
+	starts, idx []int32
+	tail        uint16
+	n           int // oh*ow
+}
+
+func newWindowPlan(oh, ow, wp int) (windowPlan, bool) {
+	n := oh * ow
+	if ow >= 16 || n == 0 {
+		return windowPlan{}, false
+	}
+	chunks := (n + 15) / 16
+	pl := windowPlan{starts: make([]int32, chunks), idx: make([]int32, 16*chunks), n: n}
+	for c := range chunks {
+		p0 := 16 * c
+		s := (p0/ow)*wp + p0%ow
+		pl.starts[c] = int32(s)
+		for i := range 16 {
+			if p := p0 + i; p < n {
+				d := (p/ow)*wp + p%ow - s
+				if d >= 32 {
+					return windowPlan{}, false
+				}
+				pl.idx[16*c+i] = int32(d)
+			}
+		}
+	}
+	pl.tail = lanes(n - 16*(chunks-1))
+	return pl, true
+}
+
+// copyWindow writes the window of src (its first value at src[0]) into
+// dst[:n]; src must hold 32 values past every chunk's start.
+func (pl *windowPlan) copyWindow(dst, src []float32) {
+	_ = dst[pl.n-1]
+	_ = src[int(pl.starts[len(pl.starts)-1])+31]
+	windowAVX512(&dst[0], &src[0], len(pl.starts), &pl.starts[0], &pl.idx[0], pl.tail)
+}
+
+// windowPlans caches the plans by (oh, ow, wp): a network has a few.
+var windowPlans sync.Map
+
+// windowFor returns the plan of an oh x ow window of rows wp apart, nil
+// where windowAVX512 does not serve it.
+func windowFor(oh, ow, wp int) *windowPlan {
+	key := [3]int{oh, ow, wp}
+	if p, ok := windowPlans.Load(key); ok {
+		return p.(*windowPlan)
+	}
+	pl, ok := newWindowPlan(oh, ow, wp)
+	if !ok {
+		windowPlans.Store(key, (*windowPlan)(nil))
+		return nil
+	}
+	windowPlans.Store(key, &pl)
+	return &pl
 }

@@ -162,3 +162,41 @@ addrnext:
 addrdone:
 	VZEROUPPER
 	RET
+
+// func windowAVX512(dst, src *float32, chunks int, starts, idx *int32, tail uint16)
+//
+// dst[16c+i] = src[starts[c] + idx[16c+i]] for c < chunks, i < 16, the
+// last chunk's store masked by tail: one window of a padded plane with rows
+// narrower than 16 (im2col on 7x7 and 14x14 maps), each 16 outputs picked
+// from the 32 values at src[starts[c]:] by VPERMT2PS (idx < 32; src must
+// hold 32 values from every start).
+TEXT ·windowAVX512(SB), NOSPLIT, $0-42
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   chunks+16(FP), CX
+	MOVQ   starts+24(FP), R8
+	MOVQ   idx+32(FP), R9
+	MOVWLZX tail+40(FP), BX
+	KMOVW  BX, K1
+	MOVQ   $0xffff, BX
+	KMOVW  BX, K2
+
+winloop:
+	CMPQ      CX, $1
+	JNE       winfull
+	KMOVW     K1, K2 // the last chunk
+
+winfull:
+	MOVLQSX   (R8), AX
+	VMOVUPS   (SI)(AX*4), Z0
+	VMOVUPS   64(SI)(AX*4), Z2
+	VMOVDQU32 (R9), Z1
+	VPERMT2PS Z2, Z1, Z0
+	VMOVUPS   Z0, K2, (DI)
+	ADDQ      $4, R8
+	ADDQ      $64, R9
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       winloop
+	VZEROUPPER
+	RET

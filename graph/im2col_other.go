@@ -18,3 +18,9 @@ var rowsOn = false
 func rowsAvailable() bool                              { return false }
 func copyRows(dst, src []float32, rows, w, ds, ss int) { panic("graph: copyRows without AVX-512") }
 func addRows(dst, src []float32, rows, w, ds, ss int)  { panic("graph: addRows without AVX-512") }
+
+// windowPlan has no assembly here: windowFor serves no window.
+type windowPlan struct{}
+
+func windowFor(oh, ow, wp int) *windowPlan           { return nil }
+func (pl *windowPlan) copyWindow(dst, src []float32) { panic("graph: copyWindow without AVX-512") }

@@ -10,8 +10,10 @@ package graph
 // once into a plane with its padding around it (zeros that stay from map
 // to map) turns every row of col into OH copies of OW contiguous values
 // from that plane, which copyRows does 16 at a time with the row's tail
-// masked. col2im runs the same way backwards, adding onto a zeroed padded
-// plane and then onto the map.
+// masked; rows narrower than 16 (7x7 and 14x14 maps) go 16 outputs at a
+// time instead, each chunk picked out of 32 plane values by one permute
+// (windowAVX512). col2im runs the same way backwards, adding onto a zeroed
+// padded plane and then onto the map.
 //
 // Only values are moved (im2col) or added in the same order (col2im: for
 // each input position the (kh, kw) contributions arrive in the same order
@@ -26,15 +28,22 @@ func im2colPadded[T float](g convGeom, x, col []T, ld int) bool {
 	}
 	c32 := any(col).([]float32)
 	wp := g.W + 2*g.Pad
-	buf, give := borrowPtr[float32]((g.H + 2*g.Pad) * wp)
+	// 32 values of slack: windowAVX512 reads 32 from each chunk's start.
+	buf, give := borrowPtr[float32]((g.H+2*g.Pad)*wp + 32)
 	defer give()
 	pad := *buf
 	clear(pad) // the border stays zero; each map overwrites the inside
+	win := windowFor(g.OH, g.OW, wp)
 	for c := 0; c < g.cg; c++ {
 		copyRows(pad[g.Pad*wp+g.Pad:], x32[c*g.H*g.W:], g.H, g.W, wp, g.W)
 		for kh := 0; kh < g.KH; kh++ {
 			for kw := 0; kw < g.KW; kw++ {
-				copyRows(c32[((c*g.KH+kh)*g.KW+kw)*ld:], pad[kh*wp+kw:], g.OH, g.OW, g.OW, wp)
+				dst, src := c32[((c*g.KH+kh)*g.KW+kw)*ld:], pad[kh*wp+kw:]
+				if win != nil {
+					win.copyWindow(dst, src)
+				} else {
+					copyRows(dst, src, g.OH, g.OW, g.OW, wp)
+				}
 			}
 		}
 	}

@@ -226,12 +226,16 @@ func winogradInputs[T float](g convGeom, x []T, th, tw int, V []T) {
 		pp, giveP := borrowPtr[T](hp*wpad + 4*hp*max(tw, 16))
 		defer giveP()
 		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:]
+		clear(P) // outside the map it stays zero: each map overwrites the same inside
 		for nc := lo; nc < hi; nc++ {
 			img, ci := nc/g.C, nc%g.C
-			clear(P)
 			plane := x[nc*g.H*g.W:][:g.H*g.W]
-			for r := range g.H {
-				copy(P[(r+g.Pad)*wpad+g.Pad:][:g.W], plane[r*g.W:])
+			if p32, ok := any(P).([]float32); ok && rowsAvailable() {
+				copyRows(p32[g.Pad*wpad+g.Pad:], any(plane).([]float32), g.H, g.W, wpad, g.W)
+			} else {
+				for r := range g.H {
+					copy(P[(r+g.Pad)*wpad+g.Pad:][:g.W], plane[r*g.W:])
+				}
 			}
 			v := V[ci*nt+img*th*tw:]
 			if !winogradInputsAsm(P, wpad, hp, th, tw, S, v, ldv) {
