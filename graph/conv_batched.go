@@ -27,75 +27,104 @@ const batchedCols = 512
 // per-image ones.
 var batchedOn = true
 
-// imagesPerGEMM is how many images share one GEMM in the convolution g: 1
-// (the per-image loops) for maps of batchedCols/2 positions or more, a
-// single image, or grouped convolutions.
+// imagesPerGEMM is how many images share one GEMM in the convolution g
+// (per group: each group's maps are an ungrouped convolution of their own,
+// so a grouped convolution and its groups run alone give the same bits):
+// 1 (the per-image loops) for maps of batchedCols/2 positions or more or a
+// single image.
 func imagesPerGEMM(g convGeom) int {
-	if !batchedOn || g.N < 2 || g.Groups > 1 || 2*g.colLn >= batchedCols {
+	if !batchedOn || g.N < 2 || 2*g.colLn >= batchedCols {
 		return 1
 	}
 	return min(g.N, max(batchedCols/g.colLn, 2))
 }
 
-// convForwardBatched is convForward for imagesPerGEMM(g) = per > 1.
+// prepackGroups packs each group's weights (og x colRows; transposed when
+// tA) once for all the tasks of a call.
+func prepackGroups[T float](g convGeom, tA bool, w []T) (pres [][]float32, give func()) {
+	gw := g.og * g.colRows
+	pres, gives := make([][]float32, g.Groups), make([]func(), g.Groups)
+	for gi := range pres {
+		if tA {
+			pres[gi], gives[gi] = prepackA(true, g.colRows, g.og, w[gi*gw:(gi+1)*gw], g.colRows)
+		} else {
+			pres[gi], gives[gi] = prepackA(false, g.og, g.colRows, w[gi*gw:(gi+1)*gw], g.colRows)
+		}
+	}
+	return pres, func() {
+		for _, give := range gives {
+			give()
+		}
+	}
+}
+
+// convForwardBatched is convForward for imagesPerGEMM(g) = per > 1: a task
+// is per images of one group.
 func convForwardBatched[T float](g convGeom, x, w, b, y []T, per int) {
 	inSz, l, ld := g.C*g.H*g.W, g.colLn, per*g.colLn
-	tasks := (g.N + per - 1) / per
-	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.O)*ld)
+	gin, gw := g.cg*g.H*g.W, g.og*g.colRows
+	tasks := (g.N + per - 1) / per * g.Groups
+	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.og)*ld)
 	defer give()
-	pre, givePre := prepackA(false, g.O, g.colRows, w, g.colRows) // W, shared by every task
-	defer givePre()
+	pres, givePres := prepackGroups(g, false, w) // shared by every task
+	defer givePres()
 	parallelFor(tasks, func(wk, t int) {
-		n0, n1 := t*per, min((t+1)*per, g.N)
+		gi := t % g.Groups
+		n0 := t / g.Groups * per
+		n1 := min(n0+per, g.N)
 		col, yb := bufs[wk][:g.colRows*ld], bufs[wk][g.colRows*ld:]
 		for n := n0; n < n1; n++ {
-			im2col(g, x[n*inSz:][:inSz], col[(n-n0)*l:], ld)
+			im2col(g, x[n*inSz+gi*gin:][:gin], col[(n-n0)*l:], ld)
 		}
-		gemmPrepacked(pre, false, false, g.O, (n1-n0)*l, g.colRows, 1, w, g.colRows, col, ld, 0, yb, ld)
+		gemmPrepacked(pres[gi], false, false, g.og, (n1-n0)*l, g.colRows, 1, w[gi*gw:(gi+1)*gw], g.colRows, col, ld, 0, yb, ld)
 		for n := n0; n < n1; n++ {
-			for o := 0; o < g.O; o++ {
-				dst := y[(n*g.O+o)*l:][:l]
+			for o := 0; o < g.og; o++ {
+				oo := gi*g.og + o
+				dst := y[(n*g.O+oo)*l:][:l]
 				copy(dst, yb[o*ld+(n-n0)*l:][:l])
 				if b != nil {
-					addScalar(dst, b[o])
+					addScalar(dst, b[oo])
 				}
 			}
 		}
 	})
 }
 
-// gatherMaps copies the maps of images [n0, n1) of dy (N x O x l) side by
-// side into db (O rows, ld apart): the GEMM layout of the batched
-// gradients.
-func gatherMaps[T float](dy, db []T, o, l, ld, n0, n1 int) {
+// gatherMaps copies maps [first, first+count) of images [n0, n1) of dy (N x
+// maps x l) side by side into db (count rows, ld apart): the GEMM layout of
+// the batched gradients.
+func gatherMaps[T float](dy, db []T, maps, first, count, l, ld, n0, n1 int) {
 	for n := n0; n < n1; n++ {
-		for c := 0; c < o; c++ {
-			copy(db[c*ld+(n-n0)*l:][:l], dy[(n*o+c)*l:][:l])
+		for c := 0; c < count; c++ {
+			copy(db[c*ld+(n-n0)*l:][:l], dy[(n*maps+first+c)*l:][:l])
 		}
 	}
 }
 
 // convBackwardInputBatched is convBackwardInput for imagesPerGEMM(g) = per > 1:
 // for stride 1 the forward convolution of dy with the flipped, transposed
-// filters (flippedConv); otherwise W^T times the gathered dy of per images,
-// then col2im per image.
+// filters (flippedConv); otherwise W^T times the gathered dy of per images
+// (of one group), then col2im per image.
 func convBackwardInputBatched[T float](g convGeom, dy, w, dx []T, per int) {
 	if flippedConv(g, dy, w, dx) {
 		return
 	}
 	inSz, l, ld := g.C*g.H*g.W, g.colLn, per*g.colLn
-	tasks := (g.N + per - 1) / per
-	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.O)*ld)
+	gin, gw := g.cg*g.H*g.W, g.og*g.colRows
+	tasks := (g.N + per - 1) / per * g.Groups
+	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.og)*ld)
 	defer give()
-	pre, givePre := prepackA(true, g.colRows, g.O, w, g.colRows) // W^T, shared by every task
-	defer givePre()
+	pres, givePres := prepackGroups(g, true, w) // W^T, shared by every task
+	defer givePres()
 	parallelFor(tasks, func(wk, t int) {
-		n0, n1 := t*per, min((t+1)*per, g.N)
+		gi := t % g.Groups
+		n0 := t / g.Groups * per
+		n1 := min(n0+per, g.N)
 		col, db := bufs[wk][:g.colRows*ld], bufs[wk][g.colRows*ld:]
-		gatherMaps(dy, db, g.O, l, ld, n0, n1)
-		gemmPrepacked(pre, true, false, g.colRows, (n1-n0)*l, g.O, 1, w, g.colRows, db, ld, 0, col, ld)
+		gatherMaps(dy, db, g.O, gi*g.og, g.og, l, ld, n0, n1)
+		gemmPrepacked(pres[gi], true, false, g.colRows, (n1-n0)*l, g.og, 1, w[gi*gw:(gi+1)*gw], g.colRows, db, ld, 0, col, ld)
 		for n := n0; n < n1; n++ {
-			dxi := dx[n*inSz:][:inSz]
+			dxi := dx[n*inSz+gi*gin:][:gin]
 			clear(dxi)
 			col2im(g, col[(n-n0)*l:], dxi, ld)
 		}
@@ -104,14 +133,15 @@ func convBackwardInputBatched[T float](g convGeom, dy, w, dx []T, per int) {
 
 // convBackwardWeightBatched is convBackwardWeight for imagesPerGEMM(g) =
 // per > 1: each of the fixed parts sums its contiguous range of images, per
-// images to a GEMM (gathered dy times their columns transposed).
+// images of a group to a GEMM (gathered dy times their columns transposed).
 func convBackwardWeightBatched[T float](g convGeom, x, dy, dw []T, per int) {
 	inSz, l, ld := g.C*g.H*g.W, g.colLn, per*g.colLn
+	gin, gw := g.cg*g.H*g.W, g.og*g.colRows
 	p := min(g.N, weightGradParts)
 	extra, giveParts := borrowSet[T](p-1, len(dw))
 	defer giveParts()
 	parts := append([][]T{dw}, extra...)
-	bufs, give := borrowSet[T](p, (g.colRows+g.O)*ld)
+	bufs, give := borrowSet[T](p, (g.colRows+g.og)*ld)
 	defer give()
 	chunk := (g.N + p - 1) / p
 	parallelFor(p, func(_, w int) {
@@ -119,11 +149,13 @@ func convBackwardWeightBatched[T float](g convGeom, x, dy, dw []T, per int) {
 		col, db := bufs[w][:g.colRows*ld], bufs[w][g.colRows*ld:]
 		for n0 := w * chunk; n0 < min((w+1)*chunk, g.N); n0 += per {
 			n1 := min(n0+per, (w+1)*chunk, g.N)
-			for n := n0; n < n1; n++ {
-				im2col(g, x[n*inSz:][:inSz], col[(n-n0)*l:], ld)
+			for gi := 0; gi < g.Groups; gi++ {
+				for n := n0; n < n1; n++ {
+					im2col(g, x[n*inSz+gi*gin:][:gin], col[(n-n0)*l:], ld)
+				}
+				gatherMaps(dy, db, g.O, gi*g.og, g.og, l, ld, n0, n1)
+				gemm(false, true, g.og, g.colRows, (n1-n0)*l, 1, db, ld, col, ld, 1, parts[w][gi*gw:(gi+1)*gw], g.colRows)
 			}
-			gatherMaps(dy, db, g.O, l, ld, n0, n1)
-			gemm(false, true, g.O, g.colRows, (n1-n0)*l, 1, db, ld, col, ld, 1, parts[w], g.colRows)
 		}
 	})
 	for _, part := range parts[1:] {
@@ -133,18 +165,18 @@ func convBackwardWeightBatched[T float](g convGeom, x, dy, dw []T, per int) {
 
 // flippedConv computes the input gradient of a stride-1 convolution as the
 // forward convolution of dy (O maps of OH x OW) with the filters flipped in
-// space and transposed (C x O x KH x KW: w'[c][o][kh][kw] =
-// w[o][c][KH-1-kh][KW-1-kw]) and padding K-1-Pad, which lands exactly on
-// the H x W input. Where the input gradient is W^T times dy followed by
-// col2im (an addition per column entry), this is a copy per column entry
-// (im2col of dy) and one GEMM reducing over O*KH*KW instead of O. false
-// (nothing written) for strides above 1, non-square kernels and paddings
-// over K-1.
+// space and transposed within each group (C x O/Groups x KH x KW:
+// w'[gi*cg+c][o] = w[gi*og+o][c] rotated by 180 degrees) and padding
+// K-1-Pad, which lands exactly on the H x W input. Where the input gradient
+// is W^T times dy followed by col2im (an addition per column entry), this
+// is a copy per column entry (im2col of dy) and one GEMM reducing over
+// O/Groups*KH*KW instead of O/Groups. false (nothing written) for strides
+// above 1, non-square kernels and paddings over K-1.
 func flippedConv[T float](g convGeom, dy, w, dx []T) bool {
-	if g.Stride != 1 || g.KH != g.KW || g.Pad > g.KH-1 || g.Groups != 1 {
+	if g.Stride != 1 || g.KH != g.KW || g.Pad > g.KH-1 {
 		return false
 	}
-	gt, err := newConvGeom(g.N, g.O, g.OH, g.OW, g.C, g.KH, g.KW, 1, g.KH-1-g.Pad)
+	gt, err := newGroupedConvGeom(g.N, g.O, g.OH, g.OW, g.C, g.KH, g.KW, 1, g.KH-1-g.Pad, g.Groups)
 	if err != nil || gt.OH != g.H || gt.OW != g.W {
 		return false
 	}
@@ -152,8 +184,9 @@ func flippedConv[T float](g convGeom, dy, w, dx []T) bool {
 	defer give()
 	wt, kk := *buf, g.KH*g.KW
 	for o := 0; o < g.O; o++ {
-		for c := 0; c < g.C; c++ {
-			src, dst := w[(o*g.C+c)*kk:][:kk], wt[(c*g.O+o)*kk:][:kk]
+		gi, og := o/g.og, o%g.og
+		for c := 0; c < g.cg; c++ {
+			src, dst := w[(o*g.cg+c)*kk:][:kk], wt[((gi*g.cg+c)*g.og+og)*kk:][:kk]
 			for i, v := range src {
 				dst[kk-1-i] = v
 			}

@@ -9,19 +9,20 @@ import (
 // TestConvBatched: with several images per GEMM (small maps) the forward
 // pass, the input gradient and the weight gradient stay within checkRel's
 // bound of the float64 direct convolution run per image; under every
-// SGEMM path, with a partial last group of images, stride 2, 1x1 and 7x7
-// kernels, and batches that split unevenly over the weight gradient's
-// parts.
+// SGEMM path, with a partial last set of images, stride 2, 1x1 and 7x7
+// kernels, grouped convolutions, and batches that split unevenly over the
+// weight gradient's parts.
 func TestConvBatched(t *testing.T) {
 	defer func(on bool) { batchedOn = on }(batchedOn)
 	forPaths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewSource(11))
-		// n, c, h, w, o, kernel, stride, pad
-		for _, s := range [][8]int{
-			{13, 5, 7, 7, 7, 3, 1, 1}, {5, 3, 14, 14, 6, 3, 1, 1}, {9, 2, 9, 8, 4, 5, 2, 2},
-			{4, 6, 5, 5, 3, 1, 1, 0}, {3, 4, 7, 7, 5, 7, 1, 3}, {2, 3, 4, 6, 2, 3, 1, 0},
+		// n, c, h, w, o, kernel, stride, pad, groups
+		for _, s := range [][9]int{
+			{13, 5, 7, 7, 7, 3, 1, 1, 1}, {5, 3, 14, 14, 6, 3, 1, 1, 1}, {9, 2, 9, 8, 4, 5, 2, 2, 1},
+			{4, 6, 5, 5, 3, 1, 1, 0, 1}, {3, 4, 7, 7, 5, 7, 1, 3, 1}, {2, 3, 4, 6, 2, 3, 1, 0, 1},
+			{6, 4, 7, 7, 6, 3, 1, 1, 2}, {5, 6, 9, 9, 3, 3, 2, 1, 3},
 		} {
-			g, err := newConvGeom(s[0], s[1], s[2], s[3], s[4], s[5], s[5], s[6], s[7])
+			g, err := newGroupedConvGeom(s[0], s[1], s[2], s[3], s[4], s[5], s[5], s[6], s[7], s[8])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,23 +52,26 @@ func TestConvBatched(t *testing.T) {
 				}
 			}
 			batchedOn = false
-			wantW, wantX := make([]float64, len(w64)), make([]float64, len(x64))
+			wantY, wantW, wantX := make([]float64, len(dy64)), make([]float64, len(w64)), make([]float64, len(x64))
+			convForward(g, x64, w64, b64, wantY)
 			convBackwardWeight(g, x64, dy64, wantW)
 			convBackwardInput(g, dy64, w64, wantX)
-			checkRel(t, "forward", id, y[1], convDirect64(g, x64, w64, b64))
+			if g.Groups == 1 { // the per-image float64 loops, held to the plain sum
+				checkRel(t, "float64 forward", id, f32(wantY), convDirect64(g, x64, w64, b64))
+			}
+			checkRel(t, "forward", id, y[1], wantY)
 			checkRel(t, "input gradient", id, dx[1], wantX)
 			checkRel(t, "weight gradient", id, dw[1], wantW)
 			// The per-image float32 loops, for scale: the batched ones
 			// must be as close to float64 as they are.
-			checkRel(t, "forward per image", id, y[0], convDirect64(g, x64, w64, b64))
+			checkRel(t, "forward per image", id, y[0], wantY)
 		}
 	})
 }
 
 // TestImagesPerGEMM: the per-image loops where one image fills a GEMM
 // (zfnet's 224x224 layers, zfnet-small's 28x28 conv1), for a single image
-// (a projection) and for grouped convolutions; several images on small
-// maps.
+// (a projection); several images on small maps, grouped or not.
 func TestImagesPerGEMM(t *testing.T) {
 	for _, c := range []struct {
 		n, c, h, o, k, stride, pad, groups, want int
@@ -77,7 +81,7 @@ func TestImagesPerGEMM(t *testing.T) {
 		{128, 48, 7, 64, 3, 1, 1, 1, 10}, // conv3-5: 49
 		{3, 48, 7, 64, 3, 1, 1, 1, 3},    // no more than the batch
 		{1, 48, 7, 64, 3, 1, 1, 1, 1},    // one image
-		{8, 48, 7, 64, 3, 1, 1, 2, 1},    // groups
+		{8, 48, 7, 64, 3, 1, 1, 2, 8},    // groups: per group
 		{8, 3, 224, 96, 7, 2, 1, 1, 1},   // zfnet conv1
 	} {
 		g, err := newGroupedConvGeom(c.n, c.c, c.h, c.h, c.o, c.k, c.k, c.stride, c.pad, c.groups)
