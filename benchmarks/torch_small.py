@@ -103,7 +103,7 @@ def build(rows, dropout):
         elif m := re.fullmatch(r"max pool (\d+)x\d+/(\d+) pad (\d+)", kind):
             k, s, p = map(int, m.groups())
             layers.append(nn.MaxPool2d(k, stride=s, padding=p))
-        elif m := re.fullmatch(r"LRN n=(\S+) a=(\S+) b=(\S+) k=(\S+)", kind):
+        elif m := re.fullmatch(r"LRN (?:across maps )?n=(\S+) a=(\S+) b=(\S+) k=(\S+)", kind):
             n, a, b, k = m.groups()
             layers.append(nn.LocalResponseNorm(int(n), alpha=float(a), beta=float(b), k=float(k)))
         elif kind == "ReLU":
