@@ -58,25 +58,33 @@ func prepackGroups[T float](g convGeom, tA bool, w []T) (pres [][]float32, give 
 	}
 }
 
+// eachBatch runs body for every task of per images of one group, in
+// parallel, with the worker's column matrix (colRows rows, ld = per*colLn
+// apart), its map matrix (og rows, ld apart) and the group's weights packed
+// once for all tasks (transposed when tA).
+func eachBatch[T float](g convGeom, per int, tA bool, w []T, body func(gi, n0, n1 int, col, maps []T, pre []float32)) {
+	ld := per * g.colLn
+	tasks := (g.N + per - 1) / per * g.Groups
+	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.og)*ld)
+	defer give()
+	pres, givePres := prepackGroups(g, tA, w)
+	defer givePres()
+	parallelFor(tasks, func(wk, t int) {
+		gi, n0 := t%g.Groups, t/g.Groups*per
+		body(gi, n0, min(n0+per, g.N), bufs[wk][:g.colRows*ld], bufs[wk][g.colRows*ld:], pres[gi])
+	})
+}
+
 // convForwardBatched is convForward for imagesPerGEMM(g) = per > 1: a task
 // is per images of one group.
 func convForwardBatched[T float](g convGeom, x, w, b, y []T, per int) {
 	inSz, l, ld := g.C*g.H*g.W, g.colLn, per*g.colLn
 	gin, gw := g.cg*g.H*g.W, g.og*g.colRows
-	tasks := (g.N + per - 1) / per * g.Groups
-	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.og)*ld)
-	defer give()
-	pres, givePres := prepackGroups(g, false, w) // shared by every task
-	defer givePres()
-	parallelFor(tasks, func(wk, t int) {
-		gi := t % g.Groups
-		n0 := t / g.Groups * per
-		n1 := min(n0+per, g.N)
-		col, yb := bufs[wk][:g.colRows*ld], bufs[wk][g.colRows*ld:]
+	eachBatch(g, per, false, w, func(gi, n0, n1 int, col, yb []T, pre []float32) {
 		for n := n0; n < n1; n++ {
 			im2col(g, x[n*inSz+gi*gin:][:gin], col[(n-n0)*l:], ld)
 		}
-		gemmPrepacked(pres[gi], false, false, g.og, (n1-n0)*l, g.colRows, 1, w[gi*gw:(gi+1)*gw], g.colRows, col, ld, 0, yb, ld)
+		gemmPrepacked(pre, false, false, g.og, (n1-n0)*l, g.colRows, 1, w[gi*gw:(gi+1)*gw], g.colRows, col, ld, 0, yb, ld)
 		for n := n0; n < n1; n++ {
 			for o := 0; o < g.og; o++ {
 				oo := gi*g.og + o
@@ -111,18 +119,9 @@ func convBackwardInputBatched[T float](g convGeom, dy, w, dx []T, per int) {
 	}
 	inSz, l, ld := g.C*g.H*g.W, g.colLn, per*g.colLn
 	gin, gw := g.cg*g.H*g.W, g.og*g.colRows
-	tasks := (g.N + per - 1) / per * g.Groups
-	bufs, give := borrowSet[T](workers(tasks), (g.colRows+g.og)*ld)
-	defer give()
-	pres, givePres := prepackGroups(g, true, w) // W^T, shared by every task
-	defer givePres()
-	parallelFor(tasks, func(wk, t int) {
-		gi := t % g.Groups
-		n0 := t / g.Groups * per
-		n1 := min(n0+per, g.N)
-		col, db := bufs[wk][:g.colRows*ld], bufs[wk][g.colRows*ld:]
+	eachBatch(g, per, true, w, func(gi, n0, n1 int, col, db []T, pre []float32) { // W^T
 		gatherMaps(dy, db, g.O, gi*g.og, g.og, l, ld, n0, n1)
-		gemmPrepacked(pres[gi], true, false, g.colRows, (n1-n0)*l, g.og, 1, w[gi*gw:(gi+1)*gw], g.colRows, db, ld, 0, col, ld)
+		gemmPrepacked(pre, true, false, g.colRows, (n1-n0)*l, g.og, 1, w[gi*gw:(gi+1)*gw], g.colRows, db, ld, 0, col, ld)
 		for n := n0; n < n1; n++ {
 			dxi := dx[n*inSz+gi*gin:][:gin]
 			clear(dxi)
