@@ -624,7 +624,11 @@ func (pt *sgPath) packA(tA bool, a []float32, lda, ic, pc, mc, kc int, dst []flo
 			}
 		} else {
 			// op(A)(i, p) = a[p*lda + i]: each k gives mr contiguous floats.
-			if rows == mr && mr == 12 {
+			if rows == mr && mr == 12 && rowsAvailable() {
+				// One masked 12-float move per k instead of a
+				// memmove call per 48 bytes (the same values).
+				copyRows(d, a[pc*lda+i0:], kc, 12, 12, lda)
+			} else if rows == mr && mr == 12 {
 				for p := 0; p < kc; p++ {
 					o := (pc+p)*lda + i0
 					*(*[12]float32)(d[p*12:]) = [12]float32(a[o : o+12])
