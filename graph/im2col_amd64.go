@@ -1,6 +1,9 @@
 package graph
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 //go:noescape
 func stride2AVX512(dst, src *float32, chunks int)
@@ -142,4 +145,24 @@ func windowFor(oh, ow, wp int) *windowPlan {
 	}
 	windowPlans.Store(key, &pl)
 	return &pl
+}
+
+//go:noescape
+func gather12AVX512(dst, src *float32, kc int, idx *int32)
+
+// gather12 packs 12 rows of kc values, lda apart from a[base:], k-major
+// into dst (dst[12p+i] = a[base+i*lda+p]): the SGEMM's sliver of a
+// row-major A, with gathers where rowsAvailable; false (nothing written)
+// where it does not run or the offsets pass int32.
+func gather12(dst, a []float32, base, lda, kc int) bool {
+	if !rowsAvailable() || kc <= 0 || 11*lda > math.MaxInt32 {
+		return false
+	}
+	_, _ = a[base+11*lda+kc-1], dst[12*kc-1]
+	var idx [16]int32
+	for i := range 12 {
+		idx[i] = int32(i * lda)
+	}
+	gather12AVX512(&dst[0], &a[base], kc, &idx[0])
+	return true
 }

@@ -200,3 +200,43 @@ winfull:
 	JNZ       winloop
 	VZEROUPPER
 	RET
+
+// func gather12AVX512(dst, src *float32, kc int, idx *int32)
+//
+// dst[12p+i] = src[p + idx[i]] for p < kc, i < 12: the SGEMM's packing of
+// 12 rows of a row-major A into its k-major sliver (idx[i] = i*lda), one
+// gather and one masked store per k, two in flight.
+TEXT ·gather12AVX512(SB), NOSPLIT, $0-32
+	MOVQ      dst+0(FP), DI
+	MOVQ      src+8(FP), SI
+	MOVQ      kc+16(FP), CX
+	MOVQ      idx+24(FP), AX
+	VMOVDQU32 (AX), Z31
+	MOVQ      $0x0fff, BX
+	KMOVW     BX, K2
+	CMPQ      CX, $2
+	JLT       g12one
+
+g12two:
+	KMOVW       K2, K1
+	KMOVW       K2, K3
+	VPGATHERDD  (SI)(Z31*4), K1, Z0
+	VPGATHERDD  4(SI)(Z31*4), K3, Z1
+	VMOVDQU32   Z0, K2, (DI)
+	VMOVDQU32   Z1, K2, 48(DI)
+	ADDQ        $8, SI
+	ADDQ        $96, DI
+	SUBQ        $2, CX
+	CMPQ        CX, $2
+	JGE         g12two
+
+g12one:
+	TESTQ       CX, CX
+	JLE         g12done
+	KMOVW       K2, K1
+	VPGATHERDD  (SI)(Z31*4), K1, Z0
+	VMOVDQU32   Z0, K2, (DI)
+
+g12done:
+	VZEROUPPER
+	RET

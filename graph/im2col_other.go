@@ -24,3 +24,6 @@ type windowPlan struct{}
 
 func windowFor(oh, ow, wp int) *windowPlan           { return nil }
 func (pl *windowPlan) copyWindow(dst, src []float32) { panic("graph: copyWindow without AVX-512") }
+
+// gather12 has no assembly here.
+func gather12(dst, a []float32, base, lda, kc int) bool { return false }

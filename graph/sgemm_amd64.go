@@ -593,6 +593,9 @@ func (pt *sgPath) packA(tA bool, a []float32, lda, ic, pc, mc, kc int, dst []flo
 		i0 := ic + ir
 		if !tA {
 			// op(A)(i, p) = a[i*lda + p]: 6 rows at a time.
+			if rows == 12 && mr == 12 && gather12(d, a, i0*lda+pc, lda, kc) {
+				continue // a gather of the 12 rows per k (the same values)
+			}
 			if rows < mr {
 				clear(d)
 			}
