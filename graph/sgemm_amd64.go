@@ -530,6 +530,9 @@ func (pt *sgPath) packB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []flo
 				for p := 0; p < kc; p++ {
 					copyRow(d[p*w:], src[p*ldb:], w)
 				}
+			} else if rowsAvailable() {
+				clear(d)
+				copyRows(d, src, kc, cols, w, ldb)
 			} else {
 				for p := 0; p < kc; p++ {
 					dd := d[p*w : p*w+w]

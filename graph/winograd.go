@@ -109,6 +109,10 @@ func winogradTiles(g convGeom) (th, tw, t int) {
 // winogradForward computes y = conv(x, w) + b (b may be nil) for a
 // winogradOK geometry, like convForward.
 func winogradForward[T float](g convGeom, x, w, b, y []T) {
+	if wino43Pays(g) {
+		wino43Forward(g, x, w, b, y)
+		return
+	}
 	u, giveU := borrowPtr[T](16 * g.O * g.C)
 	defer giveU()
 	winogradFilters(g.O, g.C, w, *u)
@@ -120,6 +124,10 @@ func winogradForward[T float](g convGeom, x, w, b, y []T) {
 // with the rotated, transposed filters, padding 2 - pad, read from w's own
 // transform.
 func winogradBackwardInput[T float](g convGeom, dy, w, dx []T) {
+	if wino43Pays(g) {
+		wino43BackwardInput(g, dy, w, dx)
+		return
+	}
 	gt, err := newConvGeom(g.N, g.O, g.OH, g.OW, g.C, 3, 3, 1, 2-g.Pad)
 	if err != nil || gt.OH != g.H || gt.OW != g.W {
 		panic("winogradBackwardInput: geometry not winogradOK") // useWinograd rules it out
@@ -189,13 +197,17 @@ func winogradConvChunk[T float](g convGeom, x, U []T, flip bool, b, y []T) {
 // V[xi]^T summed over the batch's tiles, with Yhat = A dy A^T per 2x2
 // block of dy, then dw = G^T dU G.
 func winogradBackwardWeight[T float](g convGeom, x, dy, dw []T) {
+	if wino43Pays(g) {
+		wino43BackwardWeight(g, x, dy, dw)
+		return
+	}
 	th, tw, nt := winogradTiles(g)
 	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
 	v, giveV := borrowPtr[T](16 * ct)
 	defer giveV()
 	winogradInputs(g, x, th, tw, *v)
 	blocks, giveBlocks := borrowPtr[T](4 * ot)
-	winogradPatches(g.N, g.O, g.OH, g.OW, dy, 2, 0, th, tw, *blocks)
+	winogradPatches(g.N, g.O, g.OH, g.OW, dy, 2, 2, 0, th, tw, *blocks)
 	yh, giveYh := borrowPtr[T](16 * ot)
 	defer giveYh()
 	gemm(true, false, 16, ot, 4, 1, kron[T](winogradAt), 16, *blocks, ot, 0, *yh, ot) // Yhat = Kout^T blocks
@@ -273,27 +285,27 @@ func winogradInputsOf[T float](P []T, wpad, hp, th, tw int, S, v []T, ldv int) {
 	}
 }
 
-// winogradPatches gathers size x size patches at stride 2 from the c maps
-// (h x w) of each of n images in src, the patch of tile (ty, tx) starting
-// at row 2*ty+off, column 2*tx+off (zero outside the map), into dst laid
-// out one patch value per row: dst[(i*size+j)][map][tile], tile =
-// (image*th+ty)*tw+tx: im2col for the tiles of F(2x2, 3x3). The weight
-// gradient gathers dy's 2x2 blocks with it (size 2, off 0).
-func winogradPatches[T float](n, c, h, w int, src []T, size, off, th, tw int, dst []T) {
+// winogradPatches gathers size x size patches at the given stride from the
+// c maps (h x w) of each of n images in src, the patch of tile (ty, tx)
+// starting at row stride*ty+off, column stride*tx+off (zero outside the
+// map), into dst laid out one patch value per row: dst[(i*size+j)][map][tile],
+// tile = (image*th+ty)*tw+tx: im2col for the tiles of F(m x m, 3x3) (stride
+// m). The weight gradients gather dy's m x m blocks with it (size m, off 0).
+func winogradPatches[T float](n, c, h, w int, src []T, size, stride, off, th, tw int, dst []T) {
 	nt := n * th * tw
 	// Contiguous ranges of maps per worker: the 16 (or 4) runs of a map
 	// continue those of the map before, so no cache line of dst is
 	// written by two cores.
 	parallelRange(n*c, func(lo, hi int) {
 		for nc := lo; nc < hi; nc++ {
-			winogradPatchesOf(nc, c, h, w, src, size, off, th, tw, nt, dst)
+			winogradPatchesOf(nc, c, h, w, src, size, stride, off, th, tw, nt, dst)
 		}
 	})
 }
 
 // winogradPatchesOf gathers the patches of map nc (image nc/c, map nc%c)
 // for winogradPatches.
-func winogradPatchesOf[T float](nc, c, h, w int, src []T, size, off, th, tw, nt int, dst []T) {
+func winogradPatchesOf[T float](nc, c, h, w int, src []T, size, stride, off, th, tw, nt int, dst []T) {
 	img, ci := nc/c, nc%c
 	plane := src[nc*h*w:][:h*w]
 	for i := range size {
@@ -301,7 +313,7 @@ func winogradPatchesOf[T float](nc, c, h, w int, src []T, size, off, th, tw, nt 
 			out := dst[((i*size+j)*c+ci)*nt+img*th*tw:][:th*tw]
 			for ty := range th {
 				row := out[ty*tw:][:tw]
-				yy := 2*ty + i + off
+				yy := stride*ty + i + off
 				if yy < 0 || yy >= h {
 					clear(row)
 					continue
@@ -309,18 +321,18 @@ func winogradPatchesOf[T float](nc, c, h, w int, src []T, size, off, th, tw, nt 
 				// Tiles lo..hi-1 lie inside the row; zero the others.
 				x0 := j + off // column of tile 0's value
 				lo, hi := 0, tw
-				for lo < hi && 2*lo+x0 < 0 {
+				for lo < hi && stride*lo+x0 < 0 {
 					row[lo] = 0
 					lo++
 				}
-				for hi > lo && 2*(hi-1)+x0 >= w {
+				for hi > lo && stride*(hi-1)+x0 >= w {
 					row[hi-1] = 0
 					hi--
 				}
 				if lo < hi {
-					in := plane[yy*w+2*lo+x0:][:2*(hi-lo)-1]
+					in := plane[yy*w+stride*lo+x0:][:stride*(hi-lo-1)+1]
 					for k := range hi - lo {
-						row[lo+k] = in[2*k]
+						row[lo+k] = in[stride*k]
 					}
 				}
 			}

@@ -10,3 +10,7 @@ func winogradInputsAsm[T float](P []T, wpad, hp, th, tw int, S, v []T, ldv int) 
 func winogradOutputsAsm[T float](g convGeom, m []T, ldm int, bo T, yo []T, th, tw int) bool {
 	return false
 }
+
+func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) bool { return false }
+
+func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) bool { return false }

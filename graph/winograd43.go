@@ -1,0 +1,268 @@
+package graph
+
+import "os"
+
+// Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (issue 14, item 3): each
+// 4x4 block of outputs of a map comes from a 6x6 tile of inputs with 36
+// multiplications per (output map, input map) pair where F(2x2, 3x3) needs
+// 4 x 16 = 64 and the direct convolution 144: 1.78 times fewer than F(2x2,
+// 3x3) on whole tiles. On zfnet's layers: conv2 in phase form (26x26
+// outputs, 7x7 tiles of 4x4 covering 28x28) does 36*49 products per pair
+// of maps against F(2x2, 3x3)'s 16*169, 1.53 times fewer; conv3-5 (13x13,
+// 4x4 tiles covering 16x16) 36*16 against 16*49, 1.36 times fewer.
+//
+// The interpolation points are 0, 1, -1, 2, -1/2 and infinity, not the
+// usual 0, +-1, +-2: with them the float32 error against the float64
+// direct convolution is half as large (about 5e-6 of the output's largest
+// magnitude on 384-1024 input maps, where 0, +-1, +-2 gives 1-2e-5, above
+// the issue's 1e-5; Barabasz, Anderson, Soodhalter and Gregg, "Error
+// analysis and improving the accuracy of Winograd convolution for deep
+// neural networks", ACM TOMS 2020, section 5, measured on this code by
+// winograd43_test.go). The transforms are the Toom-Cook ones for these
+// points (At: powers of the points, G: the Lagrange basis, Bt: solved so
+// that the bilinear form is the correlation; TestWinograd43Identity checks
+// it exactly):
+//
+//	U = G g G^T         (filter, 3x3 -> 6x6)
+//	V = B^T d B         (input tile, 6x6)
+//	Y = A^T (U .* V) A  (output block, 4x4; the sum over input maps is the GEMM)
+//
+// Every step is a gather, a copy or an SGEMM (the transforms as 36 x 36,
+// 36 x 9 and 16 x 36 coefficient matrices, as the first F(2x2, 3x3)
+// version did), so the result is the same to the bit from run to run for
+// a given SGEMM path and any thread count. The backward pass: the input
+// gradient is the forward convolution of dy with the filters rotated by
+// 180 degrees and transposed (padding 2 - pad), whose transform is taken
+// afresh (these points are not symmetric, so no permutation of U gives
+// it); the weight gradient is G^T (sum over tiles of (A dy A^T) .* V) G.
+
+// winogradTile picks the output block of the Winograd convolutions: 0
+// (the default) chooses per convolution (wino43Pays), 2 and 4 force F(2x2,
+// 3x3) or F(4x4, 3x3) everywhere (ZFNET_WINOGRAD=2 or 4: to compare, or to
+// reproduce an older run's bits).
+var winogradTile = winogradTileFrom(os.Getenv("ZFNET_WINOGRAD"))
+
+func winogradTileFrom(s string) int {
+	switch s {
+	case "2":
+		return 2
+	case "4":
+		return 4
+	}
+	return 0
+}
+
+// wino43Pays says whether a winogradOK convolution takes F(4x4, 3x3): by
+// default where both output sides are at least 20 (zfnet's conv2 in phase
+// form, 26x26), where the 4x4 blocks waste little and the products keep
+// 25 or more tiles per image. On 13x13 maps (conv3-5) the blocks cover
+// 16x16, the products have 16 tiles per image, and F(2x2, 3x3) measured
+// as fast or faster (BENCHMARKS.md).
+func wino43Pays(g convGeom) bool {
+	if winogradTile != 0 {
+		return winogradTile == 4
+	}
+	return g.OH >= 20 && g.OW >= 20
+}
+
+// The F(4x4, 3x3) transforms for the points 0, 1, -1, 2, -1/2, infinity.
+var (
+	wino43Bt = [][]float64{
+		{1, 1.5, -2, -1.5, 1, 0},
+		{0, -1, -2.5, -.5, 1, 0},
+		{0, 1, .5, -2.5, 1, 0},
+		{0, -.5, -1, .5, 1, 0},
+		{0, 2, -1, -2, 1, 0},
+		{0, 1, 1.5, -2, -1.5, 1},
+	}
+	wino43G = [][]float64{
+		{1, 0, 0},
+		{-1. / 3, -1. / 3, -1. / 3},
+		{1. / 3, -1. / 3, 1. / 3},
+		{1. / 15, 2. / 15, 4. / 15},
+		{-16. / 15, 8. / 15, -4. / 15},
+		{0, 0, 1},
+	}
+	wino43At = [][]float64{
+		{1, 1, 1, 1, 1, 0},
+		{0, 1, -1, 2, -.5, 0},
+		{0, 1, 1, 4, .25, 0},
+		{0, 1, -1, 8, -.125, 1},
+	}
+)
+
+// wino43Tiles gives the tile grid of g's output: th x tw tiles of 4x4
+// outputs per image, t tiles in the batch.
+func wino43Tiles(g convGeom) (th, tw, t int) {
+	th, tw = (g.OH+3)/4, (g.OW+3)/4
+	return th, tw, g.N * th * tw
+}
+
+// wino43Forward computes y = conv(x, w) + b (b may be nil) for a
+// winogradOK geometry, like convForward.
+func wino43Forward[T float](g convGeom, x, w, b, y []T) {
+	wt, giveWt := borrowPtr[T](g.O * g.C * 9)
+	defer giveWt()
+	arrangeFilters(g.O, g.C, w, *wt, true, false)
+	ut, giveUt := borrowPtr[T](36 * g.O * g.C)
+	defer giveUt()
+	wino43Filters(g.C*g.O, *wt, *ut)
+	wino43Conv(g, x, *ut, b, y)
+}
+
+// wino43BackwardInput computes dx = conv^T(dy, w), like convBackwardInput:
+// the forward convolution of dy (O maps of OH x OW) with the rotated,
+// transposed filters, padding 2 - pad.
+func wino43BackwardInput[T float](g convGeom, dy, w, dx []T) {
+	gt, err := newConvGeom(g.N, g.O, g.OH, g.OW, g.C, 3, 3, 1, 2-g.Pad)
+	if err != nil || gt.OH != g.H || gt.OW != g.W {
+		panic("wino43BackwardInput: geometry not winogradOK") // useWinograd rules it out
+	}
+	// The rotated filters of gt transposed are w's own layout, rotated.
+	wr, giveWr := borrowPtr[T](g.O * g.C * 9)
+	defer giveWr()
+	arrangeFilters(g.O, g.C, w, *wr, false, true)
+	ut, giveUt := borrowPtr[T](36 * g.O * g.C)
+	defer giveUt()
+	wino43Filters(g.O*g.C, *wr, *ut)
+	wino43Conv(gt, dy, *ut, nil, dx)
+}
+
+// arrangeFilters copies the o x c 3x3 filters w into dst, transposed (c x
+// o x 3 x 3) if transpose, rotated by 180 degrees if rotate.
+func arrangeFilters[T float](o, c int, w, dst []T, transpose, rotate bool) {
+	parallelRange(o, func(lo, hi int) {
+		for oi := lo; oi < hi; oi++ {
+			for ci := range c {
+				src := w[(oi*c+ci)*9:][:9]
+				at := oi*c + ci
+				if transpose {
+					at = ci*o + oi
+				}
+				d := dst[at*9:][:9]
+				if !rotate {
+					copy(d, src)
+					continue
+				}
+				for k := range 9 {
+					d[k] = src[8-k]
+				}
+			}
+		}
+	})
+}
+
+// wino43Filters transforms the n 3x3 filters w (n x 3 x 3) into U (36 x
+// n): U[xi] = Kf w^T, one SGEMM.
+func wino43Filters[T float](n int, w, U []T) {
+	gemm(false, true, 36, n, 9, 1, kron[T](wino43G), 9, w, 9, 0, U, n)
+}
+
+// wino43Conv computes y = conv(x, w) + b from the transform of w
+// transposed, U (36 x C x O): the products read U[xi] transposed, which the
+// SGEMM packs by contiguous copies. In chunks of images whose tiles and products fit winogradMaxBuf (the
+// same bits as one chunk: a product's sums run over maps, not tiles).
+func wino43Conv[T float](g convGeom, x, U []T, b, y []T) {
+	th, tw, _ := wino43Tiles(g)
+	perImage := 36 * max(g.C, g.O) * th * tw
+	chunk := max(1, min(g.N, winogradMaxBuf/perImage))
+	inSz, outSz := g.C*g.H*g.W, g.O*g.OH*g.OW
+	for n0 := 0; n0 < g.N; n0 += chunk {
+		gc := g
+		gc.N = min(chunk, g.N-n0)
+		wino43ConvChunk(gc, x[n0*inSz:][:gc.N*inSz], U, b, y[n0*outSz:][:gc.N*outSz])
+	}
+}
+
+// wino43ConvChunk is wino43Conv for images that fit winogradMaxBuf.
+func wino43ConvChunk[T float](g convGeom, x, U []T, b, y []T) {
+	th, tw, nt := wino43Tiles(g)
+	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
+	v, giveV := borrowPtr[T](36 * ct)
+	defer giveV()
+	wino43Inputs(g, x, th, tw, *v)
+	m, giveM := borrowPtr[T](36 * ot)
+	defer giveM()
+	V, M := *v, *m
+	// One product per worker at a time, as in winogradConvChunk.
+	parallelFor(36, func(_, xi int) {
+		gemm(true, false, g.O, nt, g.C, 1, U[xi*oc:][:oc], g.O, V[xi*ct:][:ct], nt, 0, M[xi*ot:][:ot], nt)
+	})
+	if wino43OutputsAsm(g, M, b, y, th, tw) {
+		return
+	}
+	blocks, giveBlocks := borrowPtr[T](16 * ot)
+	defer giveBlocks()
+	gemm(false, false, 16, ot, 36, 1, kron[T](wino43At), 36, M, ot, 0, *blocks, ot) // Y = Kout M
+	wino43Place(g, *blocks, b, y, th, tw)
+}
+
+// wino43Inputs transforms every 6x6 input tile of x (N x C x H x W; tile
+// (ty, tx) of an image starts at row 4*ty-pad, column 4*tx-pad, zero
+// outside the map) into V (36 x C x tiles): the tiles gathered one value
+// per row, then V = Kin tiles, one SGEMM.
+func wino43Inputs[T float](g convGeom, x []T, th, tw int, V []T) {
+	if wino43InputsAsm(g, x, th, tw, V) {
+		return
+	}
+	nt := g.N * th * tw
+	d, giveD := borrowPtr[T](36 * g.C * nt)
+	defer giveD()
+	winogradPatches(g.N, g.C, g.H, g.W, x, 6, 4, -g.Pad, th, tw, *d)
+	gemm(false, false, 36, g.C*nt, 36, 1, kron[T](wino43Bt), 36, *d, g.C*nt, 0, V, g.C*nt)
+}
+
+// wino43Place places the 4x4 output blocks (16 x O x tiles, value p*4+q of
+// each block in row p*4+q) into y (N x O x OH x OW), clipped to the
+// output, adding the bias b (nil: none).
+func wino43Place[T float](g convGeom, blocks, b, y []T, th, tw int) {
+	nt := g.N * th * tw
+	ld := g.O * nt
+	parallelRange(g.N*g.O, func(lo, hi int) { // whole maps per worker: no shared cache lines of y
+		for no := lo; no < hi; no++ {
+			img, o := no/g.O, no%g.O
+			var bo T
+			if b != nil {
+				bo = b[o]
+			}
+			src := blocks[o*nt+img*th*tw:]
+			yo := y[no*g.OH*g.OW:][:g.OH*g.OW]
+			for ty := range th {
+				for p := range min(4, g.OH-4*ty) {
+					row := yo[(4*ty+p)*g.OW:][:g.OW]
+					for q := range 4 {
+						s := src[(p*4+q)*ld+ty*tw:][:tw]
+						for tx := range min(tw, (g.OW-q+3)/4) {
+							row[4*tx+q] = s[tx] + bo
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// wino43BackwardWeight computes dw = the gradient of sum(dy .* conv(x, w))
+// with respect to w, like convBackwardWeight: dU[xi] = Yhat[xi] V[xi]^T
+// summed over the batch's tiles, with Yhat = A dy A^T per 4x4 block of dy,
+// then dw = G^T dU G.
+func wino43BackwardWeight[T float](g convGeom, x, dy, dw []T) {
+	th, tw, nt := wino43Tiles(g)
+	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
+	v, giveV := borrowPtr[T](36 * ct)
+	defer giveV()
+	wino43Inputs(g, x, th, tw, *v)
+	blocks, giveBlocks := borrowPtr[T](16 * ot)
+	winogradPatches(g.N, g.O, g.OH, g.OW, dy, 4, 4, 0, th, tw, *blocks)
+	yh, giveYh := borrowPtr[T](36 * ot)
+	defer giveYh()
+	gemm(true, false, 36, ot, 16, 1, kron[T](wino43At), 36, *blocks, ot, 0, *yh, ot) // Yhat = Kout^T blocks
+	giveBlocks()
+	du, giveDU := borrowPtr[T](36 * oc)
+	defer giveDU()
+	V, Yh, DU := *v, *yh, *du
+	parallelFor(36, func(_, xi int) { // as in wino43ConvChunk
+		gemm(false, true, g.O, g.C, nt, 1, Yh[xi*ot:][:ot], nt, V[xi*ct:][:ct], nt, 0, DU[xi*oc:][:oc], g.C)
+	})
+	gemm(true, false, oc, 9, 36, 1, DU, oc, kron[T](wino43G), 9, 0, dw, 9) // dw = DU^T Kf
+}
