@@ -180,15 +180,20 @@ func wino43ConvChunk[T float](g convGeom, x, U []T, b, y []T) {
 	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
 	v, giveV := borrowPtr[T](36 * ct)
 	defer giveV()
-	wino43Inputs(g, x, th, tw, *v)
+	xs, cs := wino43Inputs(g, x, th, tw, *v)
 	m, giveM := borrowPtr[T](36 * ot)
 	defer giveM()
 	V, M := *v, *m
+	mxs, mcs := ot, nt // the products' layout, as the inputs'
+	if wino43Asm() {
+		mxs, mcs = nt, 36*nt
+	}
 	// One product per worker at a time, as in winogradConvChunk.
 	parallelFor(36, func(_, xi int) {
-		gemm(true, false, g.O, nt, g.C, 1, U[xi*oc:][:oc], g.O, V[xi*ct:][:ct], nt, 0, M[xi*ot:][:ot], nt)
+		gemm(true, false, g.O, nt, g.C, 1, U[xi*oc:][:oc], g.O, V[xi*xs:], cs, 0, M[xi*mxs:], mcs)
 	})
-	if wino43OutputsAsm(g, M, b, y, th, tw) {
+	if wino43Asm() {
+		wino43OutputsAsm(g, M, b, y, th, tw)
 		return
 	}
 	blocks, giveBlocks := borrowPtr[T](16 * ot)
@@ -199,17 +204,23 @@ func wino43ConvChunk[T float](g convGeom, x, U []T, b, y []T) {
 
 // wino43Inputs transforms every 6x6 input tile of x (N x C x H x W; tile
 // (ty, tx) of an image starts at row 4*ty-pad, column 4*tx-pad, zero
-// outside the map) into V (36 x C x tiles): the tiles gathered one value
-// per row, then V = Kin tiles, one SGEMM.
-func wino43Inputs[T float](g convGeom, x []T, th, tw int, V []T) {
-	if wino43InputsAsm(g, x, th, tw, V) {
-		return
-	}
+// outside the map) into V, value xi of map c's tile t at xi*xs + c*cs + t.
+// The assembly writes each map's 36 rows next to each other (xs = tiles,
+// cs = 36 tiles: the stores of a map stay within a few pages instead of
+// 36 rows megabytes apart, which cost twice the transform itself); the
+// SGEMM transform writes V[xi] whole (xs = C tiles, cs = tiles). The
+// products read V[xi] as a C x tiles matrix of row stride cs either way.
+func wino43Inputs[T float](g convGeom, x []T, th, tw int, V []T) (xs, cs int) {
 	nt := g.N * th * tw
+	if wino43Asm() {
+		wino43InputsAsm(g, x, th, tw, V)
+		return g.C * nt, nt
+	}
 	d, giveD := borrowPtr[T](36 * g.C * nt)
 	defer giveD()
 	winogradPatches(g.N, g.C, g.H, g.W, x, 6, 4, -g.Pad, th, tw, *d)
 	gemm(false, false, 36, g.C*nt, 36, 1, kron[T](wino43Bt), 36, *d, g.C*nt, 0, V, g.C*nt)
+	return g.C * nt, nt
 }
 
 // wino43Place places the 4x4 output blocks (16 x O x tiles, value p*4+q of
@@ -251,7 +262,7 @@ func wino43BackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
 	v, giveV := borrowPtr[T](36 * ct)
 	defer giveV()
-	wino43Inputs(g, x, th, tw, *v)
+	xs, cs := wino43Inputs(g, x, th, tw, *v)
 	blocks, giveBlocks := borrowPtr[T](16 * ot)
 	winogradPatches(g.N, g.O, g.OH, g.OW, dy, 4, 4, 0, th, tw, *blocks)
 	yh, giveYh := borrowPtr[T](36 * ot)
@@ -262,7 +273,7 @@ func wino43BackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	defer giveDU()
 	V, Yh, DU := *v, *yh, *du
 	parallelFor(36, func(_, xi int) { // as in wino43ConvChunk
-		gemm(false, true, g.O, g.C, nt, 1, Yh[xi*ot:][:ot], nt, V[xi*ct:][:ct], nt, 0, DU[xi*oc:][:oc], g.C)
+		gemm(false, true, g.O, g.C, nt, 1, Yh[xi*ot:][:ot], nt, V[xi*xs:], cs, 0, DU[xi*oc:][:oc], g.C)
 	})
 	gemm(true, false, oc, 9, 36, 1, DU, oc, kron[T](wino43G), 9, 0, dw, 9) // dw = DU^T Kf
 }

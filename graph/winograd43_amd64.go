@@ -39,21 +39,20 @@ func wino43Origins(th, tw, ld int) []int32 {
 	return idx
 }
 
-// wino43InputsAsm is wino43Inputs in AVX-512; false (doing nothing) where
-// it does not run.
-func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) bool {
-	x32, ok := any(x).([]float32)
-	if !ok || !winogradAVX512() {
-		return false
-	}
-	v32 := any(V).([]float32)
+// wino43Asm says whether the transforms run the assembly: the avx512
+// SGEMM path.
+func wino43Asm() bool { return winogradAVX512() }
+
+// wino43InputsAsm is wino43Inputs in AVX-512 (float32 only, as are the
+// Winograd convolutions), V[xi] whole, as the SGEMM transform writes it.
+func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {
+	x32, v32 := any(x).([]float32), any(V).([]float32)
 	nt := g.N * th * tw
-	ldv := g.C * nt
 	// The padded plane holds every tile: rows and columns 4*t+5 < 4*t+2
 	// past the last tile's origin, the map at (pad, pad) inside it.
 	hp, wpad := 4*th+2, 4*tw+2
 	idx := wino43Origins(th, tw, wpad)
-	_ = v32[35*ldv+nt-1]
+	_ = v32[36*g.C*nt-1]
 	parallelRange(g.N*g.C, func(lo, hi int) { // contiguous, as in winogradInputs
 		pp, giveP := borrowPtr[float32](hp*wpad + 36*16)
 		defer giveP()
@@ -64,23 +63,18 @@ func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) bool {
 			copyRows(P[g.Pad*wpad+g.Pad:], x32[nc*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
 			v := v32[ci*nt+img*th*tw:]
 			for k := 0; 16*k < th*tw; k++ {
-				wino43InAVX512(&P[0], wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], ldv)
+				wino43InAVX512(&P[0], wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], g.C*nt)
 			}
 		}
 	})
-	return true
 }
 
-// wino43OutputsAsm is the blocks' transform and wino43Place in AVX-512;
-// false (doing nothing) where it does not run.
-func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) bool {
-	m32, ok := any(M).([]float32)
-	if !ok || !winogradAVX512() {
-		return false
-	}
-	y32, b32 := any(y).([]float32), any(b).([]float32)
+// wino43OutputsAsm is the blocks' transform and wino43Place in AVX-512,
+// from products laid out as wino43Inputs lays out V: map o's rows at
+// o*36*nt, row xi at xi*nt.
+func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {
+	m32, y32, b32 := any(M).([]float32), any(y).([]float32), any(b).([]float32)
 	nt := g.N * th * tw
-	ldm := g.O * nt
 	ld := 4 * tw // the padded output plane: whole blocks
 	var offs [16]int32
 	for p := range 4 {
@@ -89,7 +83,7 @@ func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) bool {
 		}
 	}
 	idx := wino43Origins(th, tw, ld)
-	_ = m32[35*ldm+ldm-1]
+	_ = m32[36*g.O*nt-1]
 	_ = y32[g.N*g.O*g.OH*g.OW-1]
 	parallelRange(g.N*g.O, func(lo, hi int) { // whole maps per worker: no shared cache lines of y
 		qp, giveQ := borrowPtr[float32](4*th*ld + 24*16)
@@ -101,12 +95,11 @@ func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) bool {
 			if b32 != nil {
 				bo = b32[o]
 			}
-			m := m32[o*nt+img*th*tw:]
+			m := m32[o*36*nt+img*th*tw:]
 			for k := 0; 16*k < th*tw; k++ {
-				wino43OutAVX512(&m[16*k], ldm, &wino43AtF32[0], bo, &Q[0], &offs[0], &idx[16*k], lanes(min(16, th*tw-16*k)), &S[0])
+				wino43OutAVX512(&m[16*k], nt, &wino43AtF32[0], bo, &Q[0], &offs[0], &idx[16*k], lanes(min(16, th*tw-16*k)), &S[0])
 			}
 			copyRows(y32[no*g.OH*g.OW:], Q, g.OH, g.OW, g.OW, ld)
 		}
 	})
-	return true
 }

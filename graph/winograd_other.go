@@ -11,6 +11,10 @@ func winogradOutputsAsm[T float](g convGeom, m []T, ldm int, bo T, yo []T, th, t
 	return false
 }
 
-func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) bool { return false }
+// The F(4x4, 3x3) transforms run as SGEMMs (wino43Inputs, wino43Place).
 
-func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) bool { return false }
+func wino43Asm() bool { return false }
+
+func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {}
+
+func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {}
