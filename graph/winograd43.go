@@ -98,16 +98,36 @@ func wino43Tiles(g convGeom) (th, tw, t int) {
 	return th, tw, g.N * th * tw
 }
 
+// wino43Source computes the transformed input tiles V (36 x C x tiles)
+// of the images n0 .. n0+gc.N-1 of a convolution (gc: the geometry of those
+// images), value xi of map c's tile t at xi*xs + c*cs + t: wino43Inputs of
+// the images' part of x (plainSource), or of their phases (phaseSource).
+type wino43Source[T float] func(gc convGeom, n0 int, V []T) (xs, cs int)
+
+// plainSource is the wino43Source of input x (N x C x H x W) of g.
+func plainSource[T float](g convGeom, x []T) wino43Source[T] {
+	inSz := g.C * g.H * g.W
+	return func(gc convGeom, n0 int, V []T) (int, int) {
+		th, tw, _ := wino43Tiles(gc)
+		return wino43Inputs(gc, x[n0*inSz:][:gc.N*inSz], th, tw, V)
+	}
+}
+
 // wino43Forward computes y = conv(x, w) + b (b may be nil) for a
 // winogradOK geometry, like convForward.
 func wino43Forward[T float](g convGeom, x, w, b, y []T) {
+	wino43ForwardFrom(g, plainSource(g, x), w, b, y)
+}
+
+// wino43ForwardFrom is wino43Forward with the input's tiles from src.
+func wino43ForwardFrom[T float](g convGeom, src wino43Source[T], w, b, y []T) {
 	wt, giveWt := borrowPtr[T](g.O * g.C * 9)
 	defer giveWt()
 	arrangeFilters(g.O, g.C, w, *wt, true, false)
 	ut, giveUt := borrowPtr[T](36 * g.O * g.C)
 	defer giveUt()
 	wino43Filters(g.C*g.O, *wt, *ut)
-	wino43Conv(g, x, *ut, b, y)
+	wino43Conv(g, src, *ut, b, y)
 }
 
 // wino43BackwardInput computes dx = conv^T(dy, w), like convBackwardInput:
@@ -125,7 +145,7 @@ func wino43BackwardInput[T float](g convGeom, dy, w, dx []T) {
 	ut, giveUt := borrowPtr[T](36 * g.O * g.C)
 	defer giveUt()
 	wino43Filters(g.O*g.C, *wr, *ut)
-	wino43Conv(gt, dy, *ut, nil, dx)
+	wino43Conv(gt, plainSource(gt, dy), *ut, nil, dx)
 }
 
 // arrangeFilters copies the o x c 3x3 filters w into dst, transposed (c x
@@ -162,25 +182,25 @@ func wino43Filters[T float](n int, w, U []T) {
 // transposed, U (36 x C x O): the products read U[xi] transposed, which the
 // SGEMM packs by contiguous copies. In chunks of images whose tiles and products fit winogradMaxBuf (the
 // same bits as one chunk: a product's sums run over maps, not tiles).
-func wino43Conv[T float](g convGeom, x, U []T, b, y []T) {
+func wino43Conv[T float](g convGeom, src wino43Source[T], U []T, b, y []T) {
 	th, tw, _ := wino43Tiles(g)
 	perImage := 36 * max(g.C, g.O) * th * tw
 	chunk := max(1, min(g.N, winogradMaxBuf/perImage))
-	inSz, outSz := g.C*g.H*g.W, g.O*g.OH*g.OW
+	outSz := g.O * g.OH * g.OW
 	for n0 := 0; n0 < g.N; n0 += chunk {
 		gc := g
 		gc.N = min(chunk, g.N-n0)
-		wino43ConvChunk(gc, x[n0*inSz:][:gc.N*inSz], U, b, y[n0*outSz:][:gc.N*outSz])
+		wino43ConvChunk(gc, n0, src, U, b, y[n0*outSz:][:gc.N*outSz])
 	}
 }
 
 // wino43ConvChunk is wino43Conv for images that fit winogradMaxBuf.
-func wino43ConvChunk[T float](g convGeom, x, U []T, b, y []T) {
+func wino43ConvChunk[T float](g convGeom, n0 int, src wino43Source[T], U []T, b, y []T) {
 	th, tw, nt := wino43Tiles(g)
 	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
 	v, giveV := borrowPtr[T](36 * ct)
 	defer giveV()
-	xs, cs := wino43Inputs(g, x, th, tw, *v)
+	xs, cs := src(g, n0, *v)
 	m, giveM := borrowPtr[T](36 * ot)
 	defer giveM()
 	V, M := *v, *m
@@ -258,11 +278,17 @@ func wino43Place[T float](g convGeom, blocks, b, y []T, th, tw int) {
 // summed over the batch's tiles, with Yhat = A dy A^T per 4x4 block of dy,
 // then dw = G^T dU G.
 func wino43BackwardWeight[T float](g convGeom, x, dy, dw []T) {
+	wino43BackwardWeightFrom(g, plainSource(g, x), dy, dw)
+}
+
+// wino43BackwardWeightFrom is wino43BackwardWeight with the input's tiles
+// from src.
+func wino43BackwardWeightFrom[T float](g convGeom, src wino43Source[T], dy, dw []T) {
 	th, tw, nt := wino43Tiles(g)
 	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
 	v, giveV := borrowPtr[T](36 * ct)
 	defer giveV()
-	xs, cs := wino43Inputs(g, x, th, tw, *v)
+	xs, cs := src(g, 0, *v)
 	blocks, giveBlocks := borrowPtr[T](16 * ot)
 	winogradPatches(g.N, g.O, g.OH, g.OW, dy, 4, 4, 0, th, tw, *blocks)
 	yh, giveYh := borrowPtr[T](36 * ot)

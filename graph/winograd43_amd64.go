@@ -10,7 +10,7 @@ package graph
 // (winograd43_test.go) and the same to the bit from run to run.
 
 //go:noescape
-func wino43InAVX512(p *float32, wpad int, idx *int32, mask uint16, bt, s, v *float32, ldv int)
+func wino43InAVX512(p *float32, rowStep int, idx *int32, mask uint16, bt, s, v *float32, ldv, dil int)
 
 //go:noescape
 func wino43OutAVX512(m *float32, ldm int, at *float32, bias float32, y *float32, offs, idx *int32, mask uint16, s *float32)
@@ -30,13 +30,48 @@ func flat32(a [][]float64) []float32 {
 }
 
 // wino43Origins gives the element offsets of the th x tw tiles' origins
-// in a plane of ld columns, tiles 4 apart, padded to whole chunks of 16.
-func wino43Origins(th, tw, ld int) []int32 {
+// in a plane of ld columns, tiles step apart, padded to whole chunks of 16.
+func wino43Origins(th, tw, ld, step int) []int32 {
 	idx := make([]int32, (th*tw+15)/16*16)
 	for t := range th * tw {
-		idx[t] = int32(4*(t/tw)*ld + 4*(t%tw))
+		idx[t] = int32(step * ((t/tw)*ld + t%tw))
 	}
 	return idx
+}
+
+// phase43InputsAsm is wino43Inputs of the phase form pg of g (phaseGeom),
+// reading the phases from x itself: each map is copied once into a padded
+// plane, whose every other row and column the gathers read (dilation 2)
+// for each of the four phases. V[xi] whole, as wino43InputsAsm. False
+// (doing nothing) where the assembly does not run.
+func phase43InputsAsm[T float](g, pg convGeom, x []T, th, tw int, V []T) bool {
+	hp, wpad := 2*(4*th+2), 2*(4*tw+2) // phase rows and columns 0 .. 4t+1
+	if !wino43Asm() || g.H+g.Pad > hp || g.W+g.Pad > wpad {
+		return false
+	}
+	x32, v32 := any(x).([]float32), any(V).([]float32)
+	nt := pg.N * th * tw
+	idx := wino43Origins(th, tw, wpad, 8)
+	_ = v32[36*pg.C*nt-1]
+	parallelRange(g.N*g.C, func(lo, hi int) {
+		pp, giveP := borrowPtr[float32](hp*wpad + 36*16)
+		defer giveP()
+		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:][:36*16]
+		clear(P) // outside the map it stays zero: each map overwrites the same inside
+		for nc := lo; nc < hi; nc++ {
+			img, ci := nc/g.C, nc%g.C
+			copyRows(P[g.Pad*wpad+g.Pad:], x32[nc*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
+			for ph := range 4 {
+				// Phase ph = p*2+q of map ci is map ph*C+ci of pg (phaseSplit).
+				v := v32[(ph*g.C+ci)*nt+img*th*tw:]
+				base := P[(ph/2)*wpad+ph%2:]
+				for k := 0; 16*k < th*tw; k++ {
+					wino43InAVX512(&base[0], 2*wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], pg.C*nt, 2)
+				}
+			}
+		}
+	})
+	return true
 }
 
 // wino43Asm says whether the transforms run the assembly: the avx512
@@ -51,7 +86,7 @@ func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {
 	// The padded plane holds every tile: rows and columns 4*t+5 < 4*t+2
 	// past the last tile's origin, the map at (pad, pad) inside it.
 	hp, wpad := 4*th+2, 4*tw+2
-	idx := wino43Origins(th, tw, wpad)
+	idx := wino43Origins(th, tw, wpad, 4)
 	_ = v32[36*g.C*nt-1]
 	parallelRange(g.N*g.C, func(lo, hi int) { // contiguous, as in winogradInputs
 		pp, giveP := borrowPtr[float32](hp*wpad + 36*16)
@@ -63,7 +98,7 @@ func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {
 			copyRows(P[g.Pad*wpad+g.Pad:], x32[nc*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
 			v := v32[ci*nt+img*th*tw:]
 			for k := 0; 16*k < th*tw; k++ {
-				wino43InAVX512(&P[0], wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], g.C*nt)
+				wino43InAVX512(&P[0], wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], g.C*nt, 1)
 			}
 		}
 	})
@@ -82,7 +117,7 @@ func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {
 			offs[p*4+q] = int32(p*ld + q)
 		}
 	}
-	idx := wino43Origins(th, tw, ld)
+	idx := wino43Origins(th, tw, ld, 4)
 	_ = m32[36*g.O*nt-1]
 	_ = y32[g.N*g.O*g.OH*g.OW-1]
 	parallelRange(g.N*g.O, func(lo, hi int) { // whole maps per worker: no shared cache lines of y

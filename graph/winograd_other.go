@@ -18,3 +18,5 @@ func wino43Asm() bool { return false }
 func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {}
 
 func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {}
+
+func phase43InputsAsm[T float](g, pg convGeom, x []T, th, tw int, V []T) bool { return false }

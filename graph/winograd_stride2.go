@@ -49,6 +49,13 @@ func phaseGeom(g convGeom) convGeom {
 // geometry, like convForward.
 func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	pg := phaseGeom(g)
+	if wino43Pays(pg) {
+		wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
+		defer giveW()
+		phaseFilters(g, w, *wp)
+		wino43ForwardFrom(pg, phaseSource(g, x), *wp, b, y)
+		return
+	}
 	xp, giveX := borrowPtr[T](pg.N * pg.C * pg.H * pg.W)
 	defer giveX()
 	phaseSplit(g, pg, x, *xp)
@@ -73,6 +80,13 @@ func phaseBackwardInput[T float](g convGeom, dy, w, dx []T) {
 // phaseBackwardWeight computes dw, like convBackwardWeight.
 func phaseBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	pg := phaseGeom(g)
+	if wino43Pays(pg) {
+		dwp, giveW := borrowPtr[T](pg.O * pg.C * 9)
+		defer giveW()
+		wino43BackwardWeightFrom(pg, phaseSource(g, x), dy, *dwp)
+		phaseFiltersGrad(g, *dwp, dw)
+		return
+	}
 	xp, giveX := borrowPtr[T](pg.N * pg.C * pg.H * pg.W)
 	defer giveX()
 	phaseSplit(g, pg, x, *xp)
@@ -80,6 +94,28 @@ func phaseBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	defer giveW()
 	winogradBackwardWeight(pg, *xp, dy, *dwp)
 	phaseFiltersGrad(g, *dwp, dw)
+}
+
+// phaseSource is the wino43Source of the phase form of g's input x: the
+// tiles of the phases gathered from x itself where the assembly runs (no
+// copy of the phases: each map is copied once into a padded plane, and the
+// gathers read every other row and column of it), else those of x's phases
+// split into a scratch copy.
+func phaseSource[T float](g convGeom, x []T) wino43Source[T] {
+	inSz := g.C * g.H * g.W
+	return func(pc convGeom, n0 int, V []T) (int, int) {
+		gc := g
+		gc.N = pc.N
+		xc := x[n0*inSz:][:gc.N*inSz]
+		th, tw, nt := wino43Tiles(pc)
+		if phase43InputsAsm(gc, pc, xc, th, tw, V) {
+			return pc.C * nt, nt
+		}
+		xp, giveX := borrowPtr[T](pc.N * pc.C * pc.H * pc.W)
+		defer giveX()
+		phaseSplit(gc, pc, xc, *xp)
+		return wino43Inputs(pc, *xp, th, tw, V)
+	}
 }
 
 // phaseSplit writes the phases of x (N x C x H x W) into xp (N x 4C x pg.H
