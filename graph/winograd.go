@@ -240,8 +240,8 @@ func winogradInputs[T float](g convGeom, x []T, th, tw int, V []T) {
 		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:]
 		clear(P) // outside the map it stays zero: each map overwrites the same inside
 		for nc := lo; nc < hi; nc++ {
-			img, ci := nc/g.C, nc%g.C
-			plane := x[nc*g.H*g.W:][:g.H*g.W]
+			ci, img := nc/g.N, nc%g.N // map-major: the images of a map write one run of V's rows
+			plane := x[(img*g.C+ci)*g.H*g.W:][:g.H*g.W]
 			if p32, ok := any(P).([]float32); ok && rowsAvailable() {
 				copyRows(p32[g.Pad*wpad+g.Pad:], any(plane).([]float32), g.H, g.W, wpad, g.W)
 			} else {
@@ -352,13 +352,13 @@ func winogradOutputs[T float](g convGeom, M, b, y []T, th, tw int) {
 	// by two cores.
 	parallelRange(g.N*g.O, func(lo, hi int) {
 		for no := lo; no < hi; no++ {
-			img, o := no/g.O, no%g.O
+			o, img := no/g.N, no%g.N // map-major: the images of a map read one run of M's rows
 			var bo T
 			if b != nil {
 				bo = b[o]
 			}
 			m := M[o*nt+img*th*tw:]
-			yo := y[no*g.OH*g.OW:][:g.OH*g.OW]
+			yo := y[(img*g.O+o)*g.OH*g.OW:][:g.OH*g.OW]
 			if !winogradOutputsAsm(g, m, ldm, bo, yo, th, tw) {
 				winogradOutputsOf(g, m, ldm, bo, yo, th, tw)
 			}

@@ -251,13 +251,13 @@ func wino43Place[T float](g convGeom, blocks, b, y []T, th, tw int) {
 	ld := g.O * nt
 	parallelRange(g.N*g.O, func(lo, hi int) { // whole maps per worker: no shared cache lines of y
 		for no := lo; no < hi; no++ {
-			img, o := no/g.O, no%g.O
+			o, img := no/g.N, no%g.N // map-major: the images of a map read one run of M's rows
 			var bo T
 			if b != nil {
 				bo = b[o]
 			}
 			src := blocks[o*nt+img*th*tw:]
-			yo := y[no*g.OH*g.OW:][:g.OH*g.OW]
+			yo := y[(img*g.O+o)*g.OH*g.OW:][:g.OH*g.OW]
 			for ty := range th {
 				for p := range min(4, g.OH-4*ty) {
 					row := yo[(4*ty+p)*g.OW:][:g.OW]

@@ -59,8 +59,8 @@ func phase43InputsAsm[T float](g, pg convGeom, x []T, th, tw int, V []T) bool {
 		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:][:36*16]
 		clear(P) // outside the map it stays zero: each map overwrites the same inside
 		for nc := lo; nc < hi; nc++ {
-			img, ci := nc/g.C, nc%g.C
-			copyRows(P[g.Pad*wpad+g.Pad:], x32[nc*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
+			ci, img := nc/g.N, nc%g.N // map-major: the images of a map write one run of V's rows
+			copyRows(P[g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
 			for ph := range 4 {
 				// Phase ph = p*2+q of map ci is map ph*C+ci of pg (phaseSplit).
 				v := v32[(ph*g.C+ci)*nt+img*th*tw:]
@@ -94,8 +94,8 @@ func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {
 		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:][:36*16]
 		clear(*pp) // outside the map P stays zero: each map overwrites the same inside
 		for nc := lo; nc < hi; nc++ {
-			img, ci := nc/g.C, nc%g.C
-			copyRows(P[g.Pad*wpad+g.Pad:], x32[nc*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
+			ci, img := nc/g.N, nc%g.N // map-major: the images of a map write one run of V's rows
+			copyRows(P[g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
 			v := v32[ci*nt+img*th*tw:]
 			for k := 0; 16*k < th*tw; k++ {
 				wino43InAVX512(&P[0], wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], g.C*nt, 1)
@@ -125,7 +125,7 @@ func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {
 		defer giveQ()
 		Q, S := (*qp)[:4*th*ld], (*qp)[4*th*ld:]
 		for no := lo; no < hi; no++ {
-			img, o := no/g.O, no%g.O
+			o, img := no/g.N, no%g.N // map-major: the images of a map read one run of M's rows
 			var bo float32
 			if b32 != nil {
 				bo = b32[o]
@@ -134,7 +134,7 @@ func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {
 			for k := 0; 16*k < th*tw; k++ {
 				wino43OutAVX512(&m[16*k], nt, &wino43AtF32[0], bo, &Q[0], &offs[0], &idx[16*k], lanes(min(16, th*tw-16*k)), &S[0])
 			}
-			copyRows(y32[no*g.OH*g.OW:], Q, g.OH, g.OW, g.OW, ld)
+			copyRows(y32[(img*g.O+o)*g.OH*g.OW:], Q, g.OH, g.OW, g.OW, ld)
 		}
 	})
 }
