@@ -37,6 +37,9 @@ func sgemmKern12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func sgemmKern12x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
+//go:noescape
+func sgPackB32AVX512(dst, src *float32, kc, full, ldb int)
+
 func sgemmCPUID(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func sgemmXGETBV() (eax, edx uint32)
 
@@ -503,13 +506,15 @@ func (pt *sgPath) packB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []flo
 		// Full panels first, walking B's rows in order so the reads stream
 		// (a panel at a time would touch a new page every row).
 		full := nc / nr // any remainder panel (narrow or full) is packed below
-		for p := 0; p < kc; p++ {
-			row := b[(pc+p)*ldb+jc:][:full*nr]
-			if nr == 32 {
-				for jp := 0; jp < full; jp++ {
-					*(*[32]float32)(dst[jp*kc*32+p*32:]) = [32]float32(row[jp*32:])
-				}
-			} else {
+		switch {
+		case full == 0:
+		case nr == 32: // the avx512 path: the same copies in AVX-512 (Go called memmove for each 128-byte panel row)
+			_ = b[(pc+kc-1)*ldb+jc+full*32-1]
+			_ = dst[full*kc*32-1]
+			sgPackB32AVX512(&dst[0], &b[pc*ldb+jc], kc, full, ldb)
+		default:
+			for p := 0; p < kc; p++ {
+				row := b[(pc+p)*ldb+jc:][:full*nr]
 				for jp := 0; jp < full; jp++ {
 					*(*[16]float32)(dst[jp*kc*16+p*16:]) = [16]float32(row[jp*16:])
 				}

@@ -449,3 +449,40 @@ sgemmKern12x16beta0:
 	VZEROUPPER
 	RET
 
+
+// func sgPackB32AVX512(dst, src *float32, kc, full, ldb int)
+//
+// The full 32-wide panels of a row-major B block (packB): row p of panel
+// jp, src[p*ldb + jp*32 : +32], to dst[jp*kc*32 + p*32 : +32], walking the
+// rows in order (the reads stream), two 512-bit moves per panel row.
+TEXT ·sgPackB32AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ kc+16(FP), CX
+	MOVQ full+24(FP), R9
+	MOVQ ldb+32(FP), R8
+	SHLQ $2, R8
+	MOVQ CX, R10
+	SHLQ $7, R10 // bytes between panels: kc*32 floats
+
+packb32row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R9, BX
+
+packb32panel:
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ $128, AX
+	ADDQ R10, DX
+	DECQ BX
+	JNZ packb32panel
+
+	ADDQ R8, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ packb32row
+	VZEROUPPER
+	RET
