@@ -116,17 +116,18 @@ func plainSource[T float](g convGeom, x []T) wino43Source[T] {
 // wino43Forward computes y = conv(x, w) + b (b may be nil) for a
 // winogradOK geometry, like convForward.
 func wino43Forward[T float](g convGeom, x, w, b, y []T) {
-	wino43ForwardFrom(g, plainSource(g, x), w, b, y)
-}
-
-// wino43ForwardFrom is wino43Forward with the input's tiles from src.
-func wino43ForwardFrom[T float](g convGeom, src wino43Source[T], w, b, y []T) {
 	wt, giveWt := borrowPtr[T](g.O * g.C * 9)
 	defer giveWt()
 	arrangeFilters(g.O, g.C, w, *wt, true, false)
+	wino43ForwardFrom(g, plainSource(g, x), *wt, b, y)
+}
+
+// wino43ForwardFrom is wino43Forward with the input's tiles from src and
+// the filters transposed, wt (C x O x 3 x 3).
+func wino43ForwardFrom[T float](g convGeom, src wino43Source[T], wt, b, y []T) {
 	ut, giveUt := borrowPtr[T](36 * g.O * g.C)
 	defer giveUt()
-	wino43Filters(g.C*g.O, *wt, *ut)
+	wino43Filters(g.C*g.O, wt, *ut)
 	wino43Conv(g, src, *ut, b, y)
 }
 

@@ -50,10 +50,10 @@ func phaseGeom(g convGeom) convGeom {
 func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	pg := phaseGeom(g)
 	if wino43Pays(pg) {
-		wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
+		wt, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
-		phaseFilters(g, w, *wp)
-		wino43ForwardFrom(pg, phaseSource(g, x), *wp, b, y)
+		phaseFilters(g, w, *wt, true)
+		wino43ForwardFrom(pg, phaseSource(g, x), *wt, b, y)
 		return
 	}
 	xp, giveX := borrowPtr[T](pg.N * pg.C * pg.H * pg.W)
@@ -61,7 +61,7 @@ func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	phaseSplit(g, pg, x, *xp)
 	wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 	defer giveW()
-	phaseFilters(g, w, *wp)
+	phaseFilters(g, w, *wp, false)
 	winogradForward(pg, *xp, *wp, b, y)
 }
 
@@ -70,7 +70,7 @@ func phaseBackwardInput[T float](g convGeom, dy, w, dx []T) {
 	pg := phaseGeom(g)
 	wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 	defer giveW()
-	phaseFilters(g, w, *wp)
+	phaseFilters(g, w, *wp, false)
 	dxp, giveX := borrowPtr[T](pg.N * pg.C * pg.H * pg.W)
 	defer giveX()
 	winogradBackwardInput(pg, dy, *wp, *dxp)
@@ -181,21 +181,26 @@ func phaseMerge[T float](g, pg convGeom, dxp, dx []T) {
 
 // phaseFilters rearranges w (O x C x KH x KW) into the phase form's O x
 // 4C x 3 x 3 filters: wp[o][(p*2+q)*C+c][a][b] = w[o][c][2a+p][2b+q], zero
-// where that tap lies past the kernel.
-func phaseFilters[T float](g convGeom, w, wp []T) {
+// where that tap lies past the kernel; transposed (4C x O x 3 x 3) if
+// transpose, as F(4x4, 3x3) reads them.
+func phaseFilters[T float](g convGeom, w, wp []T, transpose bool) {
 	parallelRange(g.O, func(lo, hi int) {
 		for o := lo; o < hi; o++ {
-			phaseFiltersOf(g, o, w, wp)
+			phaseFiltersOf(g, o, w, wp, transpose)
 		}
 	})
 }
 
 // phaseFiltersOf rearranges output map o's filters for phaseFilters.
-func phaseFiltersOf[T float](g convGeom, o int, w, wp []T) {
+func phaseFiltersOf[T float](g convGeom, o int, w, wp []T, transpose bool) {
 	for ph := range 4 {
 		p, q := ph/2, ph%2
 		for c := range g.C {
-			dst := wp[((o*4+ph)*g.C+c)*9:][:9]
+			at := (o*4+ph)*g.C + c
+			if transpose {
+				at = (ph*g.C+c)*g.O + o
+			}
+			dst := wp[at*9:][:9]
 			src := w[(o*g.C+c)*g.KH*g.KW:][:g.KH*g.KW]
 			for a := range 3 {
 				for b := range 3 {
