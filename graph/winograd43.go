@@ -290,12 +290,14 @@ func wino43BackwardWeightFrom[T float](g convGeom, src wino43Source[T], dy, dw [
 	v, giveV := borrowPtr[T](36 * ct)
 	defer giveV()
 	xs, cs := src(g, 0, *v)
-	blocks, giveBlocks := borrowPtr[T](16 * ot)
-	winogradPatches(g.N, g.O, g.OH, g.OW, dy, 4, 4, 0, th, tw, *blocks)
 	yh, giveYh := borrowPtr[T](36 * ot)
 	defer giveYh()
-	gemm(true, false, 36, ot, 16, 1, kron[T](wino43At), 36, *blocks, ot, 0, *yh, ot) // Yhat = Kout^T blocks
-	giveBlocks()
+	if !wino43DyAsm(g, dy, th, tw, *yh) {
+		blocks, giveBlocks := borrowPtr[T](16 * ot)
+		winogradPatches(g.N, g.O, g.OH, g.OW, dy, 4, 4, 0, th, tw, *blocks)
+		gemm(true, false, 36, ot, 16, 1, kron[T](wino43At), 36, *blocks, ot, 0, *yh, ot) // Yhat = Kout^T blocks
+		giveBlocks()
+	}
 	du, giveDU := borrowPtr[T](36 * oc)
 	defer giveDU()
 	V, Yh, DU := *v, *yh, *du

@@ -15,9 +15,53 @@ func wino43InAVX512(p *float32, rowStep int, idx *int32, mask uint16, bt, s, v *
 //go:noescape
 func wino43OutAVX512(m *float32, ldm int, at *float32, bias float32, y *float32, offs, idx *int32, mask uint16, s *float32)
 
-// wino43BtF32 and wino43AtF32 are the transforms' tables for the
-// assembly, row-major.
-var wino43BtF32, wino43AtF32 = flat32(wino43Bt), flat32(wino43At)
+//go:noescape
+func wino43DyAVX512(p *float32, rowStep int, idx *int32, mask uint16, a, s, v *float32, ldv int)
+
+// wino43BtF32, wino43AtF32 and wino43AF32 (A = At^T, 6 x 4) are the
+// transforms' tables for the assembly, row-major.
+var wino43BtF32, wino43AtF32, wino43AF32 = flat32(wino43Bt), flat32(wino43At), flat32(transpose64(wino43At))
+
+func transpose64(a [][]float64) [][]float64 {
+	t := make([][]float64, len(a[0]))
+	for j := range t {
+		t[j] = make([]float64, len(a))
+		for i := range a {
+			t[j][i] = a[i][j]
+		}
+	}
+	return t
+}
+
+// wino43DyAsm computes the weight gradient's Yhat = A dy A^T of every 4x4
+// block of dy (N x O x OH x OW, zero past the map) into yh (36 x O x
+// tiles, V's layout), each map's blocks gathered from a plane of whole
+// blocks; false (doing nothing) where the assembly does not run.
+func wino43DyAsm[T float](g convGeom, dy []T, th, tw int, yh []T) bool {
+	if !wino43Asm() {
+		return false
+	}
+	d32, y32 := any(dy).([]float32), any(yh).([]float32)
+	nt := g.N * th * tw
+	ld := 4 * tw
+	idx := wino43Origins(th, tw, ld, 4)
+	_ = y32[36*g.O*nt-1]
+	parallelRange(g.N*g.O, func(lo, hi int) {
+		pp, giveP := borrowPtr[float32](4*th*ld + 24*16)
+		defer giveP()
+		P, S := (*pp)[:4*th*ld], (*pp)[4*th*ld:][:24*16]
+		clear(P) // past the map it stays zero: each map overwrites the same inside
+		for no := lo; no < hi; no++ {
+			o, img := no/g.N, no%g.N // map-major, as wino43InputsAsm
+			copyRows(P, d32[(img*g.O+o)*g.OH*g.OW:][:g.OH*g.OW], g.OH, g.OW, ld, g.OW)
+			v := y32[o*nt+img*th*tw:]
+			for k := 0; 16*k < th*tw; k++ {
+				wino43DyAVX512(&P[0], ld, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43AF32[0], &S[0], &v[16*k], g.O*nt)
+			}
+		}
+	})
+	return true
+}
 
 func flat32(a [][]float64) []float32 {
 	var f []float32

@@ -223,3 +223,93 @@ out43rows:
 	OUTCOL(192, 12)
 	VZEROUPPER
 	RET
+
+// W4(z, o0, o1, o2, o3): z = sum over j < 4 of the table's (R10) values
+// at byte offsets oj times Zj.
+#define W4(z, o0, o1, o2, o3) \
+	VMULPS.BCST o0(R10), Z0, z; \
+	VFMADD231PS.BCST o1(R10), Z1, z; \
+	VFMADD231PS.BCST o2(R10), Z2, z; \
+	VFMADD231PS.BCST o3(R10), Z3, z
+
+// PASS64: Z6-Z11 = the 6x4 table (A, row-major) times Z0-Z3.
+#define PASS64 \
+	W4(Z6, 0, 4, 8, 12); \
+	W4(Z7, 16, 20, 24, 28); \
+	W4(Z8, 32, 36, 40, 44); \
+	W4(Z9, 48, 52, 56, 60); \
+	W4(Z10, 64, 68, 72, 76); \
+	W4(Z11, 80, 84, 88, 92)
+
+// DYCOL(bo): Yhat rows b*6+a (b = 0..5, 6*ldv apart from R11) from the
+// scratch rows i*6+a (i = 0..3) at byte offset bo of DI.
+#define DYCOL(bo) \
+	VMOVUPS bo(DI), Z0; \
+	VMOVUPS bo+384(DI), Z1; \
+	VMOVUPS bo+768(DI), Z2; \
+	VMOVUPS bo+1152(DI), Z3; \
+	PASS64; \
+	MOVQ R11, R13; \
+	VMOVUPS Z6, K1, (R13); \
+	ADDQ R12, R13; \
+	VMOVUPS Z7, K1, (R13); \
+	ADDQ R12, R13; \
+	VMOVUPS Z8, K1, (R13); \
+	ADDQ R12, R13; \
+	VMOVUPS Z9, K1, (R13); \
+	ADDQ R12, R13; \
+	VMOVUPS Z10, K1, (R13); \
+	ADDQ R12, R13; \
+	VMOVUPS Z11, K1, (R13); \
+	ADDQ R9, R11
+
+// func wino43DyAVX512(p *float32, rowStep int, idx *int32, mask uint16, a, s, v *float32, ldv int)
+//
+// The weight gradient's transform of dy, Yhat = A d A^T, for the 16 4x4
+// blocks whose origins (element offsets from p) are idx, lanes in mask:
+// rows pass, T[i][a] = sum_j A[a][j] d[i][j] with d[i][j] gathered at
+// origin + i*rowStep + j, into the scratch s (row i*6+a); columns pass,
+// Yhat[b*6+a] = sum_i A[b][i] T[i][a], stored at v + (b*6+a)*ldv.
+TEXT ·wino43DyAVX512(SB), NOSPLIT, $0-64
+	MOVQ p+0(FP), BX
+	MOVQ rowStep+8(FP), R8
+	SHLQ $2, R8
+	MOVQ idx+16(FP), AX
+	VMOVDQU32 (AX), Z28
+	MOVWQZX mask+24(FP), AX
+	KMOVW AX, K1
+	MOVQ a+32(FP), R10
+	MOVQ s+40(FP), DI
+	MOVQ $4, CX
+
+dy43rows:
+	GATHER(Z0, 0)
+	GATHER(Z1, 1)
+	GATHER(Z2, 2)
+	GATHER(Z3, 3)
+	PASS64
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	VMOVUPS Z8, 128(DI)
+	VMOVUPS Z9, 192(DI)
+	VMOVUPS Z10, 256(DI)
+	VMOVUPS Z11, 320(DI)
+	ADDQ R8, BX
+	ADDQ $384, DI
+	DECQ CX
+	JNZ dy43rows
+
+	MOVQ s+40(FP), DI
+	MOVQ v+48(FP), R11
+	MOVQ ldv+56(FP), R9
+	SHLQ $2, R9
+	LEAQ (R9)(R9*2), R12
+	SHLQ $1, R12
+	DYCOL(0)
+	DYCOL(64)
+	DYCOL(128)
+	DYCOL(192)
+	DYCOL(256)
+	DYCOL(320)
+	VZEROUPPER
+	RET

@@ -20,3 +20,5 @@ func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {}
 func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {}
 
 func phase43InputsAsm[T float](g, pg convGeom, x []T, th, tw int, V []T) bool { return false }
+
+func wino43DyAsm[T float](g convGeom, dy []T, th, tw int, yh []T) bool { return false }
