@@ -40,6 +40,9 @@ func sgemmKern12x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func sgPackB32AVX512(dst, src *float32, kc, full, ldb int)
 
+//go:noescape
+func sgPackBT16AVX512(b *float32, ldb, blocks int, d *float32, w, rest int)
+
 func sgemmCPUID(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func sgemmXGETBV() (eax, edx uint32)
 
@@ -550,7 +553,11 @@ func (pt *sgPath) packB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []flo
 			// each stored row, 16 columns at a time.
 			jj := 0
 			for ; jj+16 <= cols; jj += 16 {
-				sgPackBT16(b[(jc+j+jj)*ldb+pc:], ldb, kc, d[jj:], w)
+				if pt.avx512 {
+					sgPackBT16Fast(b[(jc+j+jj)*ldb+pc:], ldb, kc, d[jj:], w)
+				} else {
+					sgPackBT16(b[(jc+j+jj)*ldb+pc:], ldb, kc, d[jj:], w)
+				}
 			}
 			if jj < cols {
 				if cols < w {
@@ -570,6 +577,15 @@ func (pt *sgPath) packB(tB bool, b []float32, ldb, pc, jc, kc, nc int, dst []flo
 		off += kc * w
 		j += w
 	}
+}
+
+// sgPackBT16Fast is sgPackBT16 with 16x16 blocks transposed in AVX-512
+// registers (the same values; the Go loop did 16 scalar moves per packed
+// row).
+func sgPackBT16Fast(b []float32, ldb, kc int, d []float32, w int) {
+	_ = b[15*ldb+kc-1]
+	_ = d[(kc-1)*w+15]
+	sgPackBT16AVX512(&b[0], ldb, kc/16, &d[0], w, kc%16)
 }
 
 // sgPackBT16 packs 16 columns of a kc x w panel of op(B) = B^T (w, the
