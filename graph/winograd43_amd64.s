@@ -4,34 +4,73 @@
 // tiles at once, one tile per lane: the input tiles gathered from a padded
 // plane (VGATHERDPS at the tiles' origins) and transformed, and the
 // products transformed into 4x4 output blocks scattered into a padded
-// output plane (VSCATTERDPS). Coefficients come from a float32 table
-// (R10) by broadcast, so each output of a pass is six multiply-adds.
+// output plane (VSCATTERDPS). The passes of Bt and At share
+// subexpressions (BT6, AT46), with their constants from the float32
+// tables; dy's A runs as plain multiply-adds (PASS64).
 
-// W6(z, o): z = sum over j of k[o/4+j] * Zj, the coefficient row at byte
-// offset o of the table in R10, the inputs in Z0-Z5.
-#define W6(z, o0, o1, o2, o3, o4, o5) \
-	VMULPS.BCST o0(R10), Z0, z; \
-	VFMADD231PS.BCST o1(R10), Z1, z; \
-	VFMADD231PS.BCST o2(R10), Z2, z; \
-	VFMADD231PS.BCST o3(R10), Z3, z; \
-	VFMADD231PS.BCST o4(R10), Z4, z; \
-	VFMADD231PS.BCST o5(R10), Z5, z
+// BT6: Z6-Z11 = Bt times Z0-Z5 (d0-d5) in 17 operations instead of 36
+// multiply-adds, with e = d1-d3 and f = d4-d2 shared, the constants 1.5,
+// -2, -0.5, 2, -2.5 and 0.5 in Z20-Z25 (BTCONST):
+// Bt d = (d0+d4-2d2+1.5e, d4-d1-2.5d2-0.5d3, d4+d1+0.5d2-2.5d3, f-0.5e,
+// f+2e, d5+d1-2d3+1.5(d2-d4)).
+#define BT6 \
+	VSUBPS Z3, Z1, Z12; \
+	VSUBPS Z2, Z4, Z13; \
+	VADDPS Z4, Z0, Z6; \
+	VFMADD231PS Z21, Z2, Z6; \
+	VFMADD231PS Z20, Z12, Z6; \
+	VSUBPS Z1, Z4, Z7; \
+	VFMADD231PS Z24, Z2, Z7; \
+	VFMADD231PS Z22, Z3, Z7; \
+	VADDPS Z1, Z4, Z8; \
+	VFMADD231PS Z25, Z2, Z8; \
+	VFMADD231PS Z24, Z3, Z8; \
+	VMOVAPS Z13, Z9; \
+	VFMADD231PS Z22, Z12, Z9; \
+	VMOVAPS Z13, Z10; \
+	VFMADD231PS Z23, Z12, Z10; \
+	VSUBPS Z4, Z2, Z14; \
+	VADDPS Z1, Z5, Z11; \
+	VFMADD231PS Z21, Z3, Z11; \
+	VFMADD231PS Z20, Z14, Z11
 
-// PASS66: Z6-Z11 = the 6x6 table times Z0-Z5.
-#define PASS66 \
-	W6(Z6, 0, 4, 8, 12, 16, 20); \
-	W6(Z7, 24, 28, 32, 36, 40, 44); \
-	W6(Z8, 48, 52, 56, 60, 64, 68); \
-	W6(Z9, 72, 76, 80, 84, 88, 92); \
-	W6(Z10, 96, 100, 104, 108, 112, 116); \
-	W6(Z11, 120, 124, 128, 132, 136, 140)
+// BTCONST loads BT6's constants from the Bt table (R10).
+#define BTCONST \
+	VBROADCASTSS 4(R10), Z20; \
+	VBROADCASTSS 8(R10), Z21; \
+	VBROADCASTSS 36(R10), Z22; \
+	VBROADCASTSS 100(R10), Z23; \
+	VBROADCASTSS 32(R10), Z24; \
+	VBROADCASTSS 56(R10), Z25
 
-// PASS46: Z6-Z9 = the 4x6 table times Z0-Z5.
-#define PASS46 \
-	W6(Z6, 0, 4, 8, 12, 16, 20); \
-	W6(Z7, 24, 28, 32, 36, 40, 44); \
-	W6(Z8, 48, 52, 56, 60, 64, 68); \
-	W6(Z9, 72, 76, 80, 84, 88, 92)
+// AT46: Z6-Z9 = At times Z0-Z5 (m0-m5) in 12 operations instead of 24,
+// with s = m1+m2 and d = m1-m2 shared, the constants 2, -0.5, 4, 0.25, 8
+// and -0.125 in Z20-Z25 (ATCONST): At m = (m0+s+m3+m4, d+2m3-0.5m4,
+// s+4m3+0.25m4, d+8m3-0.125m4+m5).
+#define AT46 \
+	VADDPS Z2, Z1, Z12; \
+	VSUBPS Z2, Z1, Z13; \
+	VADDPS Z12, Z0, Z6; \
+	VADDPS Z3, Z6, Z6; \
+	VADDPS Z4, Z6, Z6; \
+	VMOVAPS Z13, Z7; \
+	VFMADD231PS Z20, Z3, Z7; \
+	VFMADD231PS Z21, Z4, Z7; \
+	VMOVAPS Z12, Z8; \
+	VFMADD231PS Z22, Z3, Z8; \
+	VFMADD231PS Z23, Z4, Z8; \
+	VADDPS Z5, Z13, Z9; \
+	VFMADD231PS Z24, Z3, Z9; \
+	VFMADD231PS Z25, Z4, Z9
+
+// ATCONST loads AT46's constants from the At table (R10).
+#define ATCONST \
+	VBROADCASTSS 36(R10), Z20; \
+	VBROADCASTSS 40(R10), Z21; \
+	VBROADCASTSS 60(R10), Z22; \
+	VBROADCASTSS 64(R10), Z23; \
+	VBROADCASTSS 84(R10), Z24; \
+	VBROADCASTSS 88(R10), Z25
 
 // GATHER(z, o): z = the plane's values at the 16 tile origins (Z28) plus
 // o elements; lanes outside K1 stay zero.
@@ -49,7 +88,7 @@
 	VMOVUPS bo+1152(DI), Z3; \
 	VMOVUPS bo+1536(DI), Z4; \
 	VMOVUPS bo+1920(DI), Z5; \
-	PASS66; \
+	BT6; \
 	MOVQ R11, R13; \
 	VMOVUPS Z6, K1, (R13); \
 	ADDQ R12, R13; \
@@ -82,6 +121,7 @@ TEXT ·wino43InAVX512(SB), NOSPLIT, $0-72
 	MOVWQZX mask+24(FP), AX
 	KMOVW AX, K1
 	MOVQ bt+32(FP), R10
+	BTCONST
 	MOVQ s+40(FP), DI
 	MOVQ $6, CX
 	MOVQ dil+64(FP), DX
@@ -95,7 +135,7 @@ in43rows:
 	GATHER(Z3, 3)
 	GATHER(Z4, 4)
 	GATHER(Z5, 5)
-	PASS66
+	BT6
 	VMOVUPS Z6, (DI)
 	VMOVUPS Z7, 64(DI)
 	VMOVUPS Z8, 128(DI)
@@ -115,7 +155,7 @@ in43rows2: // the same with every other column
 	GATHER(Z3, 6)
 	GATHER(Z4, 8)
 	GATHER(Z5, 10)
-	PASS66
+	BT6
 	VMOVUPS Z6, (DI)
 	VMOVUPS Z7, 64(DI)
 	VMOVUPS Z8, 128(DI)
@@ -178,7 +218,7 @@ in43cols:
 	VMOVUPS bo+768(DI), Z3; \
 	VMOVUPS bo+1024(DI), Z4; \
 	VMOVUPS bo+1280(DI), Z5; \
-	PASS46; \
+	AT46; \
 	SCATTER(Z6, o); \
 	SCATTER(Z7, o+16); \
 	SCATTER(Z8, o+32); \
@@ -195,6 +235,7 @@ TEXT ·wino43OutAVX512(SB), NOSPLIT, $0-72
 	MOVQ ldm+8(FP), R9
 	SHLQ $2, R9
 	MOVQ at+16(FP), R10
+	ATCONST
 	VBROADCASTSS bias+24(FP), Z27
 	MOVQ y+32(FP), DX
 	MOVQ offs+40(FP), R8
@@ -207,7 +248,7 @@ TEXT ·wino43OutAVX512(SB), NOSPLIT, $0-72
 
 out43rows:
 	OUTROW
-	PASS46
+	AT46
 	VMOVUPS Z6, (DI)
 	VMOVUPS Z7, 64(DI)
 	VMOVUPS Z8, 128(DI)
