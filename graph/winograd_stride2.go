@@ -182,38 +182,54 @@ func phaseMerge[T float](g, pg convGeom, dxp, dx []T) {
 // phaseFilters rearranges w (O x C x KH x KW) into the phase form's O x
 // 4C x 3 x 3 filters: wp[o][(p*2+q)*C+c][a][b] = w[o][c][2a+p][2b+q], zero
 // where that tap lies past the kernel; transposed (4C x O x 3 x 3) if
-// transpose, as F(4x4, 3x3) reads them.
+// transpose, as F(4x4, 3x3) reads them. Each worker writes whole rows of
+// wp in order (a transposed write of one filter at a time, 9 KB apart,
+// cost ten times the copy).
 func phaseFilters[T float](g convGeom, w, wp []T, transpose bool) {
-	parallelRange(g.O, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			phaseFiltersOf(g, o, w, wp, transpose)
-		}
-	})
-}
-
-// phaseFiltersOf rearranges output map o's filters for phaseFilters.
-func phaseFiltersOf[T float](g convGeom, o int, w, wp []T, transpose bool) {
-	for ph := range 4 {
-		p, q := ph/2, ph%2
-		for c := range g.C {
-			at := (o*4+ph)*g.C + c
-			if transpose {
-				at = (ph*g.C+c)*g.O + o
-			}
-			dst := wp[at*9:][:9]
-			src := w[(o*g.C+c)*g.KH*g.KW:][:g.KH*g.KW]
-			for a := range 3 {
-				for b := range 3 {
-					kh, kw := 2*a+p, 2*b+q
-					if kh < g.KH && kw < g.KW {
-						dst[a*3+b] = src[kh*g.KW+kw]
+	taps := phaseTaps(g)
+	rows, cols := g.O, 4*g.C // wp's rows and the filters in each
+	if transpose {
+		rows, cols = 4*g.C, g.O
+	}
+	parallelRange(rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			for k := range cols {
+				o, m := r, k
+				if transpose {
+					o, m = k, r
+				}
+				ph, c := m/g.C, m%g.C
+				src := w[(o*g.C+c)*g.KH*g.KW:][:g.KH*g.KW]
+				dst := wp[(r*cols+k)*9:][:9]
+				for i, t := range taps[ph] {
+					if t >= 0 {
+						dst[i] = src[t]
 					} else {
-						dst[a*3+b] = 0
+						dst[i] = 0
 					}
 				}
 			}
 		}
+	})
+}
+
+// phaseTaps gives, for each phase p*2+q and tap a*3+b of the phase form's
+// 3x3 filter, the index of the kernel's tap (2a+p)*KW+2b+q, or -1 past
+// the kernel.
+func phaseTaps(g convGeom) (taps [4][9]int) {
+	for ph := range 4 {
+		p, q := ph/2, ph%2
+		for a := range 3 {
+			for b := range 3 {
+				kh, kw := 2*a+p, 2*b+q
+				taps[ph][a*3+b] = -1
+				if kh < g.KH && kw < g.KW {
+					taps[ph][a*3+b] = kh*g.KW + kw
+				}
+			}
+		}
 	}
+	return taps
 }
 
 // phaseFiltersGrad is phaseFilters' adjoint: it reads each tap's gradient
