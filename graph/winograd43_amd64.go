@@ -35,8 +35,8 @@ func transpose64(a [][]float64) [][]float64 {
 
 // wino43DyAsm computes the weight gradient's Yhat = A dy A^T of every 4x4
 // block of dy (N x O x OH x OW, zero past the map) into yh (36 x O x
-// tiles, V's layout), each map's blocks gathered from a plane of whole
-// blocks; false (doing nothing) where the assembly does not run.
+// tiles, V's layout), each map's images copied into a stack of planes of
+// whole blocks; false (doing nothing) where the assembly does not run.
 func wino43DyAsm[T float](g convGeom, dy []T, th, tw int, yh []T) bool {
 	if !wino43Asm() {
 		return false
@@ -44,20 +44,22 @@ func wino43DyAsm[T float](g convGeom, dy []T, th, tw int, yh []T) bool {
 	d32, y32 := any(dy).([]float32), any(yh).([]float32)
 	nt := g.N * th * tw
 	ld := 4 * tw
-	idx := wino43Origins(th, tw, ld, 4)
+	plane := 4 * th * ld
+	idx := wino43Origins(g.N, th, tw, ld, 4, plane)
 	_ = y32[36*g.O*nt-1]
-	parallelRange(g.N*g.O, func(lo, hi int) {
-		pp, giveP := borrowPtr[float32](4*th*ld + 24*16)
+	parallelRange(g.O, func(lo, hi int) {
+		pp, giveP := borrowPtr[float32](g.N*plane + 24*16)
 		defer giveP()
-		P, S := (*pp)[:4*th*ld], (*pp)[4*th*ld:][:24*16]
-		clear(P) // past the map it stays zero: each map overwrites the same inside
-		for no := lo; no < hi; no++ {
-			o, img := no/g.N, no%g.N // map-major, as wino43InputsAsm
-			copyRows(P, d32[(img*g.O+o)*g.OH*g.OW:][:g.OH*g.OW], g.OH, g.OW, ld, g.OW)
-			v := y32[o*nt+img*th*tw:]
-			for k := 0; 16*k < th*tw; k++ {
-				wino43DyAVX512(&P[0], ld, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43AF32[0], &S[0], &v[16*k], g.O*nt)
+		P, S := (*pp)[:g.N*plane], (*pp)[g.N*plane:][:24*16]
+		clear(P) // past the maps it stays zero: each map overwrites the same inside
+		for o := lo; o < hi; o++ {
+			for img := range g.N {
+				copyRows(P[img*plane:], d32[(img*g.O+o)*g.OH*g.OW:][:g.OH*g.OW], g.OH, g.OW, ld, g.OW)
 			}
+			v := y32[o*nt:]
+			wino43Chunks(nt, func(k int, mask uint16) {
+				wino43DyAVX512(&P[0], ld, &idx[16*k], mask, &wino43AF32[0], &S[0], &v[16*k], g.O*nt)
+			})
 		}
 	})
 	return true
@@ -73,21 +75,33 @@ func flat32(a [][]float64) []float32 {
 	return f
 }
 
-// wino43Origins gives the element offsets of the th x tw tiles' origins
-// in a plane of ld columns, tiles step apart, padded to whole chunks of 16.
-func wino43Origins(th, tw, ld, step int) []int32 {
-	idx := make([]int32, (th*tw+15)/16*16)
-	for t := range th * tw {
-		idx[t] = int32(step * ((t/tw)*ld + t%tw))
+// wino43Origins gives the element offsets of the tiles' origins in a stack
+// of n planes (plane floats apart) of ld columns: tile t of image i at
+// i*plane + step*(ty*ld + tx), th x tw tiles per image in order, padded to
+// whole chunks of 16. The calls take 16 tiles at a time across the images
+// of a map: zfnet's 7x7 tiles per image would leave 15 of the last
+// chunk's 16 lanes idle.
+func wino43Origins(n, th, tw, ld, step, plane int) []int32 {
+	idx := make([]int32, (n*th*tw+15)/16*16)
+	for i := range n * th * tw {
+		img, t := i/(th*tw), i%(th*tw)
+		idx[i] = int32(img*plane + step*((t/tw)*ld+t%tw))
 	}
 	return idx
 }
 
+// wino43Chunks calls f(k, mask) for each chunk of 16 of nt tiles.
+func wino43Chunks(nt int, f func(k int, mask uint16)) {
+	for k := 0; 16*k < nt; k++ {
+		f(k, lanes(min(16, nt-16*k)))
+	}
+}
+
 // phase43InputsAsm is wino43Inputs of the phase form pg of g (phaseGeom),
-// reading the phases from x itself: each map is copied once into a padded
-// plane, whose every other row and column the gathers read (dilation 2)
-// for each of the four phases. V[xi] whole, as wino43InputsAsm. False
-// (doing nothing) where the assembly does not run.
+// reading the phases from x itself: each map of each image is copied once
+// into a padded plane, whose every other row and column the gathers read
+// (dilation 2) for each of the four phases. V[xi] whole, as
+// wino43InputsAsm. False (doing nothing) where the assembly does not run.
 func phase43InputsAsm[T float](g, pg convGeom, x []T, th, tw int, V []T) bool {
 	hp, wpad := 2*(4*th+2), 2*(4*tw+2) // phase rows and columns 0 .. 4t+1
 	if !wino43Asm() || g.H+g.Pad > hp || g.W+g.Pad > wpad {
@@ -95,23 +109,25 @@ func phase43InputsAsm[T float](g, pg convGeom, x []T, th, tw int, V []T) bool {
 	}
 	x32, v32 := any(x).([]float32), any(V).([]float32)
 	nt := pg.N * th * tw
-	idx := wino43Origins(th, tw, wpad, 8)
+	plane := hp * wpad
+	idx := wino43Origins(g.N, th, tw, wpad, 8, plane)
 	_ = v32[36*pg.C*nt-1]
-	parallelRange(g.N*g.C, func(lo, hi int) {
-		pp, giveP := borrowPtr[float32](hp*wpad + 36*16)
+	parallelRange(g.C, func(lo, hi int) { // whole maps: the images of a map write one run of V's rows
+		pp, giveP := borrowPtr[float32](g.N*plane + 36*16)
 		defer giveP()
-		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:][:36*16]
-		clear(P) // outside the map it stays zero: each map overwrites the same inside
-		for nc := lo; nc < hi; nc++ {
-			ci, img := nc/g.N, nc%g.N // map-major: the images of a map write one run of V's rows
-			copyRows(P[g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
+		P, S := (*pp)[:g.N*plane], (*pp)[g.N*plane:][:36*16]
+		clear(P) // outside the maps it stays zero: each map overwrites the same inside
+		for ci := lo; ci < hi; ci++ {
+			for img := range g.N {
+				copyRows(P[img*plane+g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
+			}
 			for ph := range 4 {
 				// Phase ph = p*2+q of map ci is map ph*C+ci of pg (phaseSplit).
-				v := v32[(ph*g.C+ci)*nt+img*th*tw:]
+				v := v32[(ph*g.C+ci)*nt:]
 				base := P[(ph/2)*wpad+ph%2:]
-				for k := 0; 16*k < th*tw; k++ {
-					wino43InAVX512(&base[0], 2*wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], pg.C*nt, 2)
-				}
+				wino43Chunks(nt, func(k int, mask uint16) {
+					wino43InAVX512(&base[0], 2*wpad, &idx[16*k], mask, &wino43BtF32[0], &S[0], &v[16*k], pg.C*nt, 2)
+				})
 			}
 		}
 	})
@@ -130,55 +146,60 @@ func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {
 	// The padded plane holds every tile: rows and columns 4*t+5 < 4*t+2
 	// past the last tile's origin, the map at (pad, pad) inside it.
 	hp, wpad := 4*th+2, 4*tw+2
-	idx := wino43Origins(th, tw, wpad, 4)
+	plane := hp * wpad
+	idx := wino43Origins(g.N, th, tw, wpad, 4, plane)
 	_ = v32[36*g.C*nt-1]
-	parallelRange(g.N*g.C, func(lo, hi int) { // contiguous, as in winogradInputs
-		pp, giveP := borrowPtr[float32](hp*wpad + 36*16)
+	parallelRange(g.C, func(lo, hi int) { // whole maps: the images of a map write one run of V's rows
+		pp, giveP := borrowPtr[float32](g.N*plane + 36*16)
 		defer giveP()
-		P, S := (*pp)[:hp*wpad], (*pp)[hp*wpad:][:36*16]
-		clear(*pp) // outside the map P stays zero: each map overwrites the same inside
-		for nc := lo; nc < hi; nc++ {
-			ci, img := nc/g.N, nc%g.N // map-major: the images of a map write one run of V's rows
-			copyRows(P[g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
-			v := v32[ci*nt+img*th*tw:]
-			for k := 0; 16*k < th*tw; k++ {
-				wino43InAVX512(&P[0], wpad, &idx[16*k], lanes(min(16, th*tw-16*k)), &wino43BtF32[0], &S[0], &v[16*k], g.C*nt, 1)
+		P, S := (*pp)[:g.N*plane], (*pp)[g.N*plane:][:36*16]
+		clear(P) // outside the maps it stays zero: each map overwrites the same inside
+		for ci := lo; ci < hi; ci++ {
+			for img := range g.N {
+				copyRows(P[img*plane+g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
 			}
+			v := v32[ci*nt:]
+			wino43Chunks(nt, func(k int, mask uint16) {
+				wino43InAVX512(&P[0], wpad, &idx[16*k], mask, &wino43BtF32[0], &S[0], &v[16*k], g.C*nt, 1)
+			})
 		}
 	})
 }
 
 // wino43OutputsAsm is the blocks' transform and wino43Place in AVX-512,
-// from products laid out as wino43Inputs lays out V: map o's rows at
-// o*36*nt, row xi at xi*nt.
+// from products laid out map by map (map o's rows at o*36*nt, row xi at
+// xi*nt): the blocks of all images of a map scattered into a stack of
+// planes of whole blocks, then copied into y clipped to the output.
 func wino43OutputsAsm[T float](g convGeom, M, b, y []T, th, tw int) {
 	m32, y32, b32 := any(M).([]float32), any(y).([]float32), any(b).([]float32)
 	nt := g.N * th * tw
 	ld := 4 * tw // the padded output plane: whole blocks
+	plane := 4 * th * ld
 	var offs [16]int32
 	for p := range 4 {
 		for q := range 4 {
 			offs[p*4+q] = int32(p*ld + q)
 		}
 	}
-	idx := wino43Origins(th, tw, ld, 4)
+	idx := wino43Origins(g.N, th, tw, ld, 4, plane)
 	_ = m32[36*g.O*nt-1]
 	_ = y32[g.N*g.O*g.OH*g.OW-1]
-	parallelRange(g.N*g.O, func(lo, hi int) { // whole maps per worker: no shared cache lines of y
-		qp, giveQ := borrowPtr[float32](4*th*ld + 24*16)
+	parallelRange(g.O, func(lo, hi int) {
+		qp, giveQ := borrowPtr[float32](g.N*plane + 24*16)
 		defer giveQ()
-		Q, S := (*qp)[:4*th*ld], (*qp)[4*th*ld:]
-		for no := lo; no < hi; no++ {
-			o, img := no/g.N, no%g.N // map-major: the images of a map read one run of M's rows
+		Q, S := (*qp)[:g.N*plane], (*qp)[g.N*plane:][:24*16]
+		for o := lo; o < hi; o++ {
 			var bo float32
 			if b32 != nil {
 				bo = b32[o]
 			}
-			m := m32[o*36*nt+img*th*tw:]
-			for k := 0; 16*k < th*tw; k++ {
-				wino43OutAVX512(&m[16*k], nt, &wino43AtF32[0], bo, &Q[0], &offs[0], &idx[16*k], lanes(min(16, th*tw-16*k)), &S[0])
+			m := m32[o*36*nt:]
+			wino43Chunks(nt, func(k int, mask uint16) {
+				wino43OutAVX512(&m[16*k], nt, &wino43AtF32[0], bo, &Q[0], &offs[0], &idx[16*k], mask, &S[0])
+			})
+			for img := range g.N {
+				copyRows(y32[(img*g.O+o)*g.OH*g.OW:], Q[img*plane:], g.OH, g.OW, g.OW, ld)
 			}
-			copyRows(y32[(img*g.O+o)*g.OH*g.OW:], Q, g.OH, g.OW, g.OW, ld)
 		}
 	})
 }
