@@ -52,17 +52,21 @@ func winogradTileFrom(s string) int {
 	return 0
 }
 
-// wino43Pays says whether a winogradOK convolution takes F(4x4, 3x3): by
-// default where both output sides are at least 20 (zfnet's conv2 in phase
-// form, 26x26), where the 4x4 blocks waste little and the products keep
-// 25 or more tiles per image. On 13x13 maps (conv3-5) the blocks cover
-// 16x16, the products have 16 tiles per image, and F(2x2, 3x3) measured
-// as fast or faster (BENCHMARKS.md).
-func wino43Pays(g convGeom) bool {
+// wino43Pays says whether a winogradOK convolution takes F(4x4, 3x3)
+// for its forward pass and input gradient (weight false) or for its weight
+// gradient (weight true). By default the weight gradient always does, and
+// the others where both output sides are at least 20 (zfnet's conv2 in
+// phase form, 26x26), where the 4x4 blocks waste little and the products
+// keep 25 or more tiles per image. On 13x13 maps (conv3-5) the blocks
+// cover 16x16 and the products have 16 tiles per image: there F(2x2, 3x3)
+// measured as fast or faster forward (conv4 1.15x), F(4x4, 3x3) 1.1-1.4x
+// faster for the weight gradient, whose products sum over the tiles
+// (BENCHMARKS.md).
+func wino43Pays(g convGeom, weight bool) bool {
 	if winogradTile != 0 {
 		return winogradTile == 4
 	}
-	return g.OH >= 20 && g.OW >= 20
+	return weight || g.OH >= 20 && g.OW >= 20
 }
 
 // The F(4x4, 3x3) transforms for the points 0, 1, -1, 2, -1/2, infinity.

@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 )
 
@@ -58,7 +59,8 @@ func TestWinograd43(t *testing.T) {
 }
 
 // TestWino43Pays: F(4x4, 3x3) by default for outputs of 20x20 and more
-// (zfnet's conv2 in phase form), F(2x2, 3x3) on 13x13 maps (conv3-5);
+// (zfnet's conv2 in phase form) and for every weight gradient, F(2x2,
+// 3x3) for the forward pass and input gradient on 13x13 maps (conv3-5);
 // ZFNET_WINOGRAD forces either.
 func TestWino43Pays(t *testing.T) {
 	defer func(tile int) { winogradTile = tile }(winogradTile)
@@ -71,15 +73,68 @@ func TestWino43Pays(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		env          string
-		conv2, conv3 bool
-	}{{"", true, false}, {"2", false, false}, {"4", true, true}, {"x", true, false}} {
+		env                       string
+		conv2, conv3, conv3Weight bool
+	}{{"", true, false, true}, {"2", false, false, false}, {"4", true, true, true}, {"x", true, false, true}} {
 		winogradTile = winogradTileFrom(c.env)
-		if got := wino43Pays(phaseGeom(conv2)); got != c.conv2 {
-			t.Errorf("ZFNET_WINOGRAD=%q: conv2's phase form takes F(4x4, 3x3) = %v, want %v", c.env, got, c.conv2)
+		for _, weight := range []bool{false, true} {
+			if got := wino43Pays(phaseGeom(conv2), weight); got != c.conv2 {
+				t.Errorf("ZFNET_WINOGRAD=%q: conv2's phase form takes F(4x4, 3x3) (weight gradient %v) = %v, want %v", c.env, weight, got, c.conv2)
+			}
 		}
-		if got := wino43Pays(conv3); got != c.conv3 {
-			t.Errorf("ZFNET_WINOGRAD=%q: conv3 takes F(4x4, 3x3) = %v, want %v", c.env, got, c.conv3)
+		if got := wino43Pays(conv3, false); got != c.conv3 {
+			t.Errorf("ZFNET_WINOGRAD=%q: conv3's forward pass takes F(4x4, 3x3) = %v, want %v", c.env, got, c.conv3)
+		}
+		if got := wino43Pays(conv3, true); got != c.conv3Weight {
+			t.Errorf("ZFNET_WINOGRAD=%q: conv3's weight gradient takes F(4x4, 3x3) = %v, want %v", c.env, got, c.conv3Weight)
+		}
+	}
+}
+
+// TestWino43Chunks: on the avx512 path, F(4x4, 3x3) over chunks of the
+// batch's images (as winogradMaxBuf asks for large layers) gives the same
+// bits as one chunk, forward and input gradient, and so does the phase
+// form's forward pass (whose chunks gather from their own images of x).
+// Not on the others: their SGEMM transforms run over all the chunk's maps
+// and tiles as one matrix, and the AVX2 kernel of a narrow last panel sums
+// even and odd k apart, so where a tile falls changes its rounding.
+func TestWino43Chunks(t *testing.T) {
+	if !slices.Contains(sgemmAvailable(), "avx512") {
+		t.Skip("no avx512 SGEMM path on this CPU: the property is the assembly transforms'")
+	}
+	defer sgemmUse("avx512")()
+	defer func(tile, m int) { winogradTile, winogradMaxBuf = tile, m }(winogradTile, winogradMaxBuf)
+	winogradTile = 4
+	rng := rand.New(rand.NewSource(5))
+	g, err := newConvGeom(3, 6, 9, 11, 5, 3, 3, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph, err := newConvGeom(3, 2, 23, 21, 4, 5, 5, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, w, b := f32(randF64(rng, 3*6*9*11)), f32(randF64(rng, 5*6*9)), f32(randF64(rng, 5))
+	dy := f32(randF64(rng, 3*5*g.OH*g.OW))
+	xp, wp := f32(randF64(rng, 3*2*23*21)), f32(randF64(rng, 4*2*25))
+	run := func() [][]float32 {
+		y, dx := make([]float32, len(dy)), make([]float32, len(x))
+		yp := make([]float32, 3*4*ph.OH*ph.OW)
+		wino43Forward(g, x, w, b, y)
+		wino43BackwardInput(g, dy, w, dx)
+		phaseForward(ph, xp, wp, b[:4], yp)
+		return [][]float32{y, dx, yp}
+	}
+	want := run()
+	for _, imgs := range []int{1, 2} {
+		winogradMaxBuf = imgs * 36 * 6 * 9 // g's 6 maps of 3x3 tiles: chunks of 1 or 2 images, and 1 of the phase form's
+		got := run()
+		for k, name := range []string{"forward", "input gradient", "phase forward"} {
+			for i := range want[k] {
+				if math.Float32bits(got[k][i]) != math.Float32bits(want[k][i]) {
+					t.Fatalf("chunks of %d images: %s differs at %d: %v vs %v", imgs, name, i, got[k][i], want[k][i])
+				}
+			}
 		}
 	}
 }

@@ -49,7 +49,7 @@ func phaseGeom(g convGeom) convGeom {
 // geometry, like convForward.
 func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	pg := phaseGeom(g)
-	if wino43Pays(pg) {
+	if wino43Pays(pg, false) {
 		wt, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
 		phaseFilters(g, w, *wt, true)
@@ -80,7 +80,7 @@ func phaseBackwardInput[T float](g convGeom, dy, w, dx []T) {
 // phaseBackwardWeight computes dw, like convBackwardWeight.
 func phaseBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	pg := phaseGeom(g)
-	if wino43Pays(pg) {
+	if wino43Pays(pg, true) {
 		dwp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
 		wino43BackwardWeightFrom(pg, phaseSource(g, x), dy, *dwp)

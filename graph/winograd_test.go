@@ -48,6 +48,8 @@ func convDirect64(g convGeom, x, w, b []float64) []float64 {
 // 1e-5 (the bound; oneDNN's Winograd is about 1e-7 in L2); the
 // float32 direct convolution's own is about 1e-7.
 func TestWinograd(t *testing.T) {
+	defer func(tile int) { winogradTile = tile }(winogradTile)
+	winogradTile = 2 // F(4x4, 3x3) has its own test
 	forPaths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewSource(7))
 		// n, c, h, o, pad, bias, and the width minus the height
