@@ -222,6 +222,15 @@ func sgemmFast(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 
 // sgemmPackedSize is the buffer sgemmPrepackA needs for an m x k op(A),
 // alignment slack included (0 without an assembly SGEMM).
+// sgemmPackedLayout gives the micro-tile rows and k block of the SGEMM in
+// use, the layout sgemmPrepackA writes; ok is false without one.
+func sgemmPackedLayout() (mr, kc int, ok bool) {
+	if sgCur == nil {
+		return 0, 0, false
+	}
+	return sgCur.mr, sgCur.kc, true
+}
+
 func sgemmPackedSize(m, k int) int {
 	if sgCur == nil {
 		return 0

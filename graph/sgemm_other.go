@@ -21,3 +21,6 @@ func sgemmWith(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, pr
 
 // sgemmPackedSize: nothing is packed without the assembly SGEMM.
 func sgemmPackedSize(m, k int) int { return 0 }
+
+// sgemmPackedLayout: there is no packed layout without the assembly SGEMM.
+func sgemmPackedLayout() (mr, kc int, ok bool) { return 0, 0, false }

@@ -120,19 +120,14 @@ func plainSource[T float](g convGeom, x []T) wino43Source[T] {
 // wino43Forward computes y = conv(x, w) + b (b may be nil) for a
 // winogradOK geometry, like convForward.
 func wino43Forward[T float](g convGeom, x, w, b, y []T) {
-	wt, giveWt := borrowPtr[T](g.O * g.C * 9)
-	defer giveWt()
-	arrangeFilters(g.O, g.C, w, *wt, true, false)
-	wino43ForwardFrom(g, plainSource(g, x), *wt, b, y)
+	wino43ForwardFrom(g, plainSource(g, x), w, b, y)
 }
 
-// wino43ForwardFrom is wino43Forward with the input's tiles from src and
-// the filters transposed, wt (C x O x 3 x 3).
-func wino43ForwardFrom[T float](g convGeom, src wino43Source[T], wt, b, y []T) {
-	ut, giveUt := borrowPtr[T](36 * g.O * g.C)
-	defer giveUt()
-	wino43Filters(g.C*g.O, wt, *ut)
-	wino43Conv(g, src, *ut, b, y)
+// wino43ForwardFrom is wino43Forward with the input's tiles from src.
+func wino43ForwardFrom[T float](g convGeom, src wino43Source[T], w, b, y []T) {
+	u := newWino43U(g.O, g.C, w, false)
+	defer u.give()
+	wino43Conv(g, src, u, b, y)
 }
 
 // wino43BackwardInput computes dx = conv^T(dy, w), like convBackwardInput:
@@ -143,14 +138,66 @@ func wino43BackwardInput[T float](g convGeom, dy, w, dx []T) {
 	if err != nil || gt.OH != g.H || gt.OW != g.W {
 		panic("wino43BackwardInput: geometry not winogradOK") // useWinograd rules it out
 	}
-	// The rotated filters of gt transposed are w's own layout, rotated.
-	wr, giveWr := borrowPtr[T](g.O * g.C * 9)
-	defer giveWr()
-	arrangeFilters(g.O, g.C, w, *wr, false, true)
-	ut, giveUt := borrowPtr[T](36 * g.O * g.C)
-	defer giveUt()
-	wino43Filters(g.O*g.C, *wr, *ut)
-	wino43Conv(gt, plainSource(gt, dy), *ut, nil, dx)
+	u := newWino43U(g.O, g.C, w, true)
+	defer u.give()
+	wino43Conv(gt, plainSource(gt, dy), u, nil, dx)
+}
+
+// wino43U holds the transformed filters U of a convolution's products
+// M[xi] = A[xi] V[xi], A[xi] (m x k: output maps by input maps) and how
+// the products read them: with an assembly SGEMM, each A[xi] already in
+// the SGEMM's packed layout (the filters are arranged in that order before
+// their transform, so the products pack nothing: packing the 36 A[xi]
+// cost as much as a sixth of a forward pass); otherwise A[xi] transposed
+// (k x m), which the SGEMM packs by contiguous copies.
+type wino43U[T float] struct {
+	u      []T
+	m, k   int
+	n      int // the length of each U[xi]
+	packed bool
+	give   func()
+}
+
+// newWino43U transforms the o x c 3x3 filters w for the forward pass
+// (m = o, k = c), or rotated by 180 degrees for the input gradient
+// (m = c, k = o).
+func newWino43U[T float](o, c int, w []T, inputGrad bool) wino43U[T] {
+	m, k := o, c
+	if inputGrad {
+		m, k = c, o
+	}
+	mr, kc, packed := sgemmPackedLayout()
+	var z T
+	if _, f32 := any(z).(float32); !f32 {
+		packed = false
+	}
+	n := m * k
+	if packed {
+		n = (m + mr - 1) / mr * mr * k
+	}
+	wa, giveWa := borrowPtr[T](9 * n)
+	defer giveWa()
+	if packed {
+		arrangePacked(o, c, w, *wa, inputGrad, mr, kc)
+	} else {
+		// A^T: w transposed for the forward pass, w rotated in place for
+		// the input gradient (whose A^T is w's own layout).
+		arrangeFilters(o, c, w, *wa, !inputGrad, inputGrad)
+	}
+	u, give := borrowPtr[T](36 * n)
+	wino43Filters(n, *wa, *u)
+	return wino43U[T]{u: *u, m: m, k: k, n: n, packed: packed, give: give}
+}
+
+// product computes M = A[xi] V (V: k x nt, row stride ldv; M: m x nt, row
+// stride ldm).
+func (u wino43U[T]) product(xi, nt int, V []T, ldv int, M []T, ldm int) {
+	a := u.u[xi*u.n:][:u.n]
+	if u.packed {
+		gemmPrepacked(any(a).([]float32), false, false, u.m, nt, u.k, 1, a, u.k, V, ldv, 0, M, ldm)
+		return
+	}
+	gemm(true, false, u.m, nt, u.k, 1, a, u.m, V, ldv, 0, M, ldm)
 }
 
 // arrangeFilters copies the o x c 3x3 filters w into dst, transposed (c x
@@ -159,18 +206,63 @@ func arrangeFilters[T float](o, c int, w, dst []T, transpose, rotate bool) {
 	parallelRange(o, func(lo, hi int) {
 		for oi := lo; oi < hi; oi++ {
 			for ci := range c {
-				src := w[(oi*c+ci)*9:][:9]
+				src := (*[9]T)(w[(oi*c+ci)*9:])
 				at := oi*c + ci
 				if transpose {
 					at = ci*o + oi
 				}
-				d := dst[at*9:][:9]
+				d := (*[9]T)(dst[at*9:])
 				if !rotate {
-					copy(d, src)
+					copy9(d, src)
 					continue
 				}
 				for k := range 9 {
 					d[k] = src[8-k]
+				}
+			}
+		}
+	})
+}
+
+// copy9 copies a 3x3 filter value by value: the array assignment calls
+// memmove for 36 bytes.
+func copy9[T float](d, s *[9]T) {
+	d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8] = s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]
+}
+
+// arrangePacked copies the o x c 3x3 filters w into dst in the order of an
+// SGEMM's packed A (sgemmPrepackA: k blocks of kc, in each the mr-row
+// slivers, in each kc steps of mr values), A being m x k: w itself (m = o,
+// k = c), or rotated by 180 degrees and transposed for the input gradient
+// (m = c, k = o). Rows past m (the last sliver's padding) get zero filters.
+func arrangePacked[T float](o, c int, w, dst []T, inputGrad bool, mr, kc int) {
+	m, k := o, c
+	if inputGrad {
+		m, k = c, o
+	}
+	padM := (m + mr - 1) / mr * mr
+	slivers, blocks := padM/mr, (k+kc-1)/kc
+	parallelRange(blocks*slivers, func(lo, hi int) {
+		for bs := lo; bs < hi; bs++ {
+			b, s := bs/slivers, bs%slivers
+			kcb := min(kc, k-b*kc)
+			at := b*kc*padM + s*mr*kcb // in filters
+			for p := range kcb {
+				col := b*kc + p
+				for i := range mr {
+					d := (*[9]T)(dst[(at+p*mr+i)*9:])
+					row := s*mr + i
+					switch {
+					case row >= m:
+						*d = [9]T{}
+					case inputGrad: // A[c][o] = w[o][c] rotated
+						src := (*[9]T)(w[(col*c+row)*9:])
+						for t := range 9 {
+							d[t] = src[8-t]
+						}
+					default:
+						copy9(d, (*[9]T)(w[(row*c+col)*9:]))
+					}
 				}
 			}
 		}
@@ -183,11 +275,9 @@ func wino43Filters[T float](n int, w, U []T) {
 	gemm(false, true, 36, n, 9, 1, kron[T](wino43G), 9, w, 9, 0, U, n)
 }
 
-// wino43Conv computes y = conv(x, w) + b from the transform of w
-// transposed, U (36 x C x O): the products read U[xi] transposed, which the
-// SGEMM packs by contiguous copies. In chunks of images whose tiles and products fit winogradMaxBuf (the
+// wino43Conv computes y = conv(x, w) + b from w's transform u. In chunks of images whose tiles and products fit winogradMaxBuf (the
 // same bits as one chunk: a product's sums run over maps, not tiles).
-func wino43Conv[T float](g convGeom, src wino43Source[T], U []T, b, y []T) {
+func wino43Conv[T float](g convGeom, src wino43Source[T], u wino43U[T], b, y []T) {
 	th, tw, _ := wino43Tiles(g)
 	perImage := 36 * max(g.C, g.O) * th * tw
 	chunk := max(1, min(g.N, winogradMaxBuf/perImage))
@@ -195,14 +285,14 @@ func wino43Conv[T float](g convGeom, src wino43Source[T], U []T, b, y []T) {
 	for n0 := 0; n0 < g.N; n0 += chunk {
 		gc := g
 		gc.N = min(chunk, g.N-n0)
-		wino43ConvChunk(gc, n0, src, U, b, y[n0*outSz:][:gc.N*outSz])
+		wino43ConvChunk(gc, n0, src, u, b, y[n0*outSz:][:gc.N*outSz])
 	}
 }
 
 // wino43ConvChunk is wino43Conv for images that fit winogradMaxBuf.
-func wino43ConvChunk[T float](g convGeom, n0 int, src wino43Source[T], U []T, b, y []T) {
+func wino43ConvChunk[T float](g convGeom, n0 int, src wino43Source[T], u wino43U[T], b, y []T) {
 	th, tw, nt := wino43Tiles(g)
-	ct, ot, oc := g.C*nt, g.O*nt, g.O*g.C
+	ct, ot := g.C*nt, g.O*nt
 	v, giveV := borrowPtr[T](36 * ct)
 	defer giveV()
 	xs, cs := src(g, n0, *v)
@@ -215,7 +305,7 @@ func wino43ConvChunk[T float](g convGeom, n0 int, src wino43Source[T], U []T, b,
 	}
 	// One product per worker at a time, as in winogradConvChunk.
 	parallelFor(36, func(_, xi int) {
-		gemm(true, false, g.O, nt, g.C, 1, U[xi*oc:][:oc], g.O, V[xi*xs:], cs, 0, M[xi*mxs:], mcs)
+		u.product(xi, nt, V[xi*xs:], cs, M[xi*mxs:], mcs)
 	})
 	if wino43Asm() {
 		wino43OutputsAsm(g, M, b, y, th, tw)

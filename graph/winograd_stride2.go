@@ -50,10 +50,10 @@ func phaseGeom(g convGeom) convGeom {
 func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	pg := phaseGeom(g)
 	if wino43Pays(pg, false) {
-		wt, giveW := borrowPtr[T](pg.O * pg.C * 9)
+		wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
-		phaseFilters(g, w, *wt, true)
-		wino43ForwardFrom(pg, phaseSource(g, x), *wt, b, y)
+		phaseFilters(g, w, *wp)
+		wino43ForwardFrom(pg, phaseSource(g, x), *wp, b, y)
 		return
 	}
 	xp, giveX := borrowPtr[T](pg.N * pg.C * pg.H * pg.W)
@@ -61,7 +61,7 @@ func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	phaseSplit(g, pg, x, *xp)
 	wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 	defer giveW()
-	phaseFilters(g, w, *wp, false)
+	phaseFilters(g, w, *wp)
 	winogradForward(pg, *xp, *wp, b, y)
 }
 
@@ -70,7 +70,7 @@ func phaseBackwardInput[T float](g convGeom, dy, w, dx []T) {
 	pg := phaseGeom(g)
 	wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 	defer giveW()
-	phaseFilters(g, w, *wp, false)
+	phaseFilters(g, w, *wp)
 	dxp, giveX := borrowPtr[T](pg.N * pg.C * pg.H * pg.W)
 	defer giveX()
 	winogradBackwardInput(pg, dy, *wp, *dxp)
@@ -181,26 +181,15 @@ func phaseMerge[T float](g, pg convGeom, dxp, dx []T) {
 
 // phaseFilters rearranges w (O x C x KH x KW) into the phase form's O x
 // 4C x 3 x 3 filters: wp[o][(p*2+q)*C+c][a][b] = w[o][c][2a+p][2b+q], zero
-// where that tap lies past the kernel; transposed (4C x O x 3 x 3) if
-// transpose, as F(4x4, 3x3) reads them. Each worker writes whole rows of
-// wp in order (a transposed write of one filter at a time, 9 KB apart,
-// cost ten times the copy).
-func phaseFilters[T float](g convGeom, w, wp []T, transpose bool) {
+// where that tap lies past the kernel.
+func phaseFilters[T float](g convGeom, w, wp []T) {
 	taps := phaseTaps(g)
-	rows, cols := g.O, 4*g.C // wp's rows and the filters in each
-	if transpose {
-		rows, cols = 4*g.C, g.O
-	}
-	parallelRange(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			for k := range cols {
-				o, m := r, k
-				if transpose {
-					o, m = k, r
-				}
+	parallelRange(g.O, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			for m := range 4 * g.C {
 				ph, c := m/g.C, m%g.C
 				src := w[(o*g.C+c)*g.KH*g.KW:][:g.KH*g.KW]
-				dst := wp[(r*cols+k)*9:][:9]
+				dst := wp[(o*4*g.C+m)*9:][:9]
 				for i, t := range taps[ph] {
 					if t >= 0 {
 						dst[i] = src[t]
