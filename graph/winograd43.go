@@ -27,46 +27,33 @@ import "os"
 //	V = B^T d B         (input tile, 6x6)
 //	Y = A^T (U .* V) A  (output block, 4x4; the sum over input maps is the GEMM)
 //
-// Every step is a gather, a copy or an SGEMM (the transforms as 36 x 36,
-// 36 x 9 and 16 x 36 coefficient matrices, as the first F(2x2, 3x3)
-// version did), so the result is the same to the bit from run to run for
-// a given SGEMM path and any thread count. The backward pass: the input
+// The filter transform is an SGEMM (36 x 9 coefficients) over the filters
+// arranged in the SGEMM's packed order, so the products M[xi] = U[xi] V[xi]
+// (one SGEMM per xi, summing over input maps) pack nothing. With the
+// avx512 SGEMM the tile transforms are AVX-512 (winograd43_amd64.s: 16
+// tiles per call, gathered across the images of a map); on the other paths
+// they are a gather and an SGEMM by the 36 x 36 and 16 x 36 coefficient
+// matrices. Either way the result is the same to the bit from run to run
+// for a given SGEMM path and any thread count. The backward pass: the input
 // gradient is the forward convolution of dy with the filters rotated by
 // 180 degrees and transposed (padding 2 - pad), whose transform is taken
 // afresh (these points are not symmetric, so no permutation of U gives
 // it); the weight gradient is G^T (sum over tiles of (A dy A^T) .* V) G.
 
-// winogradTile picks the output block of the Winograd convolutions: 0
-// (the default) chooses per convolution (wino43Pays), 2 and 4 force F(2x2,
-// 3x3) or F(4x4, 3x3) everywhere (ZFNET_WINOGRAD=2 or 4: to compare, or to
-// reproduce an older run's bits).
+// winogradTile is the output block of the Winograd convolutions: 4, F(4x4,
+// 3x3), unless ZFNET_WINOGRAD=2 asks for F(2x2, 3x3) (to compare, or to
+// reproduce an older run's bits). With the filters packed for the SGEMM
+// and 16 tiles per call across the images, F(4x4, 3x3) measured as fast or
+// faster on every layer of zfnet: on 13x13 maps (conv3-5, whose 4x4 blocks
+// cover 16x16) forward +0-15%, input gradient even, weight gradient
+// 1.1-1.4x; on conv2's phase form (26x26) 1.2-1.4x (BENCHMARKS.md).
 var winogradTile = winogradTileFrom(os.Getenv("ZFNET_WINOGRAD"))
 
 func winogradTileFrom(s string) int {
-	switch s {
-	case "2":
+	if s == "2" {
 		return 2
-	case "4":
-		return 4
 	}
-	return 0
-}
-
-// wino43Pays says whether a winogradOK convolution takes F(4x4, 3x3)
-// for its forward pass and input gradient (weight false) or for its weight
-// gradient (weight true). By default the weight gradient always does, and
-// the others where both output sides are at least 20 (zfnet's conv2 in
-// phase form, 26x26), where the 4x4 blocks waste little and the products
-// keep 25 or more tiles per image. On 13x13 maps (conv3-5) the blocks
-// cover 16x16 and the products have 16 tiles per image: there F(2x2, 3x3)
-// measured as fast or faster forward (conv4 1.15x), F(4x4, 3x3) 1.1-1.4x
-// faster for the weight gradient, whose products sum over the tiles
-// (BENCHMARKS.md).
-func wino43Pays(g convGeom, weight bool) bool {
-	if winogradTile != 0 {
-		return winogradTile == 4
-	}
-	return weight || g.OH >= 20 && g.OW >= 20
+	return 4
 }
 
 // The F(4x4, 3x3) transforms for the points 0, 1, -1, 2, -1/2, infinity.

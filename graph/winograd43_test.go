@@ -58,35 +58,11 @@ func TestWinograd43(t *testing.T) {
 	})
 }
 
-// TestWino43Pays: F(4x4, 3x3) by default for outputs of 20x20 and more
-// (zfnet's conv2 in phase form) and for every weight gradient, F(2x2,
-// 3x3) for the forward pass and input gradient on 13x13 maps (conv3-5);
-// ZFNET_WINOGRAD forces either.
-func TestWino43Pays(t *testing.T) {
-	defer func(tile int) { winogradTile = tile }(winogradTile)
-	conv2, err := newConvGeom(8, 96, 55, 55, 256, 5, 5, 2, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conv3, err := newConvGeom(8, 256, 13, 13, 512, 3, 3, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		env                       string
-		conv2, conv3, conv3Weight bool
-	}{{"", true, false, true}, {"2", false, false, false}, {"4", true, true, true}, {"x", true, false, true}} {
-		winogradTile = winogradTileFrom(c.env)
-		for _, weight := range []bool{false, true} {
-			if got := wino43Pays(phaseGeom(conv2), weight); got != c.conv2 {
-				t.Errorf("ZFNET_WINOGRAD=%q: conv2's phase form takes F(4x4, 3x3) (weight gradient %v) = %v, want %v", c.env, weight, got, c.conv2)
-			}
-		}
-		if got := wino43Pays(conv3, false); got != c.conv3 {
-			t.Errorf("ZFNET_WINOGRAD=%q: conv3's forward pass takes F(4x4, 3x3) = %v, want %v", c.env, got, c.conv3)
-		}
-		if got := wino43Pays(conv3, true); got != c.conv3Weight {
-			t.Errorf("ZFNET_WINOGRAD=%q: conv3's weight gradient takes F(4x4, 3x3) = %v, want %v", c.env, got, c.conv3Weight)
+// TestWinogradTile: F(4x4, 3x3) unless ZFNET_WINOGRAD=2.
+func TestWinogradTile(t *testing.T) {
+	for env, want := range map[string]int{"": 4, "2": 2, "4": 4, "x": 4} {
+		if got := winogradTileFrom(env); got != want {
+			t.Errorf("ZFNET_WINOGRAD=%q: tile %d, want %d", env, got, want)
 		}
 	}
 }

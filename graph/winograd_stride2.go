@@ -1,8 +1,8 @@
 package graph
 
 // Stride-2 convolutions with 5x5 or 6x6 kernels (zfnet's conv2: 5x5/2, 96
-// -> 256 maps, a sixth of the network's multiply-adds) as Winograd F(2x2,
-// 3x3), through their polyphase form (issue 14, item 3: conv2 is where the
+// -> 256 maps, a sixth of the network's multiply-adds) as Winograd
+// convolutions, through their polyphase form (issue 14, item 3: conv2 is where the
 // direct convolution trailed oneDNN most). Output (i, j) of a stride-2
 // convolution reads input rows 2i+kh-pad: splitting kh = 2a+p, it is the sum
 // over the four phases (p, q) of the input (even or odd rows, even or odd
@@ -15,10 +15,12 @@ package graph
 //
 // with P the phase split (zero outside x) and R the rearrangement, both
 // copies, and dX', dW' the stride-1 convolution's gradients: every step but
-// the copies is the Winograd kernel of winograd.go. On zfnet's conv2 (26x26
-// outputs, 13x13 tiles, no waste) it does 16*4C*O*169 = 266M multiply-adds
-// per image where the direct convolution does 25*C*O*676 = 415M: 1.56 times
-// fewer, with the error of F(2x2, 3x3) (winograd_stride2_test.go).
+// the copies is a Winograd kernel. On zfnet's conv2 (26x26 outputs) F(4x4,
+// 3x3) (winograd43.go; 7x7 tiles covering 28x28) does 36*4C*O*49 = 176M
+// multiply-adds per image where the direct convolution does 25*C*O*676 =
+// 415M, 2.4 times fewer (F(2x2, 3x3): 266M), and its assembly transforms
+// gather the phases from x itself, so P is never written out (phaseSource).
+// The error is F(4x4, 3x3)'s (winograd_stride2_test.go).
 
 // phaseOK says whether g is a convolution the phase split turns into a
 // 3x3 stride-1 one: stride 2, kernel 5 or 6 each way, one group.
@@ -49,7 +51,7 @@ func phaseGeom(g convGeom) convGeom {
 // geometry, like convForward.
 func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	pg := phaseGeom(g)
-	if wino43Pays(pg, false) {
+	if winogradTile == 4 {
 		wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
 		phaseFilters(g, w, *wp)
@@ -80,7 +82,7 @@ func phaseBackwardInput[T float](g convGeom, dy, w, dx []T) {
 // phaseBackwardWeight computes dw, like convBackwardWeight.
 func phaseBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	pg := phaseGeom(g)
-	if wino43Pays(pg, true) {
+	if winogradTile == 4 {
 		dwp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
 		wino43BackwardWeightFrom(pg, phaseSource(g, x), dy, *dwp)
