@@ -130,22 +130,29 @@ func wino43BackwardInput[T float](g convGeom, dy, w, dx []T) {
 	wino43Conv(gt, plainSource(gt, dy), u, nil, dx)
 }
 
-// wino43U holds the transformed filters U of a convolution's products
-// M[xi] = A[xi] V[xi], A[xi] (m x k: output maps by input maps) and how
-// the products read them: with an assembly SGEMM, each A[xi] already in
-// the SGEMM's packed layout (the filters are arranged in that order before
-// their transform, so the products pack nothing: packing the 36 A[xi]
-// cost as much as a sixth of a forward pass); otherwise A[xi] transposed
-// (k x m), which the SGEMM packs by contiguous copies.
+// wino43U holds a convolution's filters for the products M[xi] = A[xi]
+// V[xi], A[xi] (m x k: output maps by input maps) the transform U[xi]. It
+// keeps the filters arranged for the transform and transforms a group of
+// 12 xi at a time (products), so that no more than a third of U exists at
+// once: U whole is 36 x m x k (76 MB for zfnet's conv4), which the scratch
+// pools would keep, and a training step's peak memory passed PyTorch's.
+// With an assembly SGEMM the filters are arranged in its packed-A order,
+// so the products pack nothing (packing the 36 A[xi] cost up to a sixth
+// of a forward pass); otherwise A[xi] is read transposed (k x m), which
+// the SGEMM packs by contiguous copies.
 type wino43U[T float] struct {
-	u      []T
+	wa     []T // the arranged filters, n x 3 x 3
 	m, k   int
-	n      int // the length of each U[xi]
+	n      int // the length of each U[xi]: m x k, or m rounded up to the SGEMM's rows
 	packed bool
 	give   func()
 }
 
-// newWino43U transforms the o x c 3x3 filters w for the forward pass
+// wino43Group is the number of U[xi] transformed together: 12 is one
+// sliver of the AVX-512 SGEMM's rows, so the filter transform wastes none.
+const wino43Group = 12
+
+// newWino43U arranges the o x c 3x3 filters w for the forward pass
 // (m = o, k = c), or rotated by 180 degrees for the input gradient
 // (m = c, k = o).
 func newWino43U[T float](o, c int, w []T, inputGrad bool) wino43U[T] {
@@ -162,8 +169,7 @@ func newWino43U[T float](o, c int, w []T, inputGrad bool) wino43U[T] {
 	if packed {
 		n = (m + mr - 1) / mr * mr * k
 	}
-	wa, giveWa := borrowPtr[T](9 * n)
-	defer giveWa()
+	wa, give := borrowPtr[T](9 * n)
 	if packed {
 		arrangePacked(o, c, w, *wa, inputGrad, mr, kc)
 	} else {
@@ -171,20 +177,31 @@ func newWino43U[T float](o, c int, w []T, inputGrad bool) wino43U[T] {
 		// the input gradient (whose A^T is w's own layout).
 		arrangeFilters(o, c, w, *wa, !inputGrad, inputGrad)
 	}
-	u, give := borrowPtr[T](36 * n)
-	wino43Filters(n, *wa, *u)
-	return wino43U[T]{u: *u, m: m, k: k, n: n, packed: packed, give: give}
+	return wino43U[T]{wa: (*wa)[:9*n], m: m, k: k, n: n, packed: packed, give: give}
 }
 
-// product computes M = A[xi] V (V: k x nt, row stride ldv; M: m x nt, row
-// stride ldm).
-func (u wino43U[T]) product(xi, nt int, V []T, ldv int, M []T, ldm int) {
-	a := u.u[xi*u.n:][:u.n]
-	if u.packed {
-		gemmPrepacked(any(a).([]float32), false, false, u.m, nt, u.k, 1, a, u.k, V, ldv, 0, M, ldm)
-		return
+// products computes M[xi] = A[xi] V[xi] for the 36 xi, V[xi] (k x nt)
+// at V[xi*xs:] with row stride cs, M[xi] (m x nt) at M[xi*mxs:] with row
+// stride mcs: a group of U[xi] transformed, then its products, one per
+// worker at a time (each core packs and keeps its own operands in its
+// own cache, with no hand-off inside a product).
+func (u wino43U[T]) products(nt int, V []T, xs, cs int, M []T, mxs, mcs int) {
+	ug, give := borrowPtr[T](wino43Group * u.n)
+	defer give()
+	kf := kron[T](wino43G)
+	for g0 := 0; g0 < 36; g0 += wino43Group {
+		U := *ug
+		gemm(false, true, wino43Group, u.n, 9, 1, kf[g0*9:], 9, u.wa, 9, 0, U, u.n) // U[xi] = Kf[xi] w^T
+		parallelFor(wino43Group, func(_, j int) {
+			xi := g0 + j
+			a := U[j*u.n:][:u.n]
+			if u.packed {
+				gemmPrepacked(any(a).([]float32), false, false, u.m, nt, u.k, 1, a, u.k, V[xi*xs:], cs, 0, M[xi*mxs:], mcs)
+				return
+			}
+			gemm(true, false, u.m, nt, u.k, 1, a, u.m, V[xi*xs:], cs, 0, M[xi*mxs:], mcs)
+		})
 	}
-	gemm(true, false, u.m, nt, u.k, 1, a, u.m, V, ldv, 0, M, ldm)
 }
 
 // arrangeFilters copies the o x c 3x3 filters w into dst, transposed (c x
@@ -256,12 +273,6 @@ func arrangePacked[T float](o, c int, w, dst []T, inputGrad bool, mr, kc int) {
 	})
 }
 
-// wino43Filters transforms the n 3x3 filters w (n x 3 x 3) into U (36 x
-// n): U[xi] = Kf w^T, one SGEMM.
-func wino43Filters[T float](n int, w, U []T) {
-	gemm(false, true, 36, n, 9, 1, kron[T](wino43G), 9, w, 9, 0, U, n)
-}
-
 // wino43Conv computes y = conv(x, w) + b from w's transform u. In chunks of images whose tiles and products fit winogradMaxBuf (the
 // same bits as one chunk: a product's sums run over maps, not tiles).
 func wino43Conv[T float](g convGeom, src wino43Source[T], u wino43U[T], b, y []T) {
@@ -290,10 +301,7 @@ func wino43ConvChunk[T float](g convGeom, n0 int, src wino43Source[T], u wino43U
 	if wino43Asm() {
 		mxs, mcs = nt, 36*nt
 	}
-	// One product per worker at a time, as in winogradConvChunk.
-	parallelFor(36, func(_, xi int) {
-		u.product(xi, nt, V[xi*xs:], cs, M[xi*mxs:], mcs)
-	})
+	u.products(nt, V, xs, cs, M, mxs, mcs)
 	if wino43Asm() {
 		wino43OutputsAsm(g, M, b, y, th, tw)
 		return
@@ -379,11 +387,21 @@ func wino43BackwardWeightFrom[T float](g convGeom, src wino43Source[T], dy, dw [
 		gemm(true, false, 36, ot, 16, 1, kron[T](wino43At), 36, *blocks, ot, 0, *yh, ot) // Yhat = Kout^T blocks
 		giveBlocks()
 	}
-	du, giveDU := borrowPtr[T](36 * oc)
+	// dU in groups of xi, as wino43U's products (36 x O x C whole):
+	// dw = sum over the groups of dU_g^T Kf_g.
+	du, giveDU := borrowPtr[T](wino43Group * oc)
 	defer giveDU()
 	V, Yh, DU := *v, *yh, *du
-	parallelFor(36, func(_, xi int) { // as in wino43ConvChunk
-		gemm(false, true, g.O, g.C, nt, 1, Yh[xi*ot:][:ot], nt, V[xi*xs:], cs, 0, DU[xi*oc:][:oc], g.C)
-	})
-	gemm(true, false, oc, 9, 36, 1, DU, oc, kron[T](wino43G), 9, 0, dw, 9) // dw = DU^T Kf
+	kf := kron[T](wino43G)
+	for g0 := 0; g0 < 36; g0 += wino43Group {
+		parallelFor(wino43Group, func(_, j int) { // one product per worker at a time
+			xi := g0 + j
+			gemm(false, true, g.O, g.C, nt, 1, Yh[xi*ot:][:ot], nt, V[xi*xs:], cs, 0, DU[j*oc:][:oc], g.C)
+		})
+		var beta T
+		if g0 > 0 {
+			beta = 1
+		}
+		gemm(true, false, oc, 9, wino43Group, 1, DU, oc, kf[g0*9:], 9, beta, dw, 9) // dw += dU_g^T Kf_g
+	}
 }
