@@ -127,7 +127,8 @@ func BenchmarkOpConv(b *testing.B) {
 // batch 8 through ConvBench, what `zfnet bench --mode layer` runs: forward
 // (with bias) and backward (input, weight and bias gradients; GFLOP/s
 // counts twice the forward's FLOPs). ZFNET_SGEMM picks the SGEMM path;
-// conv2-5 run Winograd F(4x4, 3x3) (ZFNET_WINOGRAD=2: F(2x2, 3x3)),
+// conv2-5 run Winograd F(4x4, 3x3) at this batch (ZFNET_WINOGRAD=2:
+// F(2x2, 3x3)),
 // ZFNET_CONV=direct times the direct convolution instead (GFLOP/s always counts the direct convolution's
 // FLOPs, so the two compare as times).
 func BenchmarkOpConvZFNet(b *testing.B) {

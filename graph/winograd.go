@@ -109,7 +109,7 @@ func winogradTiles(g convGeom) (th, tw, t int) {
 // winogradForward computes y = conv(x, w) + b (b may be nil) for a
 // winogradOK geometry, like convForward.
 func winogradForward[T float](g convGeom, x, w, b, y []T) {
-	if winogradTile == 4 {
+	if wino43Pays(g) {
 		wino43Forward(g, x, w, b, y)
 		return
 	}
@@ -124,7 +124,7 @@ func winogradForward[T float](g convGeom, x, w, b, y []T) {
 // with the rotated, transposed filters, padding 2 - pad, read from w's own
 // transform.
 func winogradBackwardInput[T float](g convGeom, dy, w, dx []T) {
-	if winogradTile == 4 {
+	if wino43Pays(g) {
 		wino43BackwardInput(g, dy, w, dx)
 		return
 	}
@@ -197,7 +197,7 @@ func winogradConvChunk[T float](g convGeom, x, U []T, flip bool, b, y []T) {
 // V[xi]^T summed over the batch's tiles, with Yhat = A dy A^T per 2x2
 // block of dy, then dw = G^T dU G.
 func winogradBackwardWeight[T float](g convGeom, x, dy, dw []T) {
-	if winogradTile == 4 {
+	if wino43Pays(g) {
 		wino43BackwardWeight(g, x, dy, dw)
 		return
 	}

@@ -40,20 +40,46 @@ import "os"
 // afresh (these points are not symmetric, so no permutation of U gives
 // it); the weight gradient is G^T (sum over tiles of (A dy A^T) .* V) G.
 
-// winogradTile is the output block of the Winograd convolutions: 4, F(4x4,
-// 3x3), unless ZFNET_WINOGRAD=2 asks for F(2x2, 3x3) (to compare, or to
-// reproduce an older run's bits). With the filters packed for the SGEMM
-// and 16 tiles per call across the images, F(4x4, 3x3) measured as fast or
-// faster on every layer of zfnet: on 13x13 maps (conv3-5, whose 4x4 blocks
-// cover 16x16) forward +0-15%, input gradient even, weight gradient
-// 1.1-1.4x; on conv2's phase form (26x26) 1.2-1.4x (BENCHMARKS.md).
+// winogradTile picks the Winograd convolutions' output block: 0, the
+// default, chooses per convolution (wino43Pays); ZFNET_WINOGRAD=2 or 4
+// forces F(2x2, 3x3) or F(4x4, 3x3) everywhere (to compare, or to
+// reproduce an older run's bits).
 var winogradTile = winogradTileFrom(os.Getenv("ZFNET_WINOGRAD"))
 
 func winogradTileFrom(s string) int {
-	if s == "2" {
+	switch s {
+	case "2":
 		return 2
+	case "4":
+		return 4
 	}
-	return 4
+	return 0
+}
+
+// wino43MinTiles is the fewest 4x4 output blocks over a batch for which
+// F(4x4, 3x3) pays by default.
+const wino43MinTiles = 128
+
+// wino43Pays says whether a winogradOK convolution g takes F(4x4, 3x3)
+// (forward pass, input gradient and weight gradient alike): by default
+// where its batch has at least wino43MinTiles 4x4 output blocks. Each
+// product of F(4x4, 3x3) then has that many columns, and the filter
+// transform (36 x 9 per filter pair) is shared by that many tiles. With
+// fewer, F(2x2, 3x3), whose 2x2 blocks give three times the columns,
+// measured faster: zfnet's 13x13 layers at batch 1 1.2-1.4x forward and
+// 1.4-1.8x input gradient, what a one-image projection of the deconvnet
+// runs; at batch 8 (128 blocks) F(4x4, 3x3) is as fast or faster forward
+// (conv5 +15%), 1.1-1.4x for the weight gradient, and on conv2's phase
+// form (26x26, 49 blocks an image) 1.2-1.5x from batch 4 (BENCHMARKS.md).
+func wino43Pays(g convGeom) bool {
+	switch winogradTile {
+	case 2:
+		return false
+	case 4:
+		return true
+	}
+	_, _, nt := wino43Tiles(g)
+	return nt >= wino43MinTiles
 }
 
 // The F(4x4, 3x3) transforms for the points 0, 1, -1, 2, -1/2, infinity.

@@ -58,11 +58,35 @@ func TestWinograd43(t *testing.T) {
 	})
 }
 
-// TestWinogradTile: F(4x4, 3x3) unless ZFNET_WINOGRAD=2.
-func TestWinogradTile(t *testing.T) {
-	for env, want := range map[string]int{"": 4, "2": 2, "4": 4, "x": 4} {
-		if got := winogradTileFrom(env); got != want {
-			t.Errorf("ZFNET_WINOGRAD=%q: tile %d, want %d", env, got, want)
+// TestWino43Pays: by default F(4x4, 3x3) from 128 4x4 output blocks in
+// the batch (zfnet's 13x13 layers from batch 8, conv2's phase form from
+// batch 3), F(2x2, 3x3) below; ZFNET_WINOGRAD=2 or 4 forces either.
+func TestWino43Pays(t *testing.T) {
+	defer func(tile int) { winogradTile = tile }(winogradTile)
+	geom := func(n, c, h, o, k, stride, pad int) convGeom {
+		g, err := newConvGeom(n, c, h, h, o, k, k, stride, pad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	for _, c := range []struct {
+		env  string
+		g    convGeom
+		want bool
+	}{
+		{"", geom(8, 256, 13, 512, 3, 1, 1), true},
+		{"", geom(7, 256, 13, 512, 3, 1, 1), false},
+		{"", geom(1, 256, 13, 512, 3, 1, 1), false},
+		{"", phaseGeom(geom(3, 96, 55, 256, 5, 2, 0)), true},
+		{"", phaseGeom(geom(2, 96, 55, 256, 5, 2, 0)), false},
+		{"2", geom(64, 256, 13, 512, 3, 1, 1), false},
+		{"4", geom(1, 256, 13, 512, 3, 1, 1), true},
+		{"x", geom(8, 256, 13, 512, 3, 1, 1), true},
+	} {
+		winogradTile = winogradTileFrom(c.env)
+		if got := wino43Pays(c.g); got != c.want {
+			t.Errorf("ZFNET_WINOGRAD=%q, %d images of %dx%d outputs: F(4x4, 3x3) %v, want %v", c.env, c.g.N, c.g.OH, c.g.OW, got, c.want)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func phaseGeom(g convGeom) convGeom {
 // geometry, like convForward.
 func phaseForward[T float](g convGeom, x, w, b, y []T) {
 	pg := phaseGeom(g)
-	if winogradTile == 4 {
+	if wino43Pays(pg) {
 		wp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
 		phaseFilters(g, w, *wp)
@@ -82,7 +82,7 @@ func phaseBackwardInput[T float](g convGeom, dy, w, dx []T) {
 // phaseBackwardWeight computes dw, like convBackwardWeight.
 func phaseBackwardWeight[T float](g convGeom, x, dy, dw []T) {
 	pg := phaseGeom(g)
-	if winogradTile == 4 {
+	if wino43Pays(pg) {
 		dwp, giveW := borrowPtr[T](pg.O * pg.C * 9)
 		defer giveW()
 		wino43BackwardWeightFrom(pg, phaseSource(g, x), dy, *dwp)
