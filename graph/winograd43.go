@@ -17,7 +17,8 @@ import "os"
 // magnitude on 384-1024 input maps, where 0, +-1, +-2 gives 1-2e-5, above
 // the issue's 1e-5; Barabasz, Anderson, Soodhalter and Gregg, "Error
 // analysis and improving the accuracy of Winograd convolution for deep
-// neural networks", ACM TOMS 2020, section 5, measured on this code by
+// neural networks", ACM TOMS 2020; compared by
+// benchmarks/winograd_points.py, and measured on this code by
 // winograd43_test.go). The transforms are the Toom-Cook ones for these
 // points (At: powers of the points, G: the Lagrange basis, Bt: solved so
 // that the bilinear form is the correlation; TestWinograd43Identity checks
