@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -51,5 +52,31 @@ func BenchmarkSgemmKernel(b *testing.B) {
 			}
 			b.ReportMetric(2*float64(p.mr*p.nr*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// TestPackBT16Fast: the AVX-512 transposing pack writes the same values as
+// the Go loop for every count of rows (whole 16x16 blocks and a rest of 1
+// to 15), and nothing past the last packed row (a row kc of d is the next
+// panel's, or past the buffer's end).
+func TestPackBT16Fast(t *testing.T) {
+	if !cpuAVX512F() {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	const ldb, w = 70, 20
+	b := benchData(16*ldb, 3)
+	for kc := 1; kc <= 50; kc++ {
+		want := make([]float32, kc*w+w)
+		got := make([]float32, kc*w+w)
+		for i := range got {
+			want[i], got[i] = -7, -7 // sentinels, also between the packed columns
+		}
+		sgPackBT16(b, ldb, kc, want, w)
+		sgPackBT16Fast(b, ldb, kc, got, w)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("kc=%d: d[%d] (row %d, column %d) = %v, want %v", kc, i, i/w, i%w, got[i], want[i])
+			}
+		}
 	}
 }

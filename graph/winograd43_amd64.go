@@ -53,9 +53,7 @@ func wino43DyAsm[T float](g convGeom, dy []T, th, tw int, yh []T) bool {
 		P, S := (*pp)[:g.N*plane], (*pp)[g.N*plane:][:24*16]
 		clear(P) // past the maps it stays zero: each map overwrites the same inside
 		for o := lo; o < hi; o++ {
-			for img := range g.N {
-				copyRows(P[img*plane:], d32[(img*g.O+o)*g.OH*g.OW:][:g.OH*g.OW], g.OH, g.OW, ld, g.OW)
-			}
+			stackMaps(P, d32, g.N, g.O, g.OH, g.OW, o, plane, ld, 0)
 			v := y32[o*nt:]
 			wino43Chunks(nt, func(k int, mask uint16) {
 				wino43DyAVX512(&P[0], ld, &idx[16*k], mask, &wino43AF32[0], &S[0], &v[16*k], g.O*nt)
@@ -90,6 +88,15 @@ func wino43Origins(n, th, tw, ld, step, plane int) []int32 {
 	return idx
 }
 
+// stackMaps copies map ci of each of the n images of x (n x c x h x w)
+// into a stack of planes (plane floats apart, rows ld apart), each at row
+// and column off of its plane.
+func stackMaps(P, x []float32, n, c, h, w, ci, plane, ld, off int) {
+	for img := range n {
+		copyRows(P[img*plane+off*ld+off:], x[(img*c+ci)*h*w:][:h*w], h, w, ld, w)
+	}
+}
+
 // wino43Chunks calls f(k, mask) for each chunk of 16 of nt tiles.
 func wino43Chunks(nt int, f func(k int, mask uint16)) {
 	for k := 0; 16*k < nt; k++ {
@@ -103,34 +110,10 @@ func wino43Chunks(nt int, f func(k int, mask uint16)) {
 // (dilation 2) for each of the four phases. V[xi] whole, as
 // wino43InputsAsm. False (doing nothing) where the assembly does not run.
 func phase43InputsAsm[T float](g, pg convGeom, x []T, th, tw int, V []T) bool {
-	hp, wpad := 2*(4*th+2), 2*(4*tw+2) // phase rows and columns 0 .. 4t+1
-	if !wino43Asm() || g.H+g.Pad > hp || g.W+g.Pad > wpad {
+	if !wino43Asm() || g.H+g.Pad > 2*(4*th+2) || g.W+g.Pad > 2*(4*tw+2) {
 		return false
 	}
-	x32, v32 := any(x).([]float32), any(V).([]float32)
-	nt := pg.N * th * tw
-	plane := hp * wpad
-	idx := wino43Origins(g.N, th, tw, wpad, 8, plane)
-	_ = v32[36*pg.C*nt-1]
-	parallelRange(g.C, func(lo, hi int) { // whole maps: the images of a map write one run of V's rows
-		pp, giveP := borrowPtr[float32](g.N*plane + 36*16)
-		defer giveP()
-		P, S := (*pp)[:g.N*plane], (*pp)[g.N*plane:][:36*16]
-		clear(P) // outside the maps it stays zero: each map overwrites the same inside
-		for ci := lo; ci < hi; ci++ {
-			for img := range g.N {
-				copyRows(P[img*plane+g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
-			}
-			for ph := range 4 {
-				// Phase ph = p*2+q of map ci is map ph*C+ci of pg (phaseSplit).
-				v := v32[(ph*g.C+ci)*nt:]
-				base := P[(ph/2)*wpad+ph%2:]
-				wino43Chunks(nt, func(k int, mask uint16) {
-					wino43InAVX512(&base[0], 2*wpad, &idx[16*k], mask, &wino43BtF32[0], &S[0], &v[16*k], pg.C*nt, 2)
-				})
-			}
-		}
-	})
+	wino43Gather(g, any(x).([]float32), any(V).([]float32), th, tw, 2)
 	return true
 }
 
@@ -141,27 +124,37 @@ func wino43Asm() bool { return winogradAVX512() }
 // wino43InputsAsm is wino43Inputs in AVX-512 (float32 only, as are the
 // Winograd convolutions), V[xi] whole, as the SGEMM transform writes it.
 func wino43InputsAsm[T float](g convGeom, x []T, th, tw int, V []T) {
-	x32, v32 := any(x).([]float32), any(V).([]float32)
+	wino43Gather(g, any(x).([]float32), any(V).([]float32), th, tw, 1)
+}
+
+// wino43Gather transforms the tiles of x (g's input) into V with
+// wino43InAVX512: dil 1, g's own th x tw tiles; dil 2, those of its four
+// phases (map ph*C+c of V for phase ph = p*2+q of map c, as phaseSplit),
+// th x tw tiles each, read from every other row and column. Each map's
+// images are stacked into padded planes (zero outside the maps: each map
+// overwrites the same inside), which hold every tile: rows and columns up
+// to 4t+1 of the (phase) map, with the map at (pad, pad).
+func wino43Gather(g convGeom, x32, v32 []float32, th, tw, dil int) {
+	phases := dil * dil
 	nt := g.N * th * tw
-	// The padded plane holds every tile: rows and columns 4*t+5 < 4*t+2
-	// past the last tile's origin, the map at (pad, pad) inside it.
-	hp, wpad := 4*th+2, 4*tw+2
+	hp, wpad := dil*(4*th+2), dil*(4*tw+2)
 	plane := hp * wpad
-	idx := wino43Origins(g.N, th, tw, wpad, 4, plane)
-	_ = v32[36*g.C*nt-1]
+	idx := wino43Origins(g.N, th, tw, wpad, 4*dil, plane)
+	_ = v32[36*phases*g.C*nt-1]
 	parallelRange(g.C, func(lo, hi int) { // whole maps: the images of a map write one run of V's rows
 		pp, giveP := borrowPtr[float32](g.N*plane + 36*16)
 		defer giveP()
 		P, S := (*pp)[:g.N*plane], (*pp)[g.N*plane:][:36*16]
-		clear(P) // outside the maps it stays zero: each map overwrites the same inside
+		clear(P)
 		for ci := lo; ci < hi; ci++ {
-			for img := range g.N {
-				copyRows(P[img*plane+g.Pad*wpad+g.Pad:], x32[(img*g.C+ci)*g.H*g.W:][:g.H*g.W], g.H, g.W, wpad, g.W)
+			stackMaps(P, x32, g.N, g.C, g.H, g.W, ci, plane, wpad, g.Pad)
+			for ph := range phases {
+				v := v32[(ph*g.C+ci)*nt:]
+				base := P[(ph/2)*wpad+ph%2:]
+				wino43Chunks(nt, func(k int, mask uint16) {
+					wino43InAVX512(&base[0], dil*wpad, &idx[16*k], mask, &wino43BtF32[0], &S[0], &v[16*k], phases*g.C*nt, dil)
+				})
 			}
-			v := v32[ci*nt:]
-			wino43Chunks(nt, func(k int, mask uint16) {
-				wino43InAVX512(&P[0], wpad, &idx[16*k], mask, &wino43BtF32[0], &S[0], &v[16*k], g.C*nt, 1)
-			})
 		}
 	})
 }

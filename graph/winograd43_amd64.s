@@ -79,16 +79,9 @@
 	VPXORD z, z, z; \
 	VGATHERDPS o*4(BX)(Z28*4), K2, z
 
-// INCOL(bo): V rows a*6+b (a = 0..5, 6*ldv apart from R11) from the
-// scratch rows i*6+b (i = 0..5) at byte offset bo of DI.
-#define INCOL(bo) \
-	VMOVUPS bo(DI), Z0; \
-	VMOVUPS bo+384(DI), Z1; \
-	VMOVUPS bo+768(DI), Z2; \
-	VMOVUPS bo+1152(DI), Z3; \
-	VMOVUPS bo+1536(DI), Z4; \
-	VMOVUPS bo+1920(DI), Z5; \
-	BT6; \
+// STORE6: Z6-Z11 to six rows of V (from R11, R12 bytes apart) for the
+// lanes in K1; R11 moves to the next column's first row (R9 bytes on).
+#define STORE6 \
 	MOVQ R11, R13; \
 	VMOVUPS Z6, K1, (R13); \
 	ADDQ R12, R13; \
@@ -102,6 +95,38 @@
 	ADDQ R12, R13; \
 	VMOVUPS Z11, K1, (R13); \
 	ADDQ R9, R11
+
+// INCOL(bo): V rows a*6+b (a = 0..5, 6*ldv apart from R11) from the
+// scratch rows i*6+b (i = 0..5) at byte offset bo of DI.
+#define INCOL(bo) \
+	VMOVUPS bo(DI), Z0; \
+	VMOVUPS bo+384(DI), Z1; \
+	VMOVUPS bo+768(DI), Z2; \
+	VMOVUPS bo+1152(DI), Z3; \
+	VMOVUPS bo+1536(DI), Z4; \
+	VMOVUPS bo+1920(DI), Z5; \
+	BT6; \
+	STORE6
+
+// INROW(o0, ..., o5): the rows pass for one tile row: the six values at
+// element offsets oj from the origins gathered, Bt applied, S[i][b] stored
+// to the scratch (DI), BX and DI moved to the next row.
+#define INROW(o0, o1, o2, o3, o4, o5) \
+	GATHER(Z0, o0); \
+	GATHER(Z1, o1); \
+	GATHER(Z2, o2); \
+	GATHER(Z3, o3); \
+	GATHER(Z4, o4); \
+	GATHER(Z5, o5); \
+	BT6; \
+	VMOVUPS Z6, (DI); \
+	VMOVUPS Z7, 64(DI); \
+	VMOVUPS Z8, 128(DI); \
+	VMOVUPS Z9, 192(DI); \
+	VMOVUPS Z10, 256(DI); \
+	VMOVUPS Z11, 320(DI); \
+	ADDQ R8, BX; \
+	ADDQ $384, DI
 
 // func wino43InAVX512(p *float32, rowStep int, idx *int32, mask uint16, bt, s, v *float32, ldv, dil int)
 //
@@ -129,41 +154,13 @@ TEXT ·wino43InAVX512(SB), NOSPLIT, $0-72
 	JEQ in43rows2
 
 in43rows:
-	GATHER(Z0, 0)
-	GATHER(Z1, 1)
-	GATHER(Z2, 2)
-	GATHER(Z3, 3)
-	GATHER(Z4, 4)
-	GATHER(Z5, 5)
-	BT6
-	VMOVUPS Z6, (DI)
-	VMOVUPS Z7, 64(DI)
-	VMOVUPS Z8, 128(DI)
-	VMOVUPS Z9, 192(DI)
-	VMOVUPS Z10, 256(DI)
-	VMOVUPS Z11, 320(DI)
-	ADDQ R8, BX
-	ADDQ $384, DI
+	INROW(0, 1, 2, 3, 4, 5)
 	DECQ CX
 	JNZ in43rows
 	JMP in43cols
 
 in43rows2: // the same with every other column
-	GATHER(Z0, 0)
-	GATHER(Z1, 2)
-	GATHER(Z2, 4)
-	GATHER(Z3, 6)
-	GATHER(Z4, 8)
-	GATHER(Z5, 10)
-	BT6
-	VMOVUPS Z6, (DI)
-	VMOVUPS Z7, 64(DI)
-	VMOVUPS Z8, 128(DI)
-	VMOVUPS Z9, 192(DI)
-	VMOVUPS Z10, 256(DI)
-	VMOVUPS Z11, 320(DI)
-	ADDQ R8, BX
-	ADDQ $384, DI
+	INROW(0, 2, 4, 6, 8, 10)
 	DECQ CX
 	JNZ in43rows2
 
@@ -290,19 +287,7 @@ out43rows:
 	VMOVUPS bo+768(DI), Z2; \
 	VMOVUPS bo+1152(DI), Z3; \
 	PASS64; \
-	MOVQ R11, R13; \
-	VMOVUPS Z6, K1, (R13); \
-	ADDQ R12, R13; \
-	VMOVUPS Z7, K1, (R13); \
-	ADDQ R12, R13; \
-	VMOVUPS Z8, K1, (R13); \
-	ADDQ R12, R13; \
-	VMOVUPS Z9, K1, (R13); \
-	ADDQ R12, R13; \
-	VMOVUPS Z10, K1, (R13); \
-	ADDQ R12, R13; \
-	VMOVUPS Z11, K1, (R13); \
-	ADDQ R9, R11
+	STORE6
 
 // func wino43DyAVX512(p *float32, rowStep int, idx *int32, mask uint16, a, s, v *float32, ldv int)
 //
