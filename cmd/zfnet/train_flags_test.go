@@ -6,7 +6,7 @@ import (
 )
 
 // TestTrainAnnealFlags: the default run anneals on its fixed schedule;
-// --anneal-at replaces it (” for none: the plateau rule), and --patience
+// --anneal-at replaces it (an empty value for none: the plateau rule), and --patience
 // alone asks for the plateau rule, so it is never silently ignored.
 func TestTrainAnnealFlags(t *testing.T) {
 	for _, c := range []struct {
