@@ -54,29 +54,29 @@
 // (zfnet's and AlexNet's conv3-5) run Winograd forward and backward: F(4x4,
 // 3x3) with the points 0, 1, -1, 2, -1/2 (winograd43.go: 2.6 times fewer
 // multiply-adds than the direct convolution on 13x13 maps, whose 4x4 blocks
-// cover 16x16) where the batch has at least 128 4x4 output blocks (zfnet's
-// 13x13 layers from batch 8), with AVX-512 transforms that gather 16 tiles
-// at a time and filters arranged in the SGEMM's packed order, and F(2x2,
-// 3x3) (winograd.go: 1.94 times fewer) on fewer, as in a one-image
-// projection; stride-2 5x5 and 6x6 ones (zfnet's conv2) run them on their
-// four polyphase components (winograd_stride2.go: 2.4 times fewer with
-// F(4x4, 3x3)), whose tiles the F(4x4, 3x3) transforms gather from the input
-// itself. Both stay within 1e-5 of the float64 direct convolution relative
-// to the output's largest magnitude (F(4x4, 3x3) about 5e-6 on 384-1024
-// maps, F(2x2, 3x3) about 1e-6); ZFNET_WINOGRAD=2 or 4 forces one tile size
-// and ZFNET_CONV=direct turns them off.
-// A fully connected layer on at most 8 images dots its weight rows with the
-// inputs (dot8AVX512) instead of packing them for the SGEMM, and 3x3/2 max
-// pooling takes 16 windows at a time (the same switches as the Go loop). On
-// small maps (under 256 positions: the 28x28 and 32x32 networks' conv2-5)
-// several images share one GEMM (conv_batched.go) and a stride-1 input
-// gradient is the forward convolution of dy with the flipped, transposed
-// filters; stride-1 im2col and col2im copy rows out of a padded plane 16
-// values at a time (im2col_padded.go). ReLU and its mask select in AVX-512,
-// and LRN takes scale^-0.75 in float32 (within 2.7e-7 of the exact power).
-// Work is split over goroutines by output block, each block summed in a
-// fixed order: the same inputs give the same bits whatever the number of
-// goroutines.
+// cover 16x16) on the AVX-512 path where the batch has at least 128 4x4
+// output blocks (zfnet's 13x13 layers from batch 8), with AVX-512 transforms
+// that gather 16 tiles at a time and filters arranged in the SGEMM's packed
+// order, and F(2x2, 3x3) (winograd.go: 1.94 times fewer) on fewer, as in a
+// one-image projection, and on the other paths; stride-2 5x5 and 6x6 ones
+// (zfnet's conv2) run them on their four polyphase components
+// (winograd_stride2.go: 2.4 times fewer with F(4x4, 3x3)), whose tiles the
+// F(4x4, 3x3) transforms gather from the input itself. Both stay within 1e-5
+// of the float64 direct convolution relative to the output's largest
+// magnitude (F(4x4, 3x3) about 5e-6 on 384-1024 maps, F(2x2, 3x3) about
+// 1e-6); ZFNET_WINOGRAD=2 or 4 forces one tile size and ZFNET_CONV=direct
+// turns them off. A fully connected layer on at most 8 images dots its
+// weight rows with the inputs (dot8AVX512) instead of packing them for the
+// SGEMM, and 3x3/2 max pooling takes 16 windows at a time (the same switches
+// as the Go loop). On small maps (under 256 positions: the 28x28 and 32x32
+// networks' conv2-5) several images share one GEMM (conv_batched.go) and a
+// stride-1 input gradient is the forward convolution of dy with the flipped,
+// transposed filters; stride-1 im2col and col2im copy rows out of a padded
+// plane 16 values at a time (im2col_padded.go). ReLU and its mask select in
+// AVX-512, and LRN takes scale^-0.75 in float32 (within 2.7e-7 of the exact
+// power). Work is split over goroutines by output block, each block summed
+// in a fixed order: the same inputs give the same bits whatever the number
+// of goroutines.
 //
 // The package knows nothing of ZFNet; nn builds layers from these ops.
 package graph

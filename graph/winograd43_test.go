@@ -45,7 +45,11 @@ func TestWinograd43(t *testing.T) {
 		cases := [][7]int{{2, 5, 13, 7, 1, 1, 1}, {1, 3, 8, 4, 0, 0, 1}, {3, 16, 9, 20, 2, 1, 1}, {2, 9, 26, 6, 0, 1, 0},
 			{1, 3, 5, 2, 1, 1, 65}, {1, 2, 1, 3, 1, 0, 1}, {2, 130, 6, 129, 1, 1, 1}}
 		if !testing.Short() {
-			cases = append(cases, [7]int{1, 384, 28, 16, 0, 1, 0})
+			// conv2's phase form (384 maps of 28x28), and zfnet's 13x13
+			// layers' longest sums: conv5's 1024 input maps (forward) and
+			// conv4's 1024 output maps (input gradient), with few maps on
+			// the other side to keep the float64 reference quick.
+			cases = append(cases, [7]int{1, 384, 28, 16, 0, 1, 0}, [7]int{1, 1024, 13, 16, 1, 1, 0}, [7]int{2, 16, 13, 1024, 1, 1, 0})
 		}
 		for _, s := range cases {
 			n, c, h, o, pad, bias, w := s[0], s[1], s[2], s[3], s[4], s[5], s[2]+s[6]
@@ -58,11 +62,27 @@ func TestWinograd43(t *testing.T) {
 	})
 }
 
-// TestWino43Pays: by default F(4x4, 3x3) from 128 4x4 output blocks in
-// the batch (zfnet's 13x13 layers from batch 8, conv2's phase form from
-// batch 3), F(2x2, 3x3) below; ZFNET_WINOGRAD=2 or 4 forces either.
+// TestWino43Pays: by default, on the avx512 path, F(4x4, 3x3) from 128
+// 4x4 output blocks in the batch (zfnet's 13x13 layers from batch 8,
+// conv2's phase form from batch 3), F(2x2, 3x3) below and on the other
+// paths; ZFNET_WINOGRAD=2 or 4 forces either.
 func TestWino43Pays(t *testing.T) {
 	defer func(tile int) { winogradTile = tile }(winogradTile)
+	if slices.Contains(sgemmAvailable(), "avx2") {
+		defer sgemmUse("avx2")()
+		winogradTile = 0
+		g, err := newConvGeom(8, 256, 13, 13, 512, 3, 3, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wino43Pays(g) {
+			t.Errorf("avx2 path: F(4x4, 3x3) by default, want F(2x2, 3x3) (no assembly transforms)")
+		}
+	}
+	if !slices.Contains(sgemmAvailable(), "avx512") {
+		t.Skip("no avx512 SGEMM path on this CPU: the default takes F(2x2, 3x3) everywhere")
+	}
+	defer sgemmUse("avx512")()
 	geom := func(n, c, h, o, k, stride, pad int) convGeom {
 		g, err := newConvGeom(n, c, h, h, o, k, k, stride, pad)
 		if err != nil {
